@@ -1,0 +1,210 @@
+"""kind clusters for cnimatrix: create from a config, install the CNI, wait for Ready, delete.
+
+pytest-kind-ng's KindCluster drives the kind binary; it is given the project's kind, kubectl and
+node image so that it never downloads anything.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from kubernetes import client, config as kube_config
+from pytest_kind import KindCluster
+
+from cnimatrix import versions as V
+from cnimatrix.cni import Cni, merge_kind_config
+from cnimatrix.images.engine import output_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ClusterError(RuntimeError):
+    """A cluster that could not be created or never became Ready."""
+
+
+def tool(name: str) -> Path:
+    """The kind/kubectl this project built, else the one on PATH."""
+    built = {"kind": output_dir("kind") / "bin" / "kind", "kubectl": output_dir("kubernetes") / "bin" / "kubectl"}[name]
+    if built.exists():
+        return built
+    found = shutil.which(name)
+    if not found:
+        raise ClusterError(f"{name} not found: run `make images` (offline) or install {name} "
+                           f"{V.KIND if name == 'kind' else V.KUBERNETES} on PATH")
+    return Path(found)
+
+
+class LocalKindCluster(KindCluster):
+    """KindCluster that refuses to download kind or kubectl."""
+
+    def ensure_kind(self):
+        if not self.kind_path.exists():
+            raise ClusterError(f"kind binary {self.kind_path} missing (downloads are disabled)")
+
+    def ensure_kubectl(self):
+        if not self.kubectl_path.exists():
+            raise ClusterError(f"kubectl binary {self.kubectl_path} missing (downloads are disabled)")
+
+
+def base_config(workers: int = 2) -> dict:
+    return {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "nodes": [{"role": "control-plane"}] + [{"role": "worker"} for _ in range(workers)],
+        # Kubernetes >= 1.35 refuses cgroup v1 by default; hosts like this one are still v1 to Docker.
+        "kubeadmConfigPatches": ["kind: KubeletConfiguration\nfailCgroupV1: false\n"],
+    }
+
+
+def kind_config(cni: Cni, workers: int = 2) -> dict:
+    return merge_kind_config(base_config(workers), cni.kind_config)
+
+
+def say(message: str) -> None:
+    print(f"[cluster] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Cluster:
+    """A kind cluster for one CNI, created by us or given as an existing kubeconfig."""
+
+    name: str
+    kubeconfig: Path
+    existing: bool = False
+    kind: LocalKindCluster | None = None
+    timings: dict = field(default_factory=dict)
+    node_count: int = 0
+
+    def api(self) -> client.ApiClient:
+        return kube_config.new_client_from_config(str(self.kubeconfig))
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        proc = subprocess.run([str(tool("kubectl")), "--kubeconfig", str(self.kubeconfig), *args],
+                              input=input, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise ClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()[:400]}")
+        return proc.stdout
+
+    def node_names(self) -> list[str]:
+        return [n.metadata.name for n in client.CoreV1Api(self.api()).list_node().items]
+
+    def delete(self) -> None:
+        if self.kind is not None and not self.existing:
+            say(f"deleting cluster {self.name}")
+            subprocess.run([str(self.kind.kind_path), "delete", "cluster", "--name", self.name], capture_output=True)
+
+
+def create(name: str, cni: Cni, workdir: Path, image: str = V.NODE_IMAGE, workers: int = 2) -> Cluster:
+    """Create the cluster (replacing a leftover of the same name) and install the CNI."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "kind-config.yaml"
+    config_path.write_text(yaml.safe_dump(kind_config(cni, workers), sort_keys=False))
+    kind = LocalKindCluster(name, kubeconfig=workdir / "kubeconfig", image=image,
+                            kind_path=tool("kind"), kubectl_path=tool("kubectl"))
+    kind.ensure_kind()
+    leftovers = subprocess.run([str(kind.kind_path), "get", "clusters"], capture_output=True, text=True).stdout.split()
+    if name in leftovers:
+        say(f"removing leftover cluster {name}")
+        subprocess.run([str(kind.kind_path), "delete", "cluster", "--name", name], capture_output=True)
+    cluster = Cluster(name=name, kubeconfig=kind.kubeconfig_path, kind=kind)
+    say(f"creating {name}: 1 control plane + {workers} workers, image {image}, CNI {cni.name}")
+    started = time.monotonic()
+    try:
+        kind.create(config_file=config_path)
+    except subprocess.CalledProcessError as exc:
+        raise ClusterError(f"kind create cluster failed (exit {exc.returncode}); see the kind output above") from exc
+    cluster.timings["cluster_create"] = round(time.monotonic() - started, 1)
+    say(f"cluster created in {cluster.timings['cluster_create']}s")
+    return cluster
+
+
+def install_cni(cluster: Cluster, cni: Cni) -> None:
+    if cni.install.source == "builtin":
+        return  # kind applied it from the node image during create
+    if cni.install.source != "manifest":
+        raise ClusterError(f"CNI {cni.name}: install source {cni.install.source} is not supported yet")
+    for path in cni.install.manifest_paths(REPO_ROOT):
+        say(f"applying {path.relative_to(REPO_ROOT)}")
+        cluster.kubectl("apply", "-f", str(path))
+
+
+def _node_ready(node) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+
+
+def _rule_ready(api: client.ApiClient, rule) -> tuple[bool, str]:
+    apps = client.AppsV1Api(api)
+    try:
+        if rule.kind == "DaemonSet":
+            s = apps.read_namespaced_daemon_set(rule.name, rule.namespace).status
+            ok = s.desired_number_scheduled > 0 and s.number_ready == s.desired_number_scheduled == (s.updated_number_scheduled or 0)
+            return ok, f"{s.number_ready}/{s.desired_number_scheduled} ready"
+        if rule.kind == "Deployment":
+            d = apps.read_namespaced_deployment(rule.name, rule.namespace)
+            want, have = d.spec.replicas or 0, d.status.available_replicas or 0
+            return want > 0 and have == want, f"{have}/{want} available"
+        s = apps.read_namespaced_stateful_set(rule.name, rule.namespace)
+        return (s.status.ready_replicas or 0) == s.spec.replicas, f"{s.status.ready_replicas or 0}/{s.spec.replicas} ready"
+    except client.ApiException as exc:
+        if exc.status == 404:
+            return False, "not created yet"
+        raise
+
+
+def wait_ready(cluster: Cluster, cni: Cni, timeout_s: float | None = None) -> float:
+    """Wait until every node is Ready, every CNI readiness rule holds and CoreDNS is available."""
+    from cnimatrix.cni import ReadinessRule
+
+    timeout_s = timeout_s or cni.ready_timeout_s
+    rules = list(cni.readiness) + [ReadinessRule(kind="Deployment", namespace="kube-system", name="coredns")]
+    api = cluster.api()
+    core = client.CoreV1Api(api)
+    started = time.monotonic()
+    last_report, state = 0.0, ""
+    while True:
+        nodes = core.list_node().items
+        not_ready = [n.metadata.name for n in nodes if not _node_ready(n)]
+        checks = [(f"{r.kind.lower()}/{r.namespace}/{r.name}", *_rule_ready(api, r)) for r in rules]
+        state = f"nodes {len(nodes) - len(not_ready)}/{len(nodes)} Ready; " + "; ".join(f"{n} {d}" for n, _, d in checks)
+        elapsed = time.monotonic() - started
+        if nodes and not not_ready and all(ok for _, ok, _ in checks):
+            say(f"ready after {elapsed:.0f}s: {state}")
+            return round(elapsed, 1)
+        if elapsed > timeout_s:
+            raise ClusterError(f"cluster {cluster.name} not ready after {timeout_s:.0f}s: {state}")
+        if elapsed - last_report >= 15:
+            say(f"waiting ({elapsed:.0f}s): {state}")
+            last_report = elapsed
+        time.sleep(2)
+
+
+def collect_diagnostics(cluster: Cluster, cni: Cni, folder: Path) -> Path:
+    """Node and pod status, events, CNI pod logs and kubelet journals, for a cluster that failed."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def save(name: str, *args: str) -> None:
+        proc = subprocess.run([str(tool("kubectl")), "--kubeconfig", str(cluster.kubeconfig), *args], capture_output=True, text=True)
+        (folder / name).write_text(proc.stdout + proc.stderr)
+
+    save("nodes.txt", "get", "nodes", "-o", "wide")
+    save("pods.txt", "get", "pods", "-A", "-o", "wide")
+    save("events.txt", "get", "events", "-A", "--sort-by=.lastTimestamp")
+    save("describe-pods-kube-system.txt", "describe", "pods", "-n", "kube-system")
+    for rule in cni.readiness:
+        save(f"describe-{rule.namespace}.txt", "describe", "pods", "-n", rule.namespace)
+        save(f"logs-{rule.namespace}-{rule.name}.txt", "logs", "-n", rule.namespace, f"{rule.kind.lower()}/{rule.name}",
+             "--all-containers", "--tail=300", "--prefix")
+    if not cluster.existing:
+        nodes = subprocess.run(["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={cluster.name}", "--format", "{{.Names}}"],
+                               capture_output=True, text=True).stdout.split()
+        for node in nodes:
+            proc = subprocess.run(["docker", "exec", node, "journalctl", "--no-pager", "-n", "300", "-u", "kubelet", "-u", "containerd"],
+                                  capture_output=True, text=True)
+            (folder / f"journal-{node}.txt").write_text(proc.stdout + proc.stderr)
+    say(f"diagnostics written to {folder}")
+    return folder

@@ -1,0 +1,352 @@
+"""The CNI catalog: one YAML file per CNI under cnis/, loaded into frozen dataclasses.
+
+A CNI is data, not code: adding one means writing a YAML file that says how to
+install it, when it is ready and what it claims to support (with evidence), so
+skips and expectations in the suites trace back to a reviewed declaration.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CNI_DIR = REPO_ROOT / "cnis"
+CNI_DIR_ENV = "CNIMATRIX_CNI_DIR"
+
+STATUSES = ("supported", "enforced", "unsupported", "not-enforced", "unknown")
+SUPPORTED_STATUSES = ("supported", "enforced")
+UNSUPPORTED_HERE = "unsupported-here"
+SOURCES = ("builtin", "manifest", "helm")
+READINESS_KINDS = ("DaemonSet", "Deployment", "StatefulSet")
+DEFAULT_READY_TIMEOUT_S = 180.0
+
+_CAPABILITY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_KERNEL_SYMBOL = re.compile(r"^CONFIG_[A-Z0-9_]+$")
+
+__all__ = [
+    "CNI_DIR",
+    "CNI_DIR_ENV",
+    "REPO_ROOT",
+    "STATUSES",
+    "UNSUPPORTED_HERE",
+    "Capability",
+    "Cni",
+    "CniDataError",
+    "Install",
+    "ReadinessRule",
+    "UnknownCni",
+    "cni_dir",
+    "effective",
+    "known",
+    "load",
+    "load_all",
+    "load_file",
+    "merge_kind_config",
+]
+
+
+class CniDataError(ValueError):
+    """A CNI file is missing, unreadable or has an invalid field."""
+
+
+class UnknownCni(LookupError):
+    """The requested CNI has no file in the catalog."""
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What a CNI declares about one feature, and why we believe it."""
+
+    status: str
+    evidence: str
+    requires_kernel: tuple[str, ...] = ()
+
+    @property
+    def is_supported(self) -> bool:
+        return self.status in SUPPORTED_STATUSES
+
+
+@dataclass(frozen=True)
+class ReadinessRule:
+    """A workload that must be fully rolled out before the suites may start."""
+
+    kind: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Install:
+    """How the CNI gets onto the cluster and which images that needs."""
+
+    source: str
+    manifests: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+    chart: str | None = None  # helm only: chart path relative to the repo root
+    chart_namespace: str = "kube-system"  # helm only
+    values: dict[str, Any] = field(default_factory=dict)  # helm only
+
+    def manifest_paths(self, root: Path = REPO_ROOT) -> list[Path]:
+        """Manifests resolved against the repo root, in apply order."""
+        return [root / m for m in self.manifests]
+
+
+@dataclass(frozen=True)
+class Cni:
+    """One catalog entry, validated."""
+
+    name: str
+    description: str
+    version: str
+    install: Install
+    readiness: tuple[ReadinessRule, ...]
+    capabilities: dict[str, Capability]
+    kind_config: dict[str, Any] = field(default_factory=dict)
+    ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
+    path: Path | None = None
+
+    def capability(self, name: str) -> Capability:
+        """The declared capability, or an explicit "unknown" when the file says nothing."""
+        return self.capabilities.get(name, Capability(status="unknown", evidence="not declared"))
+
+    def kind_cluster_config(self, base: Mapping[str, Any]) -> dict[str, Any]:
+        """The kind Cluster config for this CNI: `base` with this entry's fragment merged in."""
+        return merge_kind_config(base, self.kind_config)
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def cni_dir() -> Path:
+    """Catalog directory; CNIMATRIX_CNI_DIR wins so users can test their own entries."""
+    override = os.environ.get(CNI_DIR_ENV)
+    return Path(override) if override else CNI_DIR
+
+
+def known() -> list[str]:
+    """Sorted names of every CNI in the catalog."""
+    directory = cni_dir()
+    if not directory.is_dir():
+        raise CniDataError(f"CNI catalog directory {directory} does not exist (see {CNI_DIR_ENV})")
+    return sorted(p.stem for p in directory.glob("*.yaml") if p.is_file())
+
+
+def load(name: str) -> Cni:
+    """Load and validate the catalog entry `name`."""
+    names = known()
+    if name not in names:  # also keeps path-like names out of the filesystem lookup
+        listing = ", ".join(names) if names else "none"
+        raise UnknownCni(f"unknown CNI {name!r}; known CNIs: {listing}")
+    return load_file(cni_dir() / f"{name}.yaml")
+
+
+def load_all() -> list[Cni]:
+    """Every catalog entry, sorted by name."""
+    return [load(name) for name in known()]
+
+
+def load_file(path: str | os.PathLike[str]) -> Cni:
+    """Parse one CNI file; every problem is reported as CniDataError naming file and field."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CniDataError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise CniDataError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    return _Parser(path).cni(data)
+
+
+# --------------------------------------------------------------------------- behaviour
+
+
+def effective(cap: Capability, kernel_features: Mapping[str, bool]) -> tuple[str, str]:
+    """The status that applies on this host, and why.
+
+    A supported capability whose required kernel symbols are known to be absent
+    cannot work here, whatever the CNI claims; symbols absent from
+    `kernel_features` are treated as unknown and do not downgrade the claim.
+    """
+    lacking = [sym for sym in cap.requires_kernel if kernel_features.get(sym) is False]
+    if lacking and cap.is_supported:
+        return UNSUPPORTED_HERE, (
+            f"declared {cap.status}, but this host's kernel lacks {', '.join(lacking)}"
+        )
+    return cap.status, cap.evidence
+
+
+def merge_kind_config(base: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge `fragment` into a copy of `base`: mappings merge, everything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in fragment.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_kind_config(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Parser:
+    """Turns raw YAML into dataclasses, prefixing every error with the file and field path."""
+
+    _TOP_KEYS = {
+        "name", "description", "version", "kind_config", "install",
+        "readiness", "ready_timeout_s", "capabilities",
+    }
+    _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values"}
+    _CAPABILITY_KEYS = {"status", "evidence", "requires_kernel"}
+    _RULE_KEYS = {"kind", "namespace", "name"}
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> CniDataError:
+        return CniDataError(f"{self.path}: {where}: {problem}")
+
+    def mapping(self, value: Any, where: str, allowed: set[str] | None = None) -> dict[str, Any]:
+        label = where or "(top level)"
+        if not isinstance(value, dict):
+            raise self.fail(label, f"must be a mapping, got {type(value).__name__}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(label, f"keys must be strings, got {key!r}")
+        if allowed is not None:
+            extra = sorted(set(value) - allowed)
+            if extra:
+                raise self.fail(f"{where}.{extra[0]}" if where else extra[0],
+                                f"unknown field (allowed: {', '.join(sorted(allowed))})")
+        return value
+
+    def text(self, data: Mapping[str, Any], key: str, where: str) -> str:
+        field_path = f"{where}.{key}" if where else key
+        if key not in data:
+            raise self.fail(field_path, "is required")
+        value = data[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field_path, f"must be a non-empty string, got {value!r}")
+        return value.strip()
+
+    def choice(self, data: Mapping[str, Any], key: str, where: str, options: tuple[str, ...]) -> str:
+        value = self.text(data, key, where)
+        if value not in options:
+            raise self.fail(f"{where}.{key}" if where else key,
+                            f"{value!r} is not one of {', '.join(options)}")
+        return value
+
+    def strings(self, value: Any, where: str, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"must be a list, got {type(value).__name__}")
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(f"{where}[{i}]", f"must be a non-empty string, got {item!r}")
+            if pattern is not None and not pattern.match(item):
+                raise self.fail(f"{where}[{i}]", f"{item!r} does not match {pattern.pattern}")
+        return tuple(item.strip() for item in value)
+
+    def repo_path(self, value: str, where: str) -> str:
+        # Paths must stay inside the repo so a catalog entry cannot reach elsewhere on the host.
+        pure = Path(value)
+        if pure.is_absolute() or ".." in pure.parts:
+            raise self.fail(where, f"{value!r} must be a path relative to the repo root")
+        return value
+
+    def cni(self, data: Any) -> Cni:
+        top = self.mapping(data, "", self._TOP_KEYS)
+        name = self.text(top, "name", "")
+        if name != self.path.stem:
+            raise self.fail("name", f"{name!r} must match the file name {self.path.stem!r}")
+        kind_config = top.get("kind_config", {})
+        if kind_config is None:
+            kind_config = {}
+        return Cni(
+            name=name,
+            description=self.text(top, "description", ""),
+            version=self.text(top, "version", ""),
+            kind_config=copy.deepcopy(self.mapping(kind_config, "kind_config")),
+            install=self.install(top.get("install"), "install"),
+            readiness=self.readiness(top.get("readiness"), "readiness"),
+            ready_timeout_s=self.timeout(top.get("ready_timeout_s", DEFAULT_READY_TIMEOUT_S)),
+            capabilities=self.capabilities(top.get("capabilities"), "capabilities"),
+            path=self.path,
+        )
+
+    def install(self, value: Any, where: str) -> Install:
+        if value is None:
+            raise self.fail(where, "is required")
+        data = self.mapping(value, where, self._INSTALL_KEYS)
+        source = self.choice(data, "source", where, SOURCES)
+        manifests = self.strings(data.get("manifests", []), f"{where}.manifests")
+        manifests = tuple(self.repo_path(m, f"{where}.manifests[{i}]") for i, m in enumerate(manifests))
+        images = self.strings(data.get("images", []), f"{where}.images")
+        if source == "manifest" and not manifests:
+            raise self.fail(f"{where}.manifests", "must list at least one manifest for source=manifest")
+        if source != "manifest" and manifests:
+            raise self.fail(f"{where}.manifests", f"must be empty for source={source}")
+        helm_only = sorted({"chart", "namespace", "values"} & set(data))
+        if source != "helm":
+            if helm_only:
+                raise self.fail(f"{where}.{helm_only[0]}", f"only applies to source=helm, not {source}")
+            return Install(source=source, manifests=manifests, images=images)
+        chart = self.repo_path(self.text(data, "chart", where), f"{where}.chart")
+        namespace = self.text(data, "namespace", where) if "namespace" in data else "kube-system"
+        values = data.get("values") or {}
+        return Install(
+            source=source,
+            images=images,
+            chart=chart,
+            chart_namespace=namespace,
+            values=copy.deepcopy(self.mapping(values, f"{where}.values")),
+        )
+
+    def readiness(self, value: Any, where: str) -> tuple[ReadinessRule, ...]:
+        if value is None:
+            raise self.fail(where, "is required")
+        if not isinstance(value, list) or not value:
+            raise self.fail(where, "must be a non-empty list of {kind, namespace, name} rules")
+        rules = []
+        for i, raw in enumerate(value):
+            at = f"{where}[{i}]"
+            rule = self.mapping(raw, at, self._RULE_KEYS)
+            rules.append(
+                ReadinessRule(
+                    kind=self.choice(rule, "kind", at, READINESS_KINDS),
+                    namespace=self.text(rule, "namespace", at),
+                    name=self.text(rule, "name", at),
+                )
+            )
+        return tuple(rules)
+
+    def timeout(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.fail("ready_timeout_s", f"must be a positive number of seconds, got {value!r}")
+        return float(value)
+
+    def capabilities(self, value: Any, where: str) -> dict[str, Capability]:
+        if value is None:
+            raise self.fail(where, "is required")
+        data = self.mapping(value, where)
+        result = {}
+        for name, raw in data.items():
+            at = f"{where}.{name}"
+            if not _CAPABILITY_NAME.match(name):
+                raise self.fail(at, f"capability names must match {_CAPABILITY_NAME.pattern}")
+            cap = self.mapping(raw, at, self._CAPABILITY_KEYS)
+            result[name] = Capability(
+                status=self.choice(cap, "status", at, STATUSES),
+                evidence=self.text(cap, "evidence", at),
+                requires_kernel=self.strings(
+                    cap.get("requires_kernel", []), f"{at}.requires_kernel", _KERNEL_SYMBOL
+                ),
+            )
+        return result

@@ -1,0 +1,62 @@
+"""`python -m cnimatrix.images`: build every image a kind cluster needs here (see recipes.py)."""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+
+from cnimatrix import mode
+from cnimatrix.images.engine import StepFailed, fail, run_steps
+from cnimatrix.images.recipes import all_steps
+
+
+def image_sizes(steps) -> list[tuple[str, str]]:
+    rows = []
+    for step in steps:
+        for tag in step.images:
+            out = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", tag], capture_output=True, text=True).stdout.strip()
+            rows.append((tag, f"{int(out) / 1e6:.0f} MB" if out else "missing"))
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="cnimatrix.images", description=__doc__)
+    parser.add_argument("--only", action="append", help="build only this step (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the steps and exit")
+    parser.add_argument("--force", action="store_true", help="build even when registries are reachable")
+    args = parser.parse_args(argv)
+    steps = all_steps()
+    if args.list:
+        for step in steps:
+            print(f"{step.name:22} {step.title}")
+        return 0
+    names = {s.name for s in steps}
+    unknown = set(args.only or ()) - names
+    if unknown:
+        return fail(f"unknown step(s) {', '.join(sorted(unknown))}; known: {', '.join(s.name for s in steps)}")
+    try:
+        is_offline, why = mode.offline()
+    except mode.BadSetting as exc:
+        return fail(str(exc))
+    if not is_offline and not args.force:
+        print(f"[images] online ({why}): official images are used, nothing to build (OFFLINE=1 builds anyway)")
+        return 0
+    for tool in ("docker", "go", "debootstrap", "gcc"):
+        if not shutil.which(tool):
+            return fail(f"{tool} not found: run `make setup` first")
+    print(f"[images] offline ({why}): building from Go modules and Debian packages")
+    started = time.monotonic()
+    try:
+        timings = run_steps(steps, set(args.only) if args.only else None)
+    except StepFailed as exc:
+        return fail(str(exc))
+    print(f"[images] all images ready in {time.monotonic() - started:.0f}s ({len(timings)} steps rebuilt)")
+    for tag, size in image_sizes(steps):
+        print(f"[images]   {tag:60} {size}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""What `make images` builds, from Go modules and Debian packages only, tagged with upstream names.
+
+Binaries come from the Go module proxy, root file systems from Debian via debootstrap, and images
+are assembled with `docker import`/`docker commit` (no Dockerfile, so nothing resolves a remote
+base image). The kind node image is assembled the way `kind build node-image` does it, minus the
+registry pulls: every image a node needs is imported into its containerd at build time.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tarfile
+from pathlib import Path
+
+from cnimatrix import versions as V
+from cnimatrix.images.engine import KEY_LABEL, Context, Step, output_dir
+
+HERE = Path(__file__).resolve().parent
+FILES = HERE / "files"
+SCRIPTS = HERE / "scripts"
+DEBIAN_MIRROR = os.environ.get("CNIMATRIX_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+GO_ENV = {"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+
+# Packages per root file system. The node gets what kubelet, kubeadm and the CNIs exec.
+NODE_PACKAGES = [
+    "systemd", "systemd-sysv", "dbus", "iptables", "nftables", "iproute2", "ethtool", "conntrack",
+    "ipset", "util-linux", "mount", "kmod", "libseccomp2", "ca-certificates", "procps", "bash",
+    "socat", "ebtables", "jq", "curl", "e2fsprogs", "pigz",
+]
+NET_PACKAGES = ["iptables", "nftables", "conntrack", "ipset", "iproute2", "kmod", "procps"]
+TOOLS_PACKAGES = ["dnsutils", "curl", "netcat-openbsd", "iproute2", "iputils-ping", "procps", "ca-certificates", "iperf3"]
+MIN_PACKAGES = ["coreutils", "dash"]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def go_install(ctx: Context, target: str, *, env: dict | None = None, ldflags: str = "-s -w", tags: str = "") -> None:
+    """`go install module/pkg@version` into the step's bin folder (modules without replace lines)."""
+    args = ["go", "install", "-trimpath", f"-ldflags={ldflags}"]
+    if tags:
+        args.append(f"-tags={tags}")
+    ctx.run(*args, target, env={**GO_ENV, "GOBIN": str(ctx.out / "bin"), **(env or {})})
+
+
+def module_dir(ctx: Context, module: str) -> Path:
+    info = json.loads(ctx.run("go", "mod", "download", "-json", module, capture=True, env=GO_ENV))
+    if info.get("Error"):
+        raise RuntimeError(info["Error"])
+    return Path(info["Dir"])
+
+
+def wrapper_module(ctx: Context, requires: dict[str, str], replaces: dict[str, str] | None = None) -> Path:
+    """A throw-away main module that requires upstream modules, for modules whose own go.mod uses
+    local replace lines (go install refuses those)."""
+    work = ctx.out / "module"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    lines = ["module cnimatrix.local/build", "", "go 1.26.0", ""]
+    lines += [f"require {mod} {ver}" for mod, ver in requires.items()]
+    lines += [f"replace {mod} => {target}" for mod, target in (replaces or {}).items()]
+    (work / "go.mod").write_text("\n".join(lines) + "\n")
+    imports = "\n".join(f'\t_ "{mod}"' for mod in requires)
+    (work / "tools.go").write_text(f"//go:build tools\n\npackage build\n\nimport (\n{imports}\n)\n")
+    ctx.run("go", "mod", "tidy", "-e", cwd=work, env=GO_ENV)
+    return work
+
+
+def tar_dir(tar: tarfile.TarFile, src: Path, arc: str = "") -> None:
+    """Add a folder's content, keeping links as links (rootfs trees are full of them)."""
+    for path in sorted(src.rglob("*")):
+        tar.add(path, arcname=str(Path(arc) / path.relative_to(src)), recursive=False)
+
+
+def add_file(tar: tarfile.TarFile, arc: str, data: bytes | Path, mode: int = 0o755) -> None:
+    if isinstance(data, Path):
+        data = data.read_bytes()
+    info = tarfile.TarInfo(arc)
+    info.size, info.mode = len(data), mode
+    tar.addfile(info, io.BytesIO(data))
+
+
+def add_dirs(tar: tarfile.TarFile, *names: str, mode: int = 0o755) -> None:
+    for name in names:
+        info = tarfile.TarInfo(name)
+        info.type, info.mode = tarfile.DIRTYPE, mode
+        tar.addfile(info)
+
+
+def docker_import(ctx: Context, tag: str, fill, changes: list[str]) -> None:
+    """Build a root file system tarball with `fill(tar)` and import it as `tag` in one go."""
+    archive = ctx.out / "image.tar"
+    with tarfile.open(archive, "w") as tar:
+        fill(tar)
+    args = ["docker", "import"]
+    for change in changes + [f"LABEL {KEY_LABEL}={ctx.key}"]:
+        args += ["--change", change]
+    ctx.run(*args, archive, tag)
+    archive.unlink()
+
+
+MINIMAL_ETC = {
+    "etc/passwd": b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/usr/sbin/nologin\n",
+    "etc/group": b"root:x:0:\nnogroup:x:65534:\nnonroot:x:65532:\n",
+    "etc/nsswitch.conf": b"hosts: files dns\n",
+}
+
+
+def static_image(ctx: Context, tag: str, binaries: dict[str, Path], changes: list[str], extra_dirs=()) -> None:
+    """An image holding only static binaries and the few files Go programs read (no shell)."""
+    def fill(tar: tarfile.TarFile) -> None:
+        add_dirs(tar, "etc", "tmp", "var", "usr", "usr/local", "usr/local/bin", *extra_dirs)
+        add_dirs(tar, "tmp", mode=0o1777)
+        for arc, data in MINIMAL_ETC.items():
+            add_file(tar, arc, data, 0o644)
+        certs = Path("/etc/ssl/certs/ca-certificates.crt")
+        if certs.exists():
+            add_dirs(tar, "etc/ssl", "etc/ssl/certs")
+            add_file(tar, "etc/ssl/certs/ca-certificates.crt", certs, 0o644)
+        for arc, src in binaries.items():
+            add_file(tar, arc, src)
+    docker_import(ctx, tag, fill, changes)
+
+
+def rootfs_image(ctx: Context, tag: str, rootfs: str, files: dict[str, Path | bytes], changes: list[str], links: dict[str, str] | None = None) -> None:
+    """A Debian root file system (from a rootfs step) plus files and links."""
+    def fill(tar: tarfile.TarFile) -> None:
+        tar_dir(tar, output_dir(rootfs) / "root")
+        for arc, data in files.items():
+            add_file(tar, arc, data)
+        for arc, target in (links or {}).items():
+            info = tarfile.TarInfo(arc)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    docker_import(ctx, tag, fill, changes)
+
+
+def bin_of(step: str, name: str) -> Path:
+    return output_dir(step) / "bin" / name
+
+
+# --- binaries ---------------------------------------------------------------------------------
+
+def build_kind(ctx: Context) -> None:
+    go_install(ctx, f"sigs.k8s.io/kind@{V.KIND}")
+
+
+def build_kubernetes(ctx: Context) -> None:
+    ctx.run("bash", SCRIPTS / "go-kubernetes.sh", env={**GO_ENV, "KUBERNETES_VERSION": V.KUBERNETES, "OUT": str(ctx.out)})
+
+
+def build_etcd(ctx: Context) -> None:
+    # etcd's go.mods replace sibling modules with local paths: build through a wrapper module.
+    version = "v" + V.ETCD.split("-")[0]
+    mods = ["go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdutl/v3"]
+    work = wrapper_module(ctx, {m: version for m in mods})
+    for mod, name in zip(mods, ["etcd", "etcdctl", "etcdutl"]):
+        ctx.run("go", "build", "-trimpath", "-ldflags=-s -w", "-o", ctx.out / "bin" / name, mod, cwd=work, env=GO_ENV)
+
+
+def build_coredns(ctx: Context) -> None:
+    go_install(ctx, f"github.com/coredns/coredns@{V.COREDNS}")
+
+
+def build_node_runtime(ctx: Context) -> None:
+    go_install(ctx, f"sigs.k8s.io/cri-tools/cmd/crictl@{V.CRICTL}",
+               ldflags=f"-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version={V.CRICTL}")
+    tags = "no_aufs no_zfs no_btrfs no_devmapper"
+    for cmd in ("containerd", "ctr", "containerd-shim-runc-v2"):
+        go_install(ctx, f"github.com/containerd/containerd/v2/cmd/{cmd}@{V.CONTAINERD}", tags=tags,
+                   ldflags=f"-s -w -X github.com/containerd/containerd/v2/version.Version={V.CONTAINERD}")
+    # runc needs cgo and libseccomp for seccomp profiles.
+    go_install(ctx, f"github.com/opencontainers/runc@{V.RUNC}", tags="seccomp", env={"CGO_ENABLED": "1"},
+               ldflags=f"-s -w -X main.version={V.RUNC.lstrip('v')}")
+    cni = ctx.out / "cni"
+    cni.mkdir(exist_ok=True)
+    for plugin in ("main/bridge", "main/ptp", "main/loopback", "main/host-device", "ipam/host-local", "meta/portmap", "meta/tuning", "meta/bandwidth"):
+        go_install(ctx, f"github.com/containernetworking/plugins/plugins/{plugin}@{V.CNI_PLUGINS}", env={"GOBIN": str(cni)})
+    go_install(ctx, f"github.com/containernetworking/plugins/plugins/meta/flannel@{V.FLANNEL_CNI_PLUGIN}", env={"GOBIN": str(cni)})
+
+
+def build_pause(ctx: Context) -> None:
+    (ctx.out / "bin").mkdir(exist_ok=True)
+    ctx.run("gcc", "-Os", "-Wall", "-Werror", "-static", f'-DVERSION="{V.PAUSE}"', "-o", ctx.out / "bin" / "pause", FILES / "pause" / "pause.c")
+    ctx.run("strip", ctx.out / "bin" / "pause")
+
+
+def build_flannel(ctx: Context) -> None:
+    go_install(ctx, f"github.com/flannel-io/flannel@{V.FLANNEL}",
+               ldflags=f"-s -w -X github.com/flannel-io/flannel/pkg/version.Version={V.FLANNEL}")
+
+
+def build_local_path(ctx: Context) -> None:
+    go_install(ctx, f"github.com/rancher/local-path-provisioner@{V.LOCAL_PATH_PROVISIONER}",
+               ldflags=f"-s -w -X main.VERSION={V.LOCAL_PATH_PROVISIONER}")
+
+
+def debootstrap(packages: list[str]):
+    def build(ctx: Context) -> None:
+        root = ctx.out / "root"
+        shutil.rmtree(root, ignore_errors=True)
+        cache = output_dir("debs")
+        cache.mkdir(parents=True, exist_ok=True)
+        ctx.run("debootstrap", "--variant=minbase", f"--include={','.join(packages)}", f"--cache-dir={cache}",
+                V.DEBIAN_SUITE, root, DEBIAN_MIRROR)
+        # Slim down: no apt lists, docs or caches inside images.
+        for junk in ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale"):
+            shutil.rmtree(root / junk, ignore_errors=True)
+        (root / "etc/machine-id").unlink(missing_ok=True)
+        (root / "etc/machine-id").write_text("")  # systemd needs the file, the entrypoint fills it
+    return build
+
+
+# --- images -----------------------------------------------------------------------------------
+
+CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+IPTABLES_SELECT = FILES / "net" / "iptables-select"
+SELECT_LINKS = {f"etc/alternatives/{t}": "/usr/local/sbin/iptables-select" for t in (
+    "iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore")}
+PATH_ENV = "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin"
+
+
+def build_control_plane_images(ctx: Context) -> None:
+    for name in CONTROL_PLANE:
+        static_image(ctx, f"registry.k8s.io/{name}:{V.KUBERNETES}", {f"usr/local/bin/{name}": bin_of("kubernetes", name)},
+                     [PATH_ENV, f'ENTRYPOINT ["/usr/local/bin/{name}"]'])
+    rootfs_image(ctx, f"registry.k8s.io/kube-proxy:{V.KUBERNETES}", "rootfs-net",
+                 {"usr/local/bin/kube-proxy": bin_of("kubernetes", "kube-proxy"), "usr/local/sbin/iptables-select": IPTABLES_SELECT},
+                 [PATH_ENV, 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]'], SELECT_LINKS)
+
+
+def build_etcd_image(ctx: Context) -> None:
+    static_image(ctx, f"registry.k8s.io/etcd:{V.ETCD}", {f"usr/local/bin/{n}": bin_of("etcd", n) for n in ("etcd", "etcdctl", "etcdutl")},
+                 [PATH_ENV, "WORKDIR /var/lib/etcd", 'CMD ["/usr/local/bin/etcd"]'], extra_dirs=("var/lib", "var/lib/etcd"))
+
+
+def build_coredns_image(ctx: Context) -> None:
+    static_image(ctx, f"registry.k8s.io/coredns/coredns:{V.COREDNS}", {"coredns": bin_of("coredns", "coredns")},
+                 ['ENTRYPOINT ["/coredns"]'])
+
+
+def build_pause_image(ctx: Context) -> None:
+    static_image(ctx, f"registry.k8s.io/pause:{V.PAUSE}", {"pause": bin_of("pause", "pause")}, ['ENTRYPOINT ["/pause"]'])
+
+
+def build_agnhost_image(ctx: Context) -> None:
+    rootfs_image(ctx, f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}", "rootfs-tools",
+                 {"agnhost": bin_of("kubernetes", "agnhost")},
+                 [PATH_ENV, 'ENTRYPOINT ["/agnhost"]', 'CMD ["pause"]'], {"agnhost-2": "/agnhost"})
+
+
+def build_flannel_image(ctx: Context) -> None:
+    rootfs_image(ctx, f"ghcr.io/flannel-io/flannel:{V.FLANNEL}", "rootfs-net",
+                 {"opt/bin/flanneld": bin_of("flannel", "flannel"), "usr/local/sbin/iptables-select": IPTABLES_SELECT},
+                 [PATH_ENV, 'ENTRYPOINT ["/opt/bin/flanneld"]'], SELECT_LINKS)
+
+
+def build_local_path_images(ctx: Context) -> None:
+    static_image(ctx, f"docker.io/rancher/local-path-provisioner:{V.LOCAL_PATH_PROVISIONER}",
+                 {"usr/bin/local-path-provisioner": bin_of("local-path", "local-path-provisioner")},
+                 ['ENTRYPOINT ["/usr/bin/local-path-provisioner"]'])
+    rootfs_image(ctx, LOCAL_PATH_HELPER, "rootfs-min", {}, [PATH_ENV, 'CMD ["sh"]'])
+
+
+LOCAL_PATH_HELPER = "docker.io/kindest/local-path-helper:v20260131-7181c60a"  # kind v0.33.0's helper: sh, rm and mkdir from Debian
+NODE_IMAGES_STEPS = ("control-plane-images", "etcd-image", "coredns-image", "pause-image", "agnhost-image", "flannel-image", "local-path-images")
+
+
+def node_preloaded_images() -> list[str]:
+    return [
+        *(f"registry.k8s.io/{n}:{V.KUBERNETES}" for n in CONTROL_PLANE + ("kube-proxy",)),
+        f"registry.k8s.io/etcd:{V.ETCD}", f"registry.k8s.io/coredns/coredns:{V.COREDNS}", f"registry.k8s.io/pause:{V.PAUSE}",
+        f"docker.io/rancher/local-path-provisioner:{V.LOCAL_PATH_PROVISIONER}", LOCAL_PATH_HELPER,
+    ]
+
+
+def build_node_base(ctx: Context) -> None:
+    runtime = output_dir("node-runtime")
+    files = {f"usr/local/bin/{n}": runtime / "bin" / n for n in ("containerd", "ctr", "containerd-shim-runc-v2", "crictl")}
+    files["usr/local/sbin/runc"] = runtime / "bin" / "runc"
+    files.update({f"opt/cni/bin/{p.name}": p for p in sorted((runtime / "cni").iterdir())})
+    node_files = FILES / "node"
+    files.update({str(p.relative_to(node_files)): p for p in node_files.rglob("*") if p.is_file()})
+    rootfs_image(ctx, "cnimatrix.local/node-base:build", "rootfs-node", files, [])
+    # Finish inside a container: units, base runtime spec without rlimits (raising them needs
+    # CAP_SYS_RESOURCE), then commit with kind's node conventions.
+    cid = ctx.run("docker", "run", "-d", "--entrypoint=sleep", "cnimatrix.local/node-base:build", "infinity", capture=True).strip()
+    try:
+        ctx.run("docker", "exec", cid, "bash", "-euc", NODE_BASE_SETUP)
+        commit_node(ctx, cid, "cnimatrix.local/node-base:latest")
+    finally:
+        ctx.run("docker", "rm", "-f", cid)
+        ctx.run("docker", "rmi", "cnimatrix.local/node-base:build")
+
+
+NODE_BASE_SETUP = r"""
+chmod 0644 /etc/systemd/system/*.service /etc/systemd/system/*.slice /etc/systemd/system/kubelet.service.d/* /etc/containerd/config.toml /etc/crictl.yaml /etc/default/kubelet /etc/sysctl.d/*
+find /etc/systemd/system /lib/systemd/system -path '*.wants/*' -not -name '*journald*' -not -name '*systemd-tmpfiles*' -not -name '*systemd-user-sessions*' -delete
+systemctl enable containerd kubelet
+systemctl mask systemd-binfmt getty.target console-getty.service systemd-logind.service
+mkdir -p /etc/kubernetes/manifests /kind /var/lib/containerd /opt/cni/bin
+ctr oci spec | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json
+ln -sf /lib/systemd/systemd /sbin/init
+"""
+
+
+def commit_node(ctx: Context, cid: str, tag: str) -> None:
+    ctx.run("docker", "commit",
+            "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
+            "--change", "ENV container=docker",
+            "--change", "STOPSIGNAL SIGRTMIN+3",
+            "--change", f"LABEL {KEY_LABEL}={ctx.key}",
+            cid, tag)
+
+
+def build_node_image(ctx: Context) -> None:
+    k8s = output_dir("kubernetes") / "bin"
+    images_dir = ctx.out / "images"
+    shutil.rmtree(images_dir, ignore_errors=True)
+    images_dir.mkdir()
+    cid = ctx.run("docker", "run", "-d", "--privileged", "--entrypoint=sleep", "cnimatrix.local/node-base:latest", "infinity", capture=True).strip()
+    try:
+        for name in ("kubeadm", "kubelet", "kubectl"):
+            ctx.run("docker", "cp", k8s / name, f"{cid}:/usr/bin/{name}")
+        ctx.run("docker", "exec", cid, "sh", "-c", f"echo {V.KUBERNETES} > /kind/version && mkdir -p /kind/images")
+        for manifest in (FILES / "kind-manifests").glob("*.yaml"):
+            ctx.run("docker", "exec", cid, "mkdir", "-p", "/kind/manifests")
+            ctx.run("docker", "cp", manifest, f"{cid}:/kind/manifests/{manifest.name}")
+        archive = images_dir / "preload.tar"
+        ctx.run("docker", "save", "-o", archive, *node_preloaded_images())
+        ctx.run("docker", "cp", archive, f"{cid}:/kind/images/preload.tar")
+        archive.unlink()
+        # The same import `kind build node-image` performs, from local archives instead of a registry.
+        ctx.run("docker", "exec", cid, "bash", "-euc", NODE_IMPORT)
+        commit_node(ctx, cid, V.NODE_IMAGE)
+    finally:
+        ctx.run("docker", "rm", "-f", cid)
+
+
+NODE_IMPORT = r"""
+(containerd >/var/log/containerd-build.log 2>&1 &)
+for i in $(seq 60); do ctr version >/dev/null 2>&1 && break; sleep 1; done
+ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests /kind/images/preload.tar
+ctr --namespace=k8s.io images list -q
+rm -rf /kind/images
+pkill containerd
+for i in $(seq 30); do pgrep -x containerd >/dev/null || break; sleep 1; done
+"""
+
+
+def all_steps() -> list[Step]:
+    rootfs = lambda name, pkgs: Step(f"rootfs-{name}", f"Debian {V.DEBIAN_SUITE} rootfs ({name})", {"suite": V.DEBIAN_SUITE, "packages": pkgs}, debootstrap(pkgs), files=("root/etc/os-release",))
+    return [
+        Step("kind", f"kind {V.KIND}", {"kind": V.KIND}, build_kind, files=("bin/kind",)),
+        Step("kubernetes", f"Kubernetes {V.KUBERNETES} binaries and agnhost {V.AGNHOST}", {"k8s": V.KUBERNETES}, build_kubernetes,
+             files=tuple(f"bin/{n}" for n in CONTROL_PLANE + ("kube-proxy", "kubelet", "kubeadm", "kubectl", "agnhost")), sources=(SCRIPTS / "go-kubernetes.sh",)),
+        Step("etcd", f"etcd {V.ETCD}", {"etcd": V.ETCD}, build_etcd, files=("bin/etcd", "bin/etcdctl")),
+        Step("coredns", f"CoreDNS {V.COREDNS}", {"coredns": V.COREDNS}, build_coredns, files=("bin/coredns",)),
+        Step("pause", f"pause {V.PAUSE}", {"pause": V.PAUSE}, build_pause, files=("bin/pause",), sources=(FILES / "pause",)),
+        Step("node-runtime", f"containerd {V.CONTAINERD}, runc {V.RUNC}, crictl {V.CRICTL}, CNI plugins {V.CNI_PLUGINS}",
+             {"containerd": V.CONTAINERD, "runc": V.RUNC, "crictl": V.CRICTL, "cni": V.CNI_PLUGINS, "flannel-cni": V.FLANNEL_CNI_PLUGIN},
+             build_node_runtime, files=("bin/containerd", "bin/runc", "bin/crictl", "cni/bridge", "cni/flannel")),
+        Step("flannel", f"flanneld {V.FLANNEL}", {"flannel": V.FLANNEL}, build_flannel, files=("bin/flannel",)),
+        Step("local-path", f"local-path-provisioner {V.LOCAL_PATH_PROVISIONER}", {"lpp": V.LOCAL_PATH_PROVISIONER}, build_local_path, files=("bin/local-path-provisioner",)),
+        rootfs("node", NODE_PACKAGES),
+        rootfs("net", NET_PACKAGES),
+        rootfs("tools", TOOLS_PACKAGES),
+        rootfs("min", MIN_PACKAGES),
+        Step("control-plane-images", "control-plane and kube-proxy images", {}, build_control_plane_images, needs=("kubernetes", "rootfs-net"),
+             images=tuple(f"registry.k8s.io/{n}:{V.KUBERNETES}" for n in CONTROL_PLANE + ("kube-proxy",)), sources=(IPTABLES_SELECT,)),
+        Step("etcd-image", "etcd image", {}, build_etcd_image, needs=("etcd",), images=(f"registry.k8s.io/etcd:{V.ETCD}",)),
+        Step("coredns-image", "CoreDNS image", {}, build_coredns_image, needs=("coredns",), images=(f"registry.k8s.io/coredns/coredns:{V.COREDNS}",)),
+        Step("pause-image", "pause image", {}, build_pause_image, needs=("pause",), images=(f"registry.k8s.io/pause:{V.PAUSE}",)),
+        Step("agnhost-image", "agnhost fixture image", {}, build_agnhost_image, needs=("kubernetes", "rootfs-tools"),
+             images=(f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}",)),
+        Step("flannel-image", "flannel image", {}, build_flannel_image, needs=("flannel", "rootfs-net"),
+             images=(f"ghcr.io/flannel-io/flannel:{V.FLANNEL}",), sources=(IPTABLES_SELECT,)),
+        Step("local-path-images", "local-path-provisioner and helper images", {}, build_local_path_images, needs=("local-path", "rootfs-min"),
+             images=(f"docker.io/rancher/local-path-provisioner:{V.LOCAL_PATH_PROVISIONER}", LOCAL_PATH_HELPER)),
+        Step("node-base", "kind node base (systemd, containerd, runc, CNI plugins)", {}, build_node_base, needs=("node-runtime", "rootfs-node"),
+             images=("cnimatrix.local/node-base:latest",), sources=(FILES / "node",)),
+        Step("node-image", f"kind node image {V.NODE_IMAGE}", {"images": node_preloaded_images()}, build_node_image,
+             needs=("node-base", "kubernetes", *NODE_IMAGES_STEPS), images=(V.NODE_IMAGE,), sources=(FILES / "kind-manifests",)),
+    ]

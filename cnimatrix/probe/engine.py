@@ -1,0 +1,241 @@
+"""The one probe engine every suite uses.
+
+A probe is a real request sent from a client (a pod, or a container on the kind network standing
+in for a client outside the cluster). Many probes run in one exec: a shell loop prints one line
+per probe, which is parsed into ProbeResults that tell success, refused, timed out and other
+errors apart. `converge` polls an observation until it matches the expectation and stays
+matched for several consecutive rounds, within a deadline, and records every attempt.
+"""
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable, Generic, Protocol, TypeVar
+
+from kubernetes import client
+from kubernetes.stream import stream
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+
+class Outcome(str, Enum):
+    OK = "ok"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    DNS = "dns-error"        # the name did not resolve
+    ERROR = "error"          # anything else (reset, HTTP error, bad reply)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    target: str
+    outcome: Outcome
+    ms: float
+    reply: str            # response body (trimmed), or the client's error text
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+class Executor(Protocol):
+    name: str
+
+    def sh(self, script: str, timeout_s: float) -> str: ...
+
+
+@dataclass
+class PodExecutor:
+    """Runs shell scripts in a pod's container through the API server's exec endpoint."""
+
+    api: client.ApiClient
+    namespace: str
+    pod: str
+    container: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"pod/{self.pod}"
+
+    def sh(self, script: str, timeout_s: float) -> str:
+        kwargs = {"container": self.container} if self.container else {}
+        return stream(
+            client.CoreV1Api(self.api).connect_get_namespaced_pod_exec,
+            self.pod, self.namespace, command=["sh", "-c", script],
+            stderr=True, stdin=False, stdout=True, tty=False, _request_timeout=timeout_s, **kwargs,
+        )
+
+
+@dataclass
+class ContainerExecutor:
+    """Runs shell scripts in a Docker container: a client outside the cluster on the kind network."""
+
+    container: str
+
+    @property
+    def name(self) -> str:
+        return f"container/{self.container}"
+
+    def sh(self, script: str, timeout_s: float) -> str:
+        proc = subprocess.run(["docker", "exec", self.container, "sh", "-c", script],
+                              capture_output=True, text=True, timeout=timeout_s)
+        return proc.stdout
+
+
+# curl exit codes: 6 name not resolved, 7 could not connect, 28 timed out.
+_HTTP_LOOP = r"""
+i=0
+for target in {targets}; do
+  i=$((i+1))
+  start=$(date +%s%N)
+  body=$(curl -sS --max-time {timeout} --connect-timeout {timeout} "http://$target" 2>&1); rc=$?
+  end=$(date +%s%N)
+  printf '@@%s\t%s\t%s\t%s\n' "$i" "$rc" "$(( (end-start)/1000 ))" "$(printf '%s' "$body" | head -c 300 | tr '\n\t' '  ')"
+done
+"""
+
+# nc exits 0 whether or not a UDP reply came; an empty reply is a timeout unless the kernel
+# reported ICMP port-unreachable ("refused").
+_UDP_LOOP = r"""
+i=0
+for target in {targets}; do
+  i=$((i+1))
+  host=${{target%:*}}; port=${{target##*:}}
+  start=$(date +%s%N)
+  body=$(printf '{payload}' | nc -u -w {timeout} -q {timeout} "$host" "$port" 2>&1); rc=$?
+  end=$(date +%s%N)
+  printf '@@%s\t%s\t%s\t%s\n' "$i" "$rc" "$(( (end-start)/1000 ))" "$(printf '%s' "$body" | head -c 300 | tr '\n\t' '  ')"
+done
+"""
+
+
+def classify_http(rc: int, text: str) -> Outcome:
+    lowered = text.lower()
+    if rc == 0:
+        return Outcome.OK
+    if rc == 6 or "could not resolve" in lowered:
+        return Outcome.DNS
+    if rc == 28 or "timed out" in lowered:
+        return Outcome.TIMEOUT
+    if rc == 7 and "refused" in lowered:
+        return Outcome.REFUSED
+    return Outcome.ERROR
+
+
+def classify_udp(rc: int, text: str) -> Outcome:
+    lowered = text.lower()
+    if "refused" in lowered:
+        return Outcome.REFUSED
+    if "resolve" in lowered or "name or service not known" in lowered:
+        return Outcome.DNS
+    if rc == 0 and text.strip():
+        return Outcome.OK
+    if rc == 0 or rc == 1 and not text.strip():
+        return Outcome.TIMEOUT
+    return Outcome.ERROR
+
+
+def parse_lines(output: str, targets: list[str], classify: Callable[[int, str], Outcome]) -> list[ProbeResult]:
+    """Parse the loop's '@@index rc micros reply' lines; a probe with no line counts as an error."""
+    seen: dict[int, ProbeResult] = {}
+    for line in output.splitlines():
+        if not line.startswith("@@"):
+            continue
+        parts = line[2:].split("\t", 3)
+        if len(parts) < 3 or not parts[0].isdigit() or not parts[1].lstrip("-").isdigit():
+            continue
+        index, rc, micros = int(parts[0]), int(parts[1]), parts[2]
+        reply = parts[3].strip() if len(parts) > 3 else ""
+        if 1 <= index <= len(targets):
+            ms = int(micros) / 1000 if micros.isdigit() else 0.0
+            seen[index] = ProbeResult(targets[index - 1], classify(rc, reply), round(ms, 3), reply)
+    return [seen.get(i + 1, ProbeResult(t, Outcome.ERROR, 0.0, "no result line (exec cut short)")) for i, t in enumerate(targets)]
+
+
+def http(executor: Executor, targets: list[str], timeout_s: float = 2.0) -> list[ProbeResult]:
+    """GET http://<target> for each target (host:port/path) in one exec, in order."""
+    if not targets:
+        return []
+    script = _HTTP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=_seconds(timeout_s))
+    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) + 30)
+    return parse_lines(output, targets, classify_http)
+
+
+def udp(executor: Executor, targets: list[str], payload: str = "hostname", timeout_s: float = 2.0) -> list[ProbeResult]:
+    """Send one datagram to each host:port and read one reply (agnhost netexec answers 'hostname')."""
+    if not targets:
+        return []
+    script = _UDP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=int(max(1, timeout_s)),
+                              payload=payload.replace("'", ""))
+    output = executor.sh(script, timeout_s=len(targets) * (timeout_s * 2 + 1) + 30)
+    return parse_lines(output, targets, classify_udp)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+# --- converging on an expectation ------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+@dataclass
+class Attempt(Generic[T]):
+    at_s: float
+    matched: bool
+    reason: str
+
+
+@dataclass
+class Convergence(Generic[T]):
+    ok: bool
+    attempts: list[Attempt] = field(default_factory=list)
+    last: T | None = None
+    reason: str = ""
+    settle_s: float | None = None     # when the final stable streak started (time-to-effect)
+    flapped: bool = False             # a match was lost again before it held
+
+    @property
+    def count(self) -> int:
+        return len(self.attempts)
+
+
+def converge(observe: Callable[[], T], judge: Callable[[T], tuple[bool, str]], *, deadline_s: float,
+             stable: int = 3, interval_s: float = 1.0) -> Convergence[T]:
+    """Observe until `judge` says matched for `stable` consecutive observations, or the deadline.
+
+    Steady-state checks pass `stable` >= 1 and expect a match at once; checks that follow a change
+    (scale, readiness flip) read `settle_s` as the time the change took to show."""
+    started = time.monotonic()
+    result: Convergence[T] = Convergence(ok=False)
+    streak = 0
+    streak_start: float | None = None
+
+    def once() -> bool:
+        nonlocal streak, streak_start
+        value = observe()
+        matched, reason = judge(value)
+        now = time.monotonic() - started
+        result.attempts.append(Attempt(round(now, 3), matched, reason))
+        result.last, result.reason = value, reason
+        if matched:
+            if streak == 0:
+                streak_start = now
+            streak += 1
+        else:
+            if streak:
+                result.flapped = True
+            streak = 0
+        return streak >= stable
+
+    try:
+        Retrying(stop=stop_after_delay(deadline_s), wait=wait_fixed(interval_s),
+                 retry=retry_if_result(lambda done: not done))(once)
+    except RetryError:
+        pass
+    result.ok = streak >= stable
+    result.settle_s = round(streak_start, 3) if result.ok and streak_start is not None else None
+    return result

@@ -1,0 +1,191 @@
+"""pytest plugin: the CNI under test, per-test records, and the per-CNI results.
+
+It adds `--cni`, `--existing-kubeconfig` and `--results-dir`, labels every test with its CNI
+for Allure, lets tests record attempts/flakiness/metrics through the `record` fixture, and at the
+end writes `<results-dir>/summary.json` (schema: cnimatrix/results/summary.schema.json).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from cnimatrix import versions as V
+from cnimatrix.results import RunSummary, TestResult, rfc3339, write_summary
+
+SUITES = ("service", "dns", "netpol", "ingress")
+record_key = pytest.StashKey["TestRecord"]()
+
+
+@dataclass
+class TestRecord:
+    """What a test observed beyond pass/fail."""
+
+    __test__ = False
+
+    attempts: int = 0
+    flaky: bool = False
+    notes: list[str] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+    def convergence(self, name: str, conv, steady: bool = True) -> None:
+        """Fold a probe.engine.Convergence into the record. For a steady-state expectation any
+        miss before the final streak is flakiness; for a change, only a lost match is."""
+        self.attempts += conv.count
+        misses = sum(1 for a in conv.attempts if not a.matched)
+        if conv.ok and (conv.flapped or (steady and misses)):
+            self.flaky = True
+            self.notes.append(f"{name}: matched only after {misses} miss(es)")
+        if conv.settle_s is not None:
+            self.metrics.setdefault("settle_s", {})[name] = conv.settle_s
+
+
+@dataclass
+class RunState:
+    cni: object = None
+    started: float = field(default_factory=time.monotonic)
+    started_at: str = field(default_factory=rfc3339)
+    timings: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    cluster: object = None
+    kubernetes_version: str = "unknown"
+    offline: bool = False
+    diagnostics: str | None = None
+
+
+state_key = pytest.StashKey[RunState]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("cnimatrix")
+    group.addoption("--cni", default=None, help="CNI under test (a file in cnis/); enables the suites")
+    group.addoption("--existing-kubeconfig", default=None,
+                    help="run against this existing cluster instead of creating a kind cluster")
+    group.addoption("--results-dir", default=None, help="where summary.json goes (default reports/<cni>)")
+    group.addoption("--workers", type=int, default=2, help="kind worker nodes (default 2)")
+
+
+def pytest_configure(config):
+    config.stash[state_key] = RunState()
+    config.addinivalue_line("markers", "title(text): one-line description of a scenario")
+
+
+def suite_of(item) -> str:
+    marker = item.get_closest_marker("suite")
+    if marker:
+        return marker.args[0]
+    parts = Path(str(item.fspath)).parts
+    if "suites" in parts:
+        name = parts[parts.index("suites") + 1]
+        if name in SUITES:
+            return name
+    return "service"
+
+
+def title_of(item) -> str:
+    marker = item.get_closest_marker("title")
+    if marker:
+        return marker.args[0]
+    doc = (getattr(item, "function", None).__doc__ or "").strip() if getattr(item, "function", None) else ""
+    return doc.splitlines()[0] if doc else item.name
+
+
+@pytest.fixture
+def record(request) -> TestRecord:
+    """Per-test record of attempts, flakiness and measurements."""
+    rec = TestRecord()
+    request.node.stash[record_key] = rec
+    return rec
+
+
+def _allure_labels(item, state: RunState) -> None:
+    try:
+        import allure
+    except ImportError:
+        return
+    if state.cni is not None:
+        allure.dynamic.label("cni", state.cni.name)
+        allure.dynamic.parent_suite(state.cni.name)
+    allure.dynamic.suite(suite_of(item))
+    allure.dynamic.title(title_of(item))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    state = item.config.stash[state_key]
+    if item.config.getoption("--cni"):
+        _allure_labels(item, state)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    config = item.config
+    if not config.getoption("--cni"):
+        return
+    state = config.stash[state_key]
+    rec = item.stash.get(record_key, None)
+    entry = state.results.setdefault(item.nodeid, {
+        "id": item.nodeid, "suite": suite_of(item), "title": title_of(item), "outcome": "passed",
+        "duration_s": 0.0, "attempts": 0, "flaky": False, "message": "", "metrics": {}})
+    if report.when == "call":  # setup time includes shared fixtures (the cluster itself)
+        entry["duration_s"] = round(report.duration, 3)
+    if rec is not None:
+        entry["attempts"], entry["metrics"] = rec.attempts, dict(rec.metrics)
+    if report.skipped:
+        entry.update(outcome="skipped", message=_skip_reason(report))
+    elif report.failed:
+        # a teardown failure after a failed call keeps the call's verdict
+        if entry["outcome"] not in ("failed", "error"):
+            entry.update(outcome="failed" if report.when == "call" else "error", message=_failure_line(report))
+    elif report.when == "call" and entry["outcome"] == "passed":
+        entry["flaky"] = bool(rec and rec.flaky)
+        entry["message"] = "; ".join(rec.notes) if rec and rec.notes else ""
+
+
+def _skip_reason(report) -> str:
+    if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return str(report.longrepr)[:500]
+
+
+def _failure_line(report) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    return text.strip()[:2000]
+
+
+def results_dir(config) -> Path:
+    explicit = config.getoption("--results-dir")
+    return Path(explicit) if explicit else Path(config.rootpath) / "reports" / config.getoption("--cni")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    if not config.getoption("--cni"):
+        return
+    state = config.stash[state_key]
+    if state.cni is None:
+        return  # the CNI never loaded: nothing ran, the error was already reported
+    folder = results_dir(config)
+    suites_s = time.monotonic() - state.started - sum(v for v in state.timings.values() if v)
+    timings = {"cluster_create": None, "cni_ready": None, **state.timings, "suites": round(max(suites_s, 0.0), 1)}
+    cluster = state.cluster
+    summary = RunSummary(
+        cni_name=state.cni.name, cni_version=state.cni.version, kubernetes_version=state.kubernetes_version,
+        kind_version=V.KIND, node_image=V.NODE_IMAGE, offline=state.offline,
+        cluster_name=getattr(cluster, "name", "none"), cluster_nodes=getattr(cluster, "node_count", 0),
+        cluster_existing=bool(getattr(cluster, "existing", False)),
+        started_at=state.started_at, finished_at=rfc3339(), timings_s=timings,
+        tests=[TestResult(**entry) for entry in state.results.values()], metrics=state.metrics, diagnostics=state.diagnostics,
+    )
+    path = write_summary(folder / "summary.json", summary)
+    counts = summary.to_dict()["counts"]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"cnimatrix: {state.cni.name}: {counts['passed']} passed ({counts['flaky']} flaky), "
+                            f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['error']} errors -> {path}")

@@ -1,0 +1,84 @@
+"""The Service suite's workloads: web backends over both workers, one client per node, Services."""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+
+import pytest
+from kubernetes import client
+
+from cnimatrix.probe.engine import ContainerExecutor, PodExecutor
+from fixtures.workloads import DEFAULTS, Namespace, PodInfo
+
+BACKENDS = 4  # two per worker with the default cluster shape
+
+
+@dataclass
+class ServiceEnv:
+    ns: Namespace
+    nodes: dict[str, str]                 # node name -> InternalIP
+    workers: list[str]
+    control_plane: list[str]
+    clients: dict[str, str] = field(default_factory=dict)   # node name -> client pod
+
+    def backends(self) -> list[PodInfo]:
+        return self.ns.pods("app=web")
+
+    def ready_backends(self) -> list[PodInfo]:
+        return [p for p in self.backends() if p.ready]
+
+    def client(self, node: str) -> PodExecutor:
+        return self.ns.executor(self.clients[node])
+
+    def cluster_ip(self, service: str) -> str:
+        return self.ns.service(service).spec.cluster_ip
+
+    def node_port(self, service: str, port_name: str = "http") -> int:
+        return next(p.node_port for p in self.ns.service(service).spec.ports if p.name == port_name)
+
+    def restore_backends(self) -> None:
+        self.ns.scale("web", BACKENDS)
+        self.ns.wait_deployment("web")
+
+
+def _node_roles(core: client.CoreV1Api) -> tuple[dict[str, str], list[str], list[str]]:
+    nodes, workers, control = {}, [], []
+    for node in core.list_node().items:
+        ip = next(a.address for a in node.status.addresses if a.type == "InternalIP")
+        nodes[node.metadata.name] = ip
+        labels = node.metadata.labels or {}
+        (control if "node-role.kubernetes.io/control-plane" in labels else workers).append(node.metadata.name)
+    return nodes, sorted(workers), sorted(control)
+
+
+@pytest.fixture(scope="package")
+def svc(cluster, make_namespace) -> ServiceEnv:
+    ns = make_namespace("svc")
+    nodes, workers, control = _node_roles(client.CoreV1Api(cluster.api()))
+    if len(workers) < 2:
+        pytest.skip(f"the Service suite needs 2 worker nodes, the cluster has {len(workers)}")
+    env = ServiceEnv(ns=ns, nodes=nodes, workers=workers, control_plane=control)
+    ns.apply("service/backends", replicas=BACKENDS)
+    ns.apply("service/services")
+    for node in nodes:
+        env.clients[node] = f"client-{node}"
+        ns.apply("service/client", name=env.clients[node], node=node)
+    ns.wait_deployment("web", timeout_s=180)
+    ns.wait_deployment("solo", timeout_s=180)
+    ns.wait_pods_ready("app=client", len(nodes), timeout_s=180)
+    return env
+
+
+@pytest.fixture(scope="package")
+def outside_client(cluster, svc) -> ContainerExecutor:
+    """A container on the nodes' Docker network: a client outside the cluster."""
+    if cluster.existing:
+        pytest.skip("needs a client on the node network; only available for kind clusters cnimatrix created")
+    network = subprocess.run(["docker", "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+                              f"{cluster.name}-control-plane"], capture_output=True, text=True).stdout.split()
+    name = f"{cluster.name}-outside-client"
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    subprocess.run(["docker", "run", "-d", "--name", name, "--network", network[0] if network else "kind",
+                    "--entrypoint", "/agnhost", DEFAULTS["agnhost"], "pause"], check=True, capture_output=True)
+    yield ContainerExecutor(name)
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)

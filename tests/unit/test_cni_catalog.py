@@ -1,0 +1,269 @@
+import copy
+import textwrap
+
+import pytest
+import yaml
+
+from cnimatrix.cni import (
+    CNI_DIR,
+    CNI_DIR_ENV,
+    REPO_ROOT,
+    Capability,
+    CniDataError,
+    UnknownCni,
+    cni_dir,
+    effective,
+    known,
+    load,
+    load_all,
+    merge_kind_config,
+)
+
+VALID = {
+    "name": "toy",
+    "description": "a test CNI",
+    "version": "v1.0.0",
+    "kind_config": {"networking": {"disableDefaultCNI": True}},
+    "install": {"source": "manifest", "manifests": ["manifests/cni/toy.yaml"], "images": ["toy:v1"]},
+    "readiness": [{"kind": "DaemonSet", "namespace": "kube-system", "name": "toy"}],
+    "ready_timeout_s": 120,
+    "capabilities": {
+        "networkpolicy": {"status": "not-enforced", "evidence": "ignores policies"},
+        "hairpin": {"status": "supported", "evidence": "tested", "requires_kernel": ["CONFIG_VETH"]},
+    },
+}
+
+
+@pytest.fixture
+def catalog(tmp_path, monkeypatch):
+    """A private catalog directory; returns a writer for CNI files in it."""
+    monkeypatch.setenv(CNI_DIR_ENV, str(tmp_path))
+
+    def write(doc, name=None):
+        name = name or doc.get("name", "toy")
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(doc))
+        return name
+
+    return write
+
+
+def variant(mutate):
+    doc = copy.deepcopy(VALID)
+    mutate(doc)
+    return doc
+
+
+# --------------------------------------------------------------------------- the real catalog
+
+
+def test_default_catalog_is_repo_root_cnis(monkeypatch):
+    monkeypatch.delenv(CNI_DIR_ENV, raising=False)
+    assert cni_dir() == CNI_DIR == REPO_ROOT / "cnis"
+    assert "kindnet" in known()
+
+
+def test_kindnet_entry(monkeypatch):
+    monkeypatch.delenv(CNI_DIR_ENV, raising=False)
+    cni = load("kindnet")
+    assert cni.name == "kindnet"
+    assert cni.version == "v20260820-69b56db7"
+    assert cni.install.source == "builtin"
+    assert cni.install.manifests == ()
+    assert cni.install.images == ("docker.io/kindest/kindnetd:v20260820-69b56db7",)
+    assert [(r.kind, r.namespace, r.name) for r in cni.readiness] == [("DaemonSet", "kube-system", "kindnet")]
+    assert cni.ready_timeout_s == 180
+    assert cni.kind_config == {"networking": {"disableDefaultCNI": False}}
+    policy = cni.capability("networkpolicy")
+    assert policy.status == "enforced" and policy.is_supported
+    assert policy.requires_kernel == ("CONFIG_NFT_QUEUE",)
+    assert "kube-network-policies" in policy.evidence
+    for name in ("hairpin", "udp_services", "session_affinity"):
+        assert cni.capability(name).status == "supported"
+    assert "kube-proxy" in cni.capability("session_affinity").evidence
+
+
+def test_every_shipped_entry_loads(monkeypatch):
+    monkeypatch.delenv(CNI_DIR_ENV, raising=False)
+    assert [c.name for c in load_all()] == known()
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def test_known_is_sorted_and_ignores_other_files(catalog, tmp_path):
+    catalog(VALID)
+    catalog(variant(lambda d: d.update(name="alpha")))
+    (tmp_path / "notes.txt").write_text("not a CNI")
+    assert known() == ["alpha", "toy"]
+
+
+def test_unknown_cni_lists_the_known_ones(catalog):
+    catalog(VALID)
+    catalog(variant(lambda d: d.update(name="alpha")))
+    with pytest.raises(UnknownCni, match="unknown CNI 'weave'; known CNIs: alpha, toy"):
+        load("weave")
+
+
+def test_path_like_names_are_unknown(catalog):
+    catalog(VALID)
+    with pytest.raises(UnknownCni):
+        load("../toy")
+
+
+def test_missing_catalog_directory_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv(CNI_DIR_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(CniDataError, match="nowhere"):
+        known()
+
+
+def test_loads_a_valid_manifest_entry(catalog):
+    cni = load(catalog(VALID))
+    assert cni.install.manifest_paths() == [REPO_ROOT / "manifests/cni/toy.yaml"]
+    assert cni.ready_timeout_s == 120.0
+    assert cni.capability("networkpolicy").is_supported is False
+    assert cni.capability("hairpin").requires_kernel == ("CONFIG_VETH",)
+    assert cni.path.name == "toy.yaml"
+
+
+def test_undeclared_capability_is_unknown(catalog):
+    cap = load(catalog(VALID)).capability("sctp")
+    assert cap == Capability(status="unknown", evidence="not declared")
+    assert not cap.is_supported
+
+
+def test_optional_fields_have_defaults(catalog):
+    def strip(d):
+        del d["kind_config"], d["ready_timeout_s"]
+
+    cni = load(catalog(variant(strip)))
+    assert cni.kind_config == {} and cni.ready_timeout_s == 180.0
+
+
+def test_helm_entry(catalog):
+    def helm(d):
+        d["install"] = {"source": "helm", "chart": "charts/toy", "values": {"ipam": {"mode": "kubernetes"}},
+                        "images": ["toy:v1"]}
+
+    install = load(catalog(variant(helm))).install
+    assert (install.chart, install.chart_namespace) == ("charts/toy", "kube-system")
+    assert install.values == {"ipam": {"mode": "kubernetes"}}
+
+
+# --------------------------------------------------------------------------- invalid files
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "problem"),
+    [
+        (lambda d: d["capabilities"]["hairpin"].pop("evidence"), "capabilities.hairpin.evidence", "required"),
+        (lambda d: d["capabilities"]["hairpin"].update(evidence="  "), "capabilities.hairpin.evidence",
+         "non-empty"),
+        (lambda d: d["capabilities"]["hairpin"].update(status="yes"), "capabilities.hairpin.status",
+         "not one of"),
+        (lambda d: d["capabilities"]["hairpin"].update(requires_kernel=["nft_queue"]),
+         "capabilities.hairpin.requires_kernel[0]", "CONFIG_"),
+        (lambda d: d["capabilities"].update({"Bad-Name": {"status": "supported", "evidence": "x"}}),
+         "capabilities.Bad-Name", "capability names"),
+        (lambda d: d["capabilities"]["hairpin"].update(note="x"), "capabilities.hairpin.note", "unknown field"),
+        (lambda d: d.pop("capabilities"), "capabilities", "required"),
+        (lambda d: d.pop("version"), "version", "required"),
+        (lambda d: d.update(name="other"), "name", "must match the file name"),
+        (lambda d: d.update(colour="blue"), "colour", "unknown field"),
+        (lambda d: d.update(kind_config=["networking"]), "kind_config", "mapping"),
+        (lambda d: d.update(ready_timeout_s=0), "ready_timeout_s", "positive"),
+        (lambda d: d.update(ready_timeout_s=True), "ready_timeout_s", "positive"),
+        (lambda d: d.update(readiness=[]), "readiness", "non-empty list"),
+        (lambda d: d["readiness"][0].update(kind="Pod"), "readiness[0].kind", "not one of"),
+        (lambda d: d["readiness"][0].pop("namespace"), "readiness[0].namespace", "required"),
+        (lambda d: d.pop("install"), "install", "required"),
+        (lambda d: d["install"].update(source="curl"), "install.source", "not one of"),
+        (lambda d: d["install"].update(manifests=[]), "install.manifests", "at least one"),
+        (lambda d: d["install"].update(manifests=["../etc/passwd"]), "install.manifests[0]", "relative"),
+        (lambda d: d["install"].update(manifests=["/abs.yaml"]), "install.manifests[0]", "relative"),
+        (lambda d: d["install"].update(images="toy:v1"), "install.images", "must be a list"),
+        (lambda d: d["install"].update(source="builtin"), "install.manifests", "must be empty"),
+        (lambda d: d["install"].update(chart="charts/toy"), "install.chart", "only applies to source=helm"),
+        (lambda d: d["install"].update(source="helm", manifests=[]), "install.chart", "required"),
+    ],
+)
+def test_invalid_files_name_the_file_and_field(catalog, tmp_path, mutate, field, problem):
+    name = catalog(variant(mutate), name="toy")
+    with pytest.raises(CniDataError) as excinfo:
+        load(name)
+    message = str(excinfo.value)
+    assert message.startswith(f"{tmp_path / 'toy.yaml'}: {field}: ")
+    assert problem in message
+
+
+def test_unparsable_yaml_is_a_data_error(catalog, tmp_path):
+    (tmp_path / "toy.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(CniDataError, match="toy.yaml: not valid YAML"):
+        load("toy")
+
+
+def test_non_mapping_document_is_a_data_error(catalog, tmp_path):
+    (tmp_path / "toy.yaml").write_text(textwrap.dedent("""\
+        - just
+        - a list
+    """))
+    with pytest.raises(CniDataError, match=r"\(top level\): must be a mapping"):
+        load("toy")
+
+
+# --------------------------------------------------------------------------- effective status
+
+
+def test_effective_downgrades_when_a_required_kernel_feature_is_missing():
+    cap = Capability("enforced", "policy engine", ("CONFIG_NFT_QUEUE", "CONFIG_NF_TABLES"))
+    status, reason = effective(cap, {"CONFIG_NFT_QUEUE": False, "CONFIG_NF_TABLES": True})
+    assert status == "unsupported-here"
+    assert "CONFIG_NFT_QUEUE" in reason and "CONFIG_NF_TABLES" not in reason
+
+
+def test_effective_keeps_declaration_when_features_present_or_unknown():
+    cap = Capability("enforced", "policy engine", ("CONFIG_NFT_QUEUE",))
+    assert effective(cap, {"CONFIG_NFT_QUEUE": True}) == ("enforced", "policy engine")
+    assert effective(cap, {}) == ("enforced", "policy engine")  # unknown is not proof of absence
+
+
+def test_effective_does_not_touch_unsupported_declarations():
+    cap = Capability("not-enforced", "ignores policies", ("CONFIG_NFT_QUEUE",))
+    assert effective(cap, {"CONFIG_NFT_QUEUE": False}) == ("not-enforced", "ignores policies")
+
+
+# --------------------------------------------------------------------------- kind config
+
+
+def test_merge_kind_config_deep_merges_without_mutating():
+    base = {
+        "kind": "Cluster",
+        "networking": {"podSubnet": "10.244.0.0/16", "disableDefaultCNI": False},
+        "nodes": [{"role": "control-plane"}, {"role": "worker"}],
+    }
+    fragment = {
+        "networking": {"disableDefaultCNI": True, "kubeProxyMode": "none"},
+        "nodes": [{"role": "control-plane"}],
+        "featureGates": {"X": True},
+    }
+    base_before, fragment_before = copy.deepcopy(base), copy.deepcopy(fragment)
+    merged = merge_kind_config(base, fragment)
+    assert merged == {
+        "kind": "Cluster",
+        "networking": {"podSubnet": "10.244.0.0/16", "disableDefaultCNI": True, "kubeProxyMode": "none"},
+        "nodes": [{"role": "control-plane"}],  # lists replace
+        "featureGates": {"X": True},
+    }
+    assert base == base_before and fragment == fragment_before
+    merged["networking"]["podSubnet"] = "changed"
+    merged["featureGates"]["X"] = False
+    assert base == base_before and fragment == fragment_before  # no shared nested objects
+
+
+def test_merge_kind_config_scalar_replaces_mapping():
+    assert merge_kind_config({"a": {"b": 1}}, {"a": None}) == {"a": None}
+
+
+def test_cni_kind_cluster_config_applies_its_fragment(catalog):
+    cni = load(catalog(VALID))
+    merged = cni.kind_cluster_config({"kind": "Cluster", "networking": {"ipFamily": "ipv4"}})
+    assert merged["networking"] == {"ipFamily": "ipv4", "disableDefaultCNI": True}
