@@ -184,8 +184,24 @@ def pytest_sessionfinish(session, exitstatus):
         tests=[TestResult(**entry) for entry in state.results.values()], metrics=state.metrics, diagnostics=state.diagnostics,
     )
     path = write_summary(folder / "summary.json", summary)
+    _allure_environment(config, summary)
     counts = summary.to_dict()["counts"]
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
         reporter.write_line(f"cnimatrix: {state.cni.name}: {counts['passed']} passed ({counts['flaky']} flaky), "
                             f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['error']} errors -> {path}")
+
+
+def _allure_environment(config, summary: RunSummary) -> None:
+    """Allure shows environment.properties per results folder: one CNI's run environment."""
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if not alluredir:
+        return
+    folder = Path(alluredir)
+    folder.mkdir(parents=True, exist_ok=True)
+    props = {
+        "cni": summary.cni_name, "cni.version": summary.cni_version, "kubernetes": summary.kubernetes_version,
+        "kind": summary.kind_version, "node.image": summary.node_image, "offline": str(summary.offline).lower(),
+        "cluster.nodes": str(summary.cluster_nodes), "cluster.existing": str(summary.cluster_existing).lower(),
+    }
+    (folder / "environment.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))

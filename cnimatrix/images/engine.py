@@ -8,6 +8,7 @@ are tagged only by the final `docker import`/`docker commit` of a successful ste
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import subprocess
@@ -75,11 +76,13 @@ def _digest_sources(paths: Iterable[Path]) -> str:
 
 
 def compute_keys(steps: list[Step]) -> None:
-    """Key = hash(inputs, sources, keys of needed steps), so a change propagates downstream."""
+    """Key = hash(inputs, the build function's code, sources, keys of needed steps), so a change
+    to any of them rebuilds the step and everything downstream."""
     by_name = {s.name: s for s in steps}
     for step in steps:  # steps are listed in dependency order
         payload = {
             "inputs": step.inputs,
+            "recipe": inspect.getsource(step.build),
             "sources": _digest_sources(step.sources),
             "needs": {n: by_name[n].key for n in step.needs},
         }

@@ -36,41 +36,36 @@ MIN_PACKAGES = ["coreutils", "dash"]
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def go_install(ctx: Context, target: str, *, env: dict | None = None, ldflags: str = "-s -w", tags: str = "") -> None:
-    """`go install module/pkg@version` into the step's bin folder (modules without replace lines)."""
-    args = ["go", "install", "-trimpath", f"-ldflags={ldflags}"]
-    if tags:
-        args.append(f"-tags={tags}")
-    ctx.run(*args, target, env={**GO_ENV, "GOBIN": str(ctx.out / "bin"), **(env or {})})
-
-
-def module_dir(ctx: Context, module: str) -> Path:
-    info = json.loads(ctx.run("go", "mod", "download", "-json", module, capture=True, env=GO_ENV))
-    if info.get("Error"):
-        raise RuntimeError(info["Error"])
-    return Path(info["Dir"])
-
-
-def wrapper_module(ctx: Context, requires: dict[str, str], replaces: dict[str, str] | None = None) -> Path:
-    """A throw-away main module that requires upstream modules, for modules whose own go.mod uses
-    local replace lines (go install refuses those)."""
-    work = ctx.out / "module"
+def go_build(ctx: Context, module: str, version: str, packages: dict[str, str], *, out: Path | None = None,
+             env: dict | None = None, ldflags: str = "-s -w", tags: str = "", upgrades: dict[str, str] | None = None) -> None:
+    """Build `packages` ({import path: binary name}) of module@version through a throw-away main
+    module. Unlike `go install pkg@version` this needs no version list from the proxy (which it
+    refuses for some modules) and it tolerates upstream go.mods with local replace lines.
+    `upgrades` raises dependencies whose pinned version the proxy withholds to one it serves."""
+    work = ctx.out / "modules" / f"{module.replace('/', '_')}@{version}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    lines = ["module cnimatrix.local/build", "", "go 1.26.0", ""]
-    lines += [f"require {mod} {ver}" for mod, ver in requires.items()]
-    lines += [f"replace {mod} => {target}" for mod, target in (replaces or {}).items()]
-    (work / "go.mod").write_text("\n".join(lines) + "\n")
-    imports = "\n".join(f'\t_ "{mod}"' for mod in requires)
+    requires = "".join(f"require {m} {v}\n" for m, v in {module: version, **(upgrades or {})}.items())
+    (work / "go.mod").write_text(f"module cnimatrix.local/build\n\ngo 1.26.0\n\n{requires}")
+    imports = "\n".join(f'\t_ "{pkg}"' for pkg in packages)
     (work / "tools.go").write_text(f"//go:build tools\n\npackage build\n\nimport (\n{imports}\n)\n")
-    ctx.run("go", "mod", "tidy", "-e", cwd=work, env=GO_ENV)
-    return work
+    build_env = {**GO_ENV, **(env or {})}
+    ctx.run("go", "mod", "tidy", "-e", cwd=work, env=build_env)
+    target = out or ctx.out / "bin"
+    for pkg, name in packages.items():
+        args = ["go", "build", "-trimpath", f"-ldflags={ldflags}", "-o", str(target / name)]
+        if tags:
+            args.append(f"-tags={tags}")
+        ctx.run(*args, pkg, cwd=work, env=build_env)
 
 
-def tar_dir(tar: tarfile.TarFile, src: Path, arc: str = "") -> None:
-    """Add a folder's content, keeping links as links (rootfs trees are full of them)."""
+def tar_dir(tar: tarfile.TarFile, src: Path, skip: set[str] = frozenset()) -> None:
+    """Add a folder's content, keeping links as links (rootfs trees are full of them); paths in
+    `skip` are left out because the caller adds its own version (a tar must not repeat a path)."""
     for path in sorted(src.rglob("*")):
-        tar.add(path, arcname=str(Path(arc) / path.relative_to(src)), recursive=False)
+        arcname = str(path.relative_to(src))
+        if arcname not in skip:
+            tar.add(path, arcname=arcname, recursive=False)
 
 
 def add_file(tar: tarfile.TarFile, arc: str, data: bytes | Path, mode: int = 0o755) -> None:
@@ -110,7 +105,7 @@ MINIMAL_ETC = {
 def static_image(ctx: Context, tag: str, binaries: dict[str, Path], changes: list[str], extra_dirs=()) -> None:
     """An image holding only static binaries and the few files Go programs read (no shell)."""
     def fill(tar: tarfile.TarFile) -> None:
-        add_dirs(tar, "etc", "tmp", "var", "usr", "usr/local", "usr/local/bin", *extra_dirs)
+        add_dirs(tar, "etc", "var", "usr", "usr/local", "usr/local/bin", *extra_dirs)
         add_dirs(tar, "tmp", mode=0o1777)
         for arc, data in MINIMAL_ETC.items():
             add_file(tar, arc, data, 0o644)
@@ -126,7 +121,7 @@ def static_image(ctx: Context, tag: str, binaries: dict[str, Path], changes: lis
 def rootfs_image(ctx: Context, tag: str, rootfs: str, files: dict[str, Path | bytes], changes: list[str], links: dict[str, str] | None = None) -> None:
     """A Debian root file system (from a rootfs step) plus files and links."""
     def fill(tar: tarfile.TarFile) -> None:
-        tar_dir(tar, output_dir(rootfs) / "root")
+        tar_dir(tar, output_dir(rootfs) / "root", skip=set(files) | set(links or {}))
         for arc, data in files.items():
             add_file(tar, arc, data)
         for arc, target in (links or {}).items():
@@ -143,7 +138,7 @@ def bin_of(step: str, name: str) -> Path:
 # --- binaries ---------------------------------------------------------------------------------
 
 def build_kind(ctx: Context) -> None:
-    go_install(ctx, f"sigs.k8s.io/kind@{V.KIND}")
+    go_build(ctx, "sigs.k8s.io/kind", V.KIND, {"sigs.k8s.io/kind": "kind"})
 
 
 def build_kubernetes(ctx: Context) -> None:
@@ -153,31 +148,28 @@ def build_kubernetes(ctx: Context) -> None:
 def build_etcd(ctx: Context) -> None:
     # etcd's go.mods replace sibling modules with local paths: build through a wrapper module.
     version = "v" + V.ETCD.split("-")[0]
-    mods = ["go.etcd.io/etcd/server/v3", "go.etcd.io/etcd/etcdctl/v3", "go.etcd.io/etcd/etcdutl/v3"]
-    work = wrapper_module(ctx, {m: version for m in mods})
-    for mod, name in zip(mods, ["etcd", "etcdctl", "etcdutl"]):
-        ctx.run("go", "build", "-trimpath", "-ldflags=-s -w", "-o", ctx.out / "bin" / name, mod, cwd=work, env=GO_ENV)
+    for module, name in (("go.etcd.io/etcd/server/v3", "etcd"), ("go.etcd.io/etcd/etcdctl/v3", "etcdctl"), ("go.etcd.io/etcd/etcdutl/v3", "etcdutl")):
+        go_build(ctx, module, version, {module: name})
 
 
 def build_coredns(ctx: Context) -> None:
-    go_install(ctx, f"github.com/coredns/coredns@{V.COREDNS}")
+    go_build(ctx, "github.com/coredns/coredns", V.COREDNS, {"github.com/coredns/coredns": "coredns"})
 
 
 def build_node_runtime(ctx: Context) -> None:
-    go_install(ctx, f"sigs.k8s.io/cri-tools/cmd/crictl@{V.CRICTL}",
-               ldflags=f"-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version={V.CRICTL}")
-    tags = "no_aufs no_zfs no_btrfs no_devmapper"
-    for cmd in ("containerd", "ctr", "containerd-shim-runc-v2"):
-        go_install(ctx, f"github.com/containerd/containerd/v2/cmd/{cmd}@{V.CONTAINERD}", tags=tags,
-                   ldflags=f"-s -w -X github.com/containerd/containerd/v2/version.Version={V.CONTAINERD}")
+    go_build(ctx, "sigs.k8s.io/cri-tools", V.CRICTL, {"sigs.k8s.io/cri-tools/cmd/crictl": "crictl"},
+             ldflags=f"-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version={V.CRICTL}")
+    containerd = "github.com/containerd/containerd/v2"
+    go_build(ctx, containerd, V.CONTAINERD, {f"{containerd}/cmd/{c}": c for c in ("containerd", "ctr", "containerd-shim-runc-v2")},
+             tags="no_aufs no_zfs no_btrfs no_devmapper", ldflags=f"-s -w -X {containerd}/version.Version={V.CONTAINERD}")
     # runc needs cgo and libseccomp for seccomp profiles.
-    go_install(ctx, f"github.com/opencontainers/runc@{V.RUNC}", tags="seccomp", env={"CGO_ENABLED": "1"},
-               ldflags=f"-s -w -X main.version={V.RUNC.lstrip('v')}")
-    cni = ctx.out / "cni"
-    cni.mkdir(exist_ok=True)
-    for plugin in ("main/bridge", "main/ptp", "main/loopback", "main/host-device", "ipam/host-local", "meta/portmap", "meta/tuning", "meta/bandwidth"):
-        go_install(ctx, f"github.com/containernetworking/plugins/plugins/{plugin}@{V.CNI_PLUGINS}", env={"GOBIN": str(cni)})
-    go_install(ctx, f"github.com/containernetworking/plugins/plugins/meta/flannel@{V.FLANNEL_CNI_PLUGIN}", env={"GOBIN": str(cni)})
+    go_build(ctx, "github.com/opencontainers/runc", V.RUNC, {"github.com/opencontainers/runc": "runc"}, tags="seccomp",
+             env={"CGO_ENABLED": "1"}, ldflags=f"-s -w -X main.version={V.RUNC.lstrip('v')}")
+    plugins = "github.com/containernetworking/plugins"
+    go_build(ctx, plugins, V.CNI_PLUGINS, {f"{plugins}/plugins/{p}": p.split("/")[-1] for p in (
+        "main/bridge", "main/ptp", "main/loopback", "main/host-device", "ipam/host-local", "meta/portmap", "meta/tuning", "meta/bandwidth")},
+        out=ctx.out / "cni")
+    go_build(ctx, plugins, V.FLANNEL_CNI_PLUGIN, {f"{plugins}/plugins/meta/flannel": "flannel"}, out=ctx.out / "cni")
 
 
 def build_pause(ctx: Context) -> None:
@@ -187,13 +179,16 @@ def build_pause(ctx: Context) -> None:
 
 
 def build_flannel(ctx: Context) -> None:
-    go_install(ctx, f"github.com/flannel-io/flannel@{V.FLANNEL}",
-               ldflags=f"-s -w -X github.com/flannel-io/flannel/pkg/version.Version={V.FLANNEL}")
+    # flannel pins tencentcloud-sdk-go common v1.3.79, which the proxy withholds; v1.3.103 is served.
+    # Its UDP backend is cgo on amd64 (as upstream builds it); the image's Debian glibc matches the host's.
+    go_build(ctx, "github.com/flannel-io/flannel", V.FLANNEL, {"github.com/flannel-io/flannel": "flannel"}, env={"CGO_ENABLED": "1"},
+             ldflags=f"-s -w -X github.com/flannel-io/flannel/pkg/version.Version={V.FLANNEL}",
+             upgrades={"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common": "v1.3.103"})
 
 
 def build_local_path(ctx: Context) -> None:
-    go_install(ctx, f"github.com/rancher/local-path-provisioner@{V.LOCAL_PATH_PROVISIONER}",
-               ldflags=f"-s -w -X main.VERSION={V.LOCAL_PATH_PROVISIONER}")
+    go_build(ctx, "github.com/rancher/local-path-provisioner", V.LOCAL_PATH_PROVISIONER,
+             {"github.com/rancher/local-path-provisioner": "local-path-provisioner"}, ldflags=f"-s -w -X main.VERSION={V.LOCAL_PATH_PROVISIONER}")
 
 
 def debootstrap(packages: list[str]):
@@ -272,6 +267,8 @@ def node_preloaded_images() -> list[str]:
         *(f"registry.k8s.io/{n}:{V.KUBERNETES}" for n in CONTROL_PLANE + ("kube-proxy",)),
         f"registry.k8s.io/etcd:{V.ETCD}", f"registry.k8s.io/coredns/coredns:{V.COREDNS}", f"registry.k8s.io/pause:{V.PAUSE}",
         f"docker.io/rancher/local-path-provisioner:{V.LOCAL_PATH_PROVISIONER}", LOCAL_PATH_HELPER,
+        # Not kind's, but needed offline: the fixture image and the CNI images built here.
+        f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}", f"ghcr.io/flannel-io/flannel:{V.FLANNEL}",
     ]
 
 
@@ -306,10 +303,10 @@ ln -sf /lib/systemd/systemd /sbin/init
 
 
 def commit_node(ctx: Context, cid: str, tag: str) -> None:
+    # No STOPSIGNAL: Docker 20.10's commit refuses it, and kind removes nodes with `docker rm -f`.
     ctx.run("docker", "commit",
             "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
             "--change", "ENV container=docker",
-            "--change", "STOPSIGNAL SIGRTMIN+3",
             "--change", f"LABEL {KEY_LABEL}={ctx.key}",
             cid, tag)
 

@@ -1,0 +1,41 @@
+# cnimatrix: Kubernetes networking conformance, compared across CNIs on kind clusters.
+SHELL := /bin/bash
+CNI ?= kindnet
+# The CNI `make test` runs end to end: one whose images build on an air-gapped host.
+E2E_CNI ?= flannel
+KEEP ?=
+PY := .venv/bin/python
+
+.PHONY: help setup images doctor conformance unit test clean
+
+help:
+	@echo "make setup                    install Docker (+ runc wrapper), Go and the Python environment"
+	@echo "make images                   build every image offline (no-op when registries are reachable)"
+	@echo "make doctor                   host readiness: Docker, capabilities, cgroups, disk, kernel features"
+	@echo "make conformance CNI=<name>   run the suites on a new kind cluster with that CNI (KEEP=1 keeps it)"
+	@echo "make test                     unit tests, then an end-to-end run with CNI=$(E2E_CNI)"
+	@echo "make clean                    delete cnimatrix kind clusters and reports"
+
+setup:
+	@bash cnimatrix/host/setup.sh
+
+images: setup
+	@$(PY) -m cnimatrix.images
+
+# Standard library only, so it also explains a host that `make setup` cannot fix.
+doctor:
+	@python3 -m cnimatrix.doctor
+
+conformance: setup images
+	@$(PY) -m cnimatrix run --cni $(CNI) $(if $(KEEP),--keep)
+
+unit: setup
+	@$(PY) -m pytest tests -q
+
+test: unit
+	@$(MAKE) --no-print-directory conformance CNI=$(E2E_CNI)
+
+clean:
+	@for c in $$(kind_bin=$$(ls /var/cache/cnimatrix/build/kind/bin/kind 2>/dev/null || command -v kind); [ -n "$$kind_bin" ] && $$kind_bin get clusters 2>/dev/null | grep '^cnimatrix-'); do \
+	  echo "deleting cluster $$c"; $$kind_bin delete cluster --name $$c; done
+	@rm -rf reports/*/ .pytest-kind

@@ -1,0 +1,5 @@
+import sys
+
+from cnimatrix.cli import main
+
+sys.exit(main())

@@ -1,0 +1,98 @@
+"""`cnimatrix run --cni NAME`: one CNI's conformance run, from preflight to reports/<cni>/."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from cnimatrix import cni as cni_catalog
+from cnimatrix import mode
+from cnimatrix import versions as V
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SUITES = ("service",)
+
+
+def error(message: str, code: int = 1) -> int:
+    print(f"cnimatrix: {message}", file=sys.stderr)
+    return code
+
+
+def missing_images(images: list[str]) -> list[str]:
+    return [tag for tag in images
+            if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode != 0]
+
+
+def preflight(cni: cni_catalog.Cni, existing: bool) -> str | None:
+    """Why this run cannot start, or None."""
+    if existing:
+        return None
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        return "Docker is not reachable: run `make setup`"
+    offline, why = mode.offline()
+    if not offline:
+        return None
+    needed = [V.NODE_IMAGE, *cni.install.images]
+    absent = missing_images(needed)
+    if V.KINDNETD_IMAGE in absent:
+        return (f"{cni.name} needs {V.KINDNETD_IMAGE}, which this offline host ({why}) cannot build: the Go module proxy "
+                "serves no version of sigs.k8s.io/kind/images/kindnetd. Use a CNI whose images build here, e.g. CNI=flannel")
+    if absent:
+        return f"offline ({why}) and these images are missing: {', '.join(absent)}; run `make images`"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        cni = cni_catalog.load(args.cni)
+    except cni_catalog.UnknownCni as exc:
+        return error(str(exc), 2)
+    except cni_catalog.CniDataError as exc:
+        return error(f"invalid CNI data: {exc}", 2)
+    try:
+        problem = preflight(cni, bool(args.kubeconfig))
+    except mode.BadSetting as exc:
+        return error(str(exc), 2)
+    if problem:
+        return error(problem, 2)
+    out = REPO_ROOT / "reports" / cni.name
+    out.mkdir(parents=True, exist_ok=True)
+    suites = [str(REPO_ROOT / "suites" / s) for s in (args.suite or SUITES)]
+    cmd = [sys.executable, "-m", "pytest", *suites, "-p", "no:cacheprovider", "--rootdir", str(REPO_ROOT),
+           "--cni", cni.name, "--results-dir", str(out), "--junitxml", str(out / "junit.xml"),
+           "--alluredir", str(out / "allure-results"), "--clean-alluredir", "-o", "junit_family=xunit2",
+           "--workers", str(args.workers)]
+    if args.keep:
+        cmd.append("--keep-cluster")
+    if args.kubeconfig:
+        cmd += ["--existing-kubeconfig", args.kubeconfig]
+    if args.k:
+        cmd += ["-k", args.k]
+    cmd += args.pytest_args
+    print(f"cnimatrix: running {', '.join(args.suite or SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)
+    return subprocess.run(cmd, cwd=REPO_ROOT).returncode
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="cnimatrix", description="Kubernetes networking conformance across CNIs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="create a kind cluster with a CNI, run the suites, write reports/<cni>/")
+    p_run.add_argument("--cni", default="kindnet", help=f"one of: {', '.join(cni_catalog.known())}")
+    p_run.add_argument("--suite", action="append", choices=SUITES, help="run only this suite (repeatable)")
+    p_run.add_argument("--keep", action="store_true", help="keep the cluster afterwards")
+    p_run.add_argument("--kubeconfig", help="test this existing cluster instead of creating one")
+    p_run.add_argument("--workers", type=int, default=2, help="kind worker nodes")
+    p_run.add_argument("-k", help="pytest -k expression to select scenarios")
+    p_run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    sub.add_parser("list", help="list the known CNIs")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for name in cni_catalog.known():
+            print(f"{name:12} {cni_catalog.load(name).description}")
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
