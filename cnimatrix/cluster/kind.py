@@ -17,6 +17,7 @@ from kubernetes import client, config as kube_config
 from pytest_kind import KindCluster
 
 from cnimatrix import versions as V
+from cnimatrix.cluster import guard
 from cnimatrix.cni import Cni, merge_kind_config
 from cnimatrix.images.engine import output_dir
 
@@ -66,7 +67,8 @@ def kind_config(cni: Cni, workers: int = 2) -> dict:
 
 
 def say(message: str) -> None:
-    print(f"[cluster] {message}", file=sys.stderr, flush=True)
+    # sys.__stderr__: progress must show even while pytest captures output of fixtures
+    print(f"[cluster] {message}", file=sys.__stderr__, flush=True)
 
 
 @dataclass
@@ -99,8 +101,10 @@ class Cluster:
             subprocess.run([str(self.kind.kind_path), "delete", "cluster", "--name", self.name], capture_output=True)
 
 
-def create(name: str, cni: Cni, workdir: Path, image: str = V.NODE_IMAGE, workers: int = 2) -> Cluster:
-    """Create the cluster (replacing a leftover of the same name) and install the CNI."""
+def create(name: str, cni: Cni, workdir: Path, image: str | None = V.NODE_IMAGE, workers: int = 2,
+           confine_network: bool = True) -> Cluster:
+    """Create the cluster (replacing a leftover of the same name). `confine_network` (offline
+    hosts) rejects traffic from the kind network to anywhere else, see guard.py."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "kind-config.yaml"
     config_path.write_text(yaml.safe_dump(kind_config(cni, workers), sort_keys=False))
@@ -111,7 +115,7 @@ def create(name: str, cni: Cni, workdir: Path, image: str = V.NODE_IMAGE, worker
     if name in leftovers:
         say(f"removing leftover cluster {name}")
         subprocess.run([str(kind.kind_path), "delete", "cluster", "--name", name], capture_output=True)
-    cluster = Cluster(name=name, kubeconfig=kind.kubeconfig_path, kind=kind)
+    cluster = Cluster(name=name, kubeconfig=kind.kubeconfig_path, kind=kind, node_count=1 + workers)
     say(f"creating {name}: 1 control plane + {workers} workers, image {image}, CNI {cni.name}")
     started = time.monotonic()
     try:
@@ -120,6 +124,8 @@ def create(name: str, cni: Cni, workdir: Path, image: str = V.NODE_IMAGE, worker
         raise ClusterError(f"kind create cluster failed (exit {exc.returncode}); see the kind output above") from exc
     cluster.timings["cluster_create"] = round(time.monotonic() - started, 1)
     say(f"cluster created in {cluster.timings['cluster_create']}s")
+    if confine_network:
+        say(guard.confine("kind"))
     return cluster
 
 
@@ -195,6 +201,10 @@ def collect_diagnostics(cluster: Cluster, cni: Cni, folder: Path) -> Path:
     save("pods.txt", "get", "pods", "-A", "-o", "wide")
     save("events.txt", "get", "events", "-A", "--sort-by=.lastTimestamp")
     save("describe-pods-kube-system.txt", "describe", "pods", "-n", "kube-system")
+    save("logs-kube-system-coredns.txt", "logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", "--all-containers",
+         "--tail=100", "--prefix")
+    save("logs-kube-system-coredns-previous.txt", "logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", "--all-containers",
+         "--tail=100", "--prefix", "--previous")
     for rule in cni.readiness:
         save(f"describe-{rule.namespace}.txt", "describe", "pods", "-n", rule.namespace)
         save(f"logs-{rule.namespace}-{rule.name}.txt", "logs", "-n", rule.namespace, f"{rule.kind.lower()}/{rule.name}",

@@ -96,15 +96,16 @@ for target in {targets}; do
 done
 """
 
-# nc exits 0 whether or not a UDP reply came; an empty reply is a timeout unless the kernel
-# reported ICMP port-unreachable ("refused").
+# One datagram per probe through bash's /dev/udp, one read with dd: a reply is the answer, a
+# read error "Connection refused" is the kernel's ICMP port-unreachable, `timeout` (exit 124)
+# means nothing came back.
 _UDP_LOOP = r"""
 i=0
 for target in {targets}; do
   i=$((i+1))
   host=${{target%:*}}; port=${{target##*:}}
   start=$(date +%s%N)
-  body=$(printf '{payload}' | nc -u -w {timeout} -q {timeout} "$host" "$port" 2>&1); rc=$?
+  body=$(bash -c 'exec 3<>"/dev/udp/$0/$1" && printf "%s" "$2" >&3 && timeout {timeout} dd bs=2048 count=1 status=none <&3' "$host" "$port" {payload} 2>&1); rc=$?
   end=$(date +%s%N)
   printf '@@%s\t%s\t%s\t%s\n' "$i" "$rc" "$(( (end-start)/1000 ))" "$(printf '%s' "$body" | head -c 300 | tr '\n\t' '  ')"
 done
@@ -126,14 +127,14 @@ def classify_http(rc: int, text: str) -> Outcome:
 
 def classify_udp(rc: int, text: str) -> Outcome:
     lowered = text.lower()
-    if "refused" in lowered:
-        return Outcome.REFUSED
-    if "resolve" in lowered or "name or service not known" in lowered:
-        return Outcome.DNS
     if rc == 0 and text.strip():
         return Outcome.OK
-    if rc == 0 or rc == 1 and not text.strip():
+    if rc == 124:
         return Outcome.TIMEOUT
+    if "connection refused" in lowered:
+        return Outcome.REFUSED
+    if "name resolution" in lowered or "not known" in lowered:
+        return Outcome.DNS
     return Outcome.ERROR
 
 
@@ -167,8 +168,8 @@ def udp(executor: Executor, targets: list[str], payload: str = "hostname", timeo
     """Send one datagram to each host:port and read one reply (agnhost netexec answers 'hostname')."""
     if not targets:
         return []
-    script = _UDP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=int(max(1, timeout_s)),
-                              payload=payload.replace("'", ""))
+    script = _UDP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=_seconds(timeout_s),
+                              payload=shlex.quote(payload))
     output = executor.sh(script, timeout_s=len(targets) * (timeout_s * 2 + 1) + 30)
     return parse_lines(output, targets, classify_udp)
 
