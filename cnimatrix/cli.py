@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cnimatrix import breakage
 from cnimatrix import cni as cni_catalog
 from cnimatrix import mode
 from cnimatrix import versions as V
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return error(str(exc), 2)
     if problem:
         return error(problem, 2)
-    out = REPO_ROOT / "reports" / cni.name
+    out = Path(args.out) if args.out else REPO_ROOT / "reports" / cni.name
     out.mkdir(parents=True, exist_ok=True)
     suites = [str(REPO_ROOT / "suites" / s) for s in (args.suite or SUITES)]
     cmd = [sys.executable, "-m", "pytest", *suites, "-p", "no:cacheprovider", "--rootdir", str(REPO_ROOT),
@@ -69,6 +70,12 @@ def run(args: argparse.Namespace) -> int:
         cmd += ["--existing-kubeconfig", args.kubeconfig]
     if args.k:
         cmd += ["-k", args.k]
+    if args.breakage:
+        try:
+            breakage.load(args.breakage)
+        except breakage.BreakageError as exc:
+            return error(str(exc), 2)
+        cmd += ["--break", args.breakage]
     cmd += args.pytest_args
     print(f"cnimatrix: running {', '.join(args.suite or SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)
     return subprocess.run(cmd, cwd=REPO_ROOT).returncode
@@ -83,7 +90,9 @@ def main(argv=None) -> int:
     p_run.add_argument("--keep", action="store_true", help="keep the cluster afterwards")
     p_run.add_argument("--kubeconfig", help="test this existing cluster instead of creating one")
     p_run.add_argument("--workers", type=int, default=2, help="kind worker nodes")
+    p_run.add_argument("--out", help="results folder (default reports/<cni>)")
     p_run.add_argument("-k", help="pytest -k expression to select scenarios")
+    p_run.add_argument("--break", dest="breakage", help="negative control: break the cluster this way (see manifests/breakages)")
     p_run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     sub.add_parser("list", help="list the known CNIs")
     args = parser.parse_args(argv)

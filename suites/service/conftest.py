@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 import pytest
 from kubernetes import client
 
+from cnimatrix import breakage
 from cnimatrix.probe.engine import ContainerExecutor, PodExecutor
+from cnimatrix.pytest_plugin import state_key
 from fixtures.workloads import DEFAULTS, Namespace, PodInfo
 
 BACKENDS = 4  # two per worker with the default cluster shape
@@ -52,7 +54,7 @@ def _node_roles(core: client.CoreV1Api) -> tuple[dict[str, str], list[str], list
 
 
 @pytest.fixture(scope="package")
-def svc(cluster, make_namespace) -> ServiceEnv:
+def svc(request, cluster, make_namespace) -> ServiceEnv:
     ns = make_namespace("svc")
     nodes, workers, control = _node_roles(client.CoreV1Api(cluster.api()))
     if len(workers) < 2:
@@ -66,6 +68,11 @@ def svc(cluster, make_namespace) -> ServiceEnv:
     ns.wait_deployment("web", timeout_s=180)
     ns.wait_deployment("solo", timeout_s=180)
     ns.wait_pods_ready("app=client", len(nodes), timeout_s=180)
+    name = request.config.getoption("breakage")
+    if name:
+        chosen = breakage.load(name)
+        breakage.apply(chosen, cluster, {"ns": ns.name, "victim_ip": env.ready_backends()[0].ip})
+        request.config.stash[state_key].metrics["breakage"] = {"name": chosen.name, "must_fail": list(chosen.must_fail)}
     return env
 
 

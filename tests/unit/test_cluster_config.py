@@ -1,0 +1,35 @@
+"""kind config assembly and the negative-control catalogue (no cluster involved)."""
+import pytest
+
+from cnimatrix import breakage
+from cnimatrix.cluster.kind import base_config, kind_config
+from cnimatrix.cni import load
+
+
+def test_base_config_shape_and_cgroup_v1_patch():
+    config = base_config(workers=2)
+    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
+    assert any("failCgroupV1: false" in patch for patch in config["kubeadmConfigPatches"])
+
+
+def test_cni_fragment_is_merged():
+    config = kind_config(load("flannel"), workers=1)
+    assert config["networking"] == {"disableDefaultCNI": True, "podSubnet": "10.244.0.0/16"}
+    assert len(config["nodes"]) == 2
+    assert kind_config(load("kindnet"))["networking"]["disableDefaultCNI"] is False
+
+
+def test_breakages_load_and_name_real_scenarios():
+    from pathlib import Path
+    suite_source = (Path(__file__).resolve().parents[2] / "suites" / "service" / "test_service.py").read_text()
+    known = breakage.load_all()
+    assert "no-kube-proxy" in known
+    for item in known.values():
+        assert item.must_fail, item.name
+        for scenario in item.must_fail:
+            assert f"def {scenario}(" in suite_source, f"{item.name} names unknown scenario {scenario}"
+
+
+def test_unknown_breakage_lists_known_ones():
+    with pytest.raises(breakage.BreakageError, match="known: .*no-kube-proxy"):
+        breakage.load("nope")

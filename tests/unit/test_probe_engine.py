@@ -1,0 +1,73 @@
+"""The probe engine's pure parts: parsing batched probe output, classifying failures, converging."""
+import itertools
+
+import pytest
+
+from cnimatrix.probe.engine import Outcome, classify_http, classify_udp, converge, parse_lines
+
+
+@pytest.mark.parametrize("rc, text, outcome", [
+    (0, "web-1", Outcome.OK),
+    (7, "curl: (7) Failed to connect to 10.96.0.10 port 80 after 1 ms: Connection refused", Outcome.REFUSED),
+    (28, "curl: (28) Connection timed out after 2001 milliseconds", Outcome.TIMEOUT),
+    (6, "curl: (6) Could not resolve host: web", Outcome.DNS),
+    (7, "curl: (7) Failed to connect to 10.0.0.1 port 80: No route to host", Outcome.ERROR),
+    (56, "curl: (56) Recv failure: Connection reset by peer", Outcome.ERROR),
+])
+def test_classify_http(rc, text, outcome):
+    assert classify_http(rc, text) is outcome
+
+
+@pytest.mark.parametrize("rc, text, outcome", [
+    (0, "web-1", Outcome.OK),
+    (124, "", Outcome.TIMEOUT),
+    (1, "dd: error reading 'standard input': Connection refused", Outcome.REFUSED),
+    (1, "bash: line 1: web: Temporary failure in name resolution", Outcome.DNS),
+    (0, "", Outcome.ERROR),  # an empty datagram is no answer we can judge
+])
+def test_classify_udp(rc, text, outcome):
+    assert classify_udp(rc, text) is outcome
+
+
+def test_parse_lines_keeps_order_and_marks_missing_probes():
+    output = "noise\n@@2\t7\t1500\tcurl: (7) Connection refused\n@@1\t0\t2500\tweb-1\n"
+    results = parse_lines(output, ["a", "b", "c"], classify_http)
+    assert [r.target for r in results] == ["a", "b", "c"]
+    assert [r.outcome for r in results] == [Outcome.OK, Outcome.REFUSED, Outcome.ERROR]
+    assert results[0].ms == 2.5 and results[0].reply == "web-1"
+    assert "no result line" in results[2].reply
+
+
+def test_parse_lines_ignores_malformed_and_out_of_range_lines():
+    results = parse_lines("@@x\t0\t1\tbad\n@@9\t0\t1\tfar\n@@1\t0\t1\n", ["a"], classify_http)
+    # only the well-formed line for target 1 counts: a connection that answered with an empty body
+    assert results[0].outcome is Outcome.OK and results[0].reply == ""
+
+
+def test_converge_needs_a_stable_streak():
+    values = iter([False, True, False, True, True, True])
+    conv = converge(lambda: next(values), lambda v: (v, str(v)), deadline_s=5, stable=3, interval_s=0)
+    assert conv.ok and conv.count == 6
+    assert conv.flapped  # a match was lost once before it held
+    assert conv.settle_s is not None
+
+
+def test_converge_times_out_with_the_last_reason():
+    counter = itertools.count()
+    conv = converge(lambda: next(counter), lambda v: (False, f"seen {v}"), deadline_s=0.2, stable=1, interval_s=0.05)
+    assert not conv.ok and conv.count >= 2
+    assert conv.reason == f"seen {conv.last}"
+    assert conv.settle_s is None
+
+
+def test_converge_first_try_is_not_flapping():
+    conv = converge(lambda: 1, lambda v: (True, "ok"), deadline_s=1, stable=2, interval_s=0)
+    assert conv.ok and conv.count == 2 and not conv.flapped
+    assert all(a.matched for a in conv.attempts)
+
+
+def test_converge_lets_observation_errors_through():
+    def boom():
+        raise RuntimeError("exec failed")
+    with pytest.raises(RuntimeError, match="exec failed"):
+        converge(boom, lambda v: (True, ""), deadline_s=1, stable=1, interval_s=0)

@@ -1,0 +1,70 @@
+"""Run every negative control (manifests/breakages) and record whether its checks caught it.
+
+For each breakage: a fresh cluster, the suite's workloads, the breakage, then only the scenarios
+that must fail. A control holds when every one of them failed. The table goes to
+docs/negative-controls.md; each run's reports to reports/negative/<breakage>/.
+
+    .venv/bin/python tools/negative_controls.py --cni flannel [--only NAME ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from cnimatrix import breakage  # noqa: E402
+
+
+def run_one(cni: str, item: breakage.Breakage) -> dict:
+    out = REPO / "reports" / "negative" / item.name
+    selector = " or ".join(item.must_fail)
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "cnimatrix", "run", "--cni", cni, "--break", item.name, "-k", selector,
+                    "--out", str(out)], cwd=REPO)
+    summary = json.loads((out / "summary.json").read_text())
+    outcomes = {}
+    for test in summary["tests"]:
+        name = test["id"].split("::")[-1].split("[")[0]
+        outcomes.setdefault(name, []).append((test["outcome"], test["message"].splitlines()[0][:160] if test["message"] else ""))
+    missing = [t for t in item.must_fail if t not in outcomes]
+    held = not missing and all(o == "failed" for t in item.must_fail for o, _ in outcomes[t])
+    return {"name": item.name, "description": item.description, "held": held, "outcomes": outcomes, "missing": missing,
+            "seconds": round(time.monotonic() - started)}
+
+
+def render(cni: str, results: list[dict]) -> str:
+    lines = [f"# Negative controls ({cni})", "",
+             f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `tools/negative_controls.py --cni {cni}` on a real",
+             "kind cluster per breakage. A control holds when every scenario it names failed.", "",
+             "| breakage | what is broken | held | scenario: outcome (first line of the failure) |", "|---|---|---|---|"]
+    for r in results:
+        cells = "<br>".join(f"`{t}`: {o} {msg}" for t, runs in r["outcomes"].items() for o, msg in runs)
+        if r["missing"]:
+            cells += "<br>not run: " + ", ".join(r["missing"])
+        lines.append(f"| `{r['name']}` | {r['description']} | {'yes' if r['held'] else '**NO**'} | {cells.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cni", default="flannel")
+    parser.add_argument("--only", action="append", help="run only this breakage (repeatable)")
+    args = parser.parse_args()
+    chosen = [b for b in breakage.load_all().values() if not args.only or b.name in args.only]
+    results = [run_one(args.cni, b) for b in chosen]
+    doc = REPO / "docs" / "negative-controls.md"
+    doc.parent.mkdir(exist_ok=True)
+    doc.write_text(render(args.cni, results))
+    for r in results:
+        print(f"{r['name']:28} held={r['held']}  ({r['seconds']}s)")
+    return 0 if all(r["held"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
