@@ -34,8 +34,8 @@ def load_all() -> dict[str, Breakage]:
         for entry in yaml.safe_load(path.read_text()) or []:
             steps = tuple(entry["steps"])
             for step in steps:
-                if len(step) != 1 or next(iter(step)) not in ("kubectl", "node"):
-                    raise BreakageError(f"{path.name}: {entry['name']}: a step is one of kubectl: [args] or node: shell")
+                if len(step) != 1 or next(iter(step)) not in ("kubectl", "node", "host"):
+                    raise BreakageError(f"{path.name}: {entry['name']}: a step is one of kubectl: [args], node: shell, host: shell")
             found[entry["name"]] = Breakage(entry["name"], path.stem, entry["description"], tuple(entry["must_fail"]), steps)
     return found
 
@@ -49,10 +49,17 @@ def load(name: str) -> Breakage:
 
 def apply(breakage: Breakage, cluster, params: dict[str, str]) -> None:
     """Run the breakage's steps in order; a failing step stops the run (the control is void)."""
+    from cnimatrix.cluster.kind import tool
+
+    params = {**params, "kubectl": f"{tool('kubectl')} --kubeconfig {cluster.kubeconfig}"}
     fill = lambda text: string.Template(text).substitute(params)
     for step in breakage.steps:
         if "kubectl" in step:
             cluster.kubectl(*(fill(str(arg)) for arg in step["kubectl"]))
+        elif "host" in step:
+            proc = subprocess.run(["sh", "-c", fill(step["host"])], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise BreakageError(f"{breakage.name}: host step failed: {proc.stderr.strip()[:300]}")
         else:
             if cluster.existing:
                 raise BreakageError(f"{breakage.name}: node steps need a kind cluster cnimatrix created")

@@ -12,7 +12,7 @@ from cnimatrix import mode
 from cnimatrix import versions as V
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("service",)
+SUITES = ("service", "dns")
 
 
 def error(message: str, code: int = 1) -> int:

@@ -30,7 +30,8 @@ NODE_PACKAGES = [
     "socat", "ebtables", "jq", "curl", "e2fsprogs", "pigz",
 ]
 NET_PACKAGES = ["iptables", "nftables", "conntrack", "ipset", "iproute2", "kmod", "procps"]
-TOOLS_PACKAGES = ["dnsutils", "curl", "netcat-openbsd", "iproute2", "iputils-ping", "procps", "ca-certificates", "iperf3"]
+# dig for DNS answers, perl (Time::HiRes) to time libc lookups without a process per lookup.
+TOOLS_PACKAGES = ["dnsutils", "curl", "netcat-openbsd", "iproute2", "iputils-ping", "procps", "ca-certificates", "iperf3", "perl"]
 MIN_PACKAGES = ["coreutils", "dash"]
 
 

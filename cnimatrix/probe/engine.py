@@ -84,16 +84,27 @@ class ContainerExecutor:
         return proc.stdout
 
 
-# curl exit codes: 6 name not resolved, 7 could not connect, 28 timed out.
+# curl exit codes: 6 name not resolved, 7 could not connect, 28 timed out. Probes run PARALLEL at
+# a time (each its own connection); every result line is one short write, so lines never mix.
+PARALLEL = 8
 _HTTP_LOOP = r"""
 i=0
+probe() {{
+  start=$(date +%s%N)
+  body=$(curl -sS --max-time {timeout} --connect-timeout {timeout} "http://$2" 2>&1); rc=$?
+  end=$(date +%s%N)
+  if [ "$rc" = 7 ]; then  # curl 7.88 hides the errno; a bare connect names it (refused, no route)
+    hostport=${{2%%/*}}
+    body="$body; $(timeout {timeout} bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${{hostport%:*}}" "${{hostport##*:}}" 2>&1 | tail -n 1)"
+  fi
+  printf '@@%s\t%s\t%s\t%s\n' "$1" "$rc" "$(( (end-start)/1000 ))" "$(printf '%s' "$body" | head -c 300 | tr '\n\t' '  ')"
+}}
 for target in {targets}; do
   i=$((i+1))
-  start=$(date +%s%N)
-  body=$(curl -sS --max-time {timeout} --connect-timeout {timeout} "http://$target" 2>&1); rc=$?
-  end=$(date +%s%N)
-  printf '@@%s\t%s\t%s\t%s\n' "$i" "$rc" "$(( (end-start)/1000 ))" "$(printf '%s' "$body" | head -c 300 | tr '\n\t' '  ')"
+  probe "$i" "$target" &
+  [ $((i % {parallel})) -eq 0 ] && wait
 done
+wait
 """
 
 # One datagram per probe through bash's /dev/udp, one read with dd: a reply is the answer, a
@@ -101,14 +112,19 @@ done
 # means nothing came back.
 _UDP_LOOP = r"""
 i=0
-for target in {targets}; do
-  i=$((i+1))
-  host=${{target%:*}}; port=${{target##*:}}
+probe() {{
+  host=${{2%:*}}; port=${{2##*:}}
   start=$(date +%s%N)
   body=$(bash -c 'exec 3<>"/dev/udp/$0/$1" && printf "%s" "$2" >&3 && timeout {timeout} dd bs=2048 count=1 status=none <&3' "$host" "$port" {payload} 2>&1); rc=$?
   end=$(date +%s%N)
-  printf '@@%s\t%s\t%s\t%s\n' "$i" "$rc" "$(( (end-start)/1000 ))" "$(printf '%s' "$body" | head -c 300 | tr '\n\t' '  ')"
+  printf '@@%s\t%s\t%s\t%s\n' "$1" "$rc" "$(( (end-start)/1000 ))" "$(printf '%s' "$body" | head -c 300 | tr '\n\t' '  ')"
+}}
+for target in {targets}; do
+  i=$((i+1))
+  probe "$i" "$target" &
+  [ $((i % {parallel})) -eq 0 ] && wait
 done
+wait
 """
 
 
@@ -159,8 +175,8 @@ def http(executor: Executor, targets: list[str], timeout_s: float = 2.0) -> list
     """GET http://<target> for each target (host:port/path) in one exec, in order."""
     if not targets:
         return []
-    script = _HTTP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=_seconds(timeout_s))
-    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) + 30)
+    script = _HTTP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=_seconds(timeout_s), parallel=PARALLEL)
+    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) / PARALLEL + 60)
     return parse_lines(output, targets, classify_http)
 
 
@@ -169,8 +185,8 @@ def udp(executor: Executor, targets: list[str], payload: str = "hostname", timeo
     if not targets:
         return []
     script = _UDP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=_seconds(timeout_s),
-                              payload=shlex.quote(payload))
-    output = executor.sh(script, timeout_s=len(targets) * (timeout_s * 2 + 1) + 30)
+                              payload=shlex.quote(payload), parallel=PARALLEL)
+    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) / PARALLEL + 60)
     return parse_lines(output, targets, classify_udp)
 
 
@@ -240,3 +256,117 @@ def converge(observe: Callable[[], T], judge: Callable[[T], tuple[bool, str]], *
     result.ok = streak >= stable
     result.settle_s = round(streak_start, 3) if result.ok and streak_start is not None else None
     return result
+
+
+# --- DNS ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DnsResult:
+    """One DNS question and what came back. `outcome` is about transport (OK = a response came);
+    `status` is the DNS rcode of that response (NOERROR, NXDOMAIN, SERVFAIL, ...)."""
+
+    name: str
+    qtype: str
+    outcome: Outcome
+    status: str
+    records: tuple[tuple[str, str, str], ...]   # (owner, type, data) from the answer section
+    error: str = ""
+
+    def values(self, rtype: str | None = None) -> set[str]:
+        rtype = rtype or self.qtype
+        return {data for _, t, data in self.records if t == rtype}
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+_DIG_LOOP = r"""
+i=0
+while read -r name qtype; do
+  i=$((i+1))
+  echo "@@$i"
+  dig +yaml +tries=1 +time={timeout} {flags} "$name" "$qtype" 2>&1
+done <<'QUERIES'
+{queries}
+QUERIES
+"""
+
+
+def parse_dig(output: str, queries: list[tuple[str, str]]) -> list[DnsResult]:
+    """Split the '@@i' sections and read dig's YAML for each query."""
+    import yaml  # the only engine part that needs it
+
+    chunks: dict[int, str] = {}
+    current = None
+    for line in output.splitlines():
+        if line.startswith("@@") and line[2:].isdigit():
+            current = int(line[2:])
+            chunks[current] = ""
+        elif current is not None:
+            chunks[current] += line + "\n"
+    results = []
+    for index, (name, qtype) in enumerate(queries, 1):
+        text = chunks.get(index)
+        if text is None:
+            results.append(DnsResult(name, qtype, Outcome.ERROR, "", (), "no output (exec cut short)"))
+            continue
+        try:
+            docs = yaml.safe_load(text) or []
+        except yaml.YAMLError:
+            docs = []
+        message = next((d.get("message") for d in docs if isinstance(d, dict) and d.get("type") == "MESSAGE"), None)
+        if not isinstance(message, dict):
+            error = " ".join(text.split())[:200]
+            outcome = Outcome.TIMEOUT if "timed out" in error or "no servers could be reached" in error else Outcome.ERROR
+            results.append(DnsResult(name, qtype, outcome, "", (), error))
+            continue
+        data = message.get("response_message_data") or {}
+        records = []
+        for rr in data.get("ANSWER_SECTION") or []:
+            parts = str(rr).split(None, 4)
+            if len(parts) == 5:
+                records.append((parts[0].lower(), parts[3], parts[4]))
+        results.append(DnsResult(name, qtype, Outcome.OK, str(data.get("status", "")), tuple(records)))
+    return results
+
+
+def dns(executor: Executor, queries: list[tuple[str, str]], *, tcp: bool = False, search: bool = False,
+        server: str | None = None, timeout_s: float = 2.0) -> list[DnsResult]:
+    """Ask each (name, type) with dig from the client, over UDP or TCP; `search` applies the
+    client's resolv.conf search list as the libc resolver would."""
+    if not queries:
+        return []
+    flags = ["+tcp" if tcp else "+notcp", "+search" if search else "+nosearch"]
+    if server:
+        flags.append(f"@{shlex.quote(server)}")
+    lines = "\n".join(f"{shlex.quote(n)} {shlex.quote(t)}" for n, t in queries)
+    script = _DIG_LOOP.format(timeout=max(1, int(timeout_s)), flags=" ".join(flags), queries=lines)
+    output = executor.sh(script, timeout_s=len(queries) * (timeout_s + 2) + 30)
+    return parse_dig(output, queries)
+
+
+_RESOLVE_TIMING = r"""
+perl -MTime::HiRes=time -MSocket -e '
+  my ($name, $n) = @ARGV;
+  for (1 .. $n) {
+    my $t = time; my @a = gethostbyname($name); my $ms = (time - $t) * 1000;
+    printf "@@%.3f %s\n", $ms, (@a ? "ok" : "fail");
+  }' NAME COUNT
+"""
+
+
+def resolve_latencies(executor: Executor, name: str, count: int) -> tuple[list[float], int]:
+    """Resolve `name` `count` times through the client's libc resolver, as applications do, in
+    one process; returns the per-lookup milliseconds of the successful lookups and the failures."""
+    script = _RESOLVE_TIMING.replace("NAME COUNT", f"{shlex.quote(name)} {int(count)}")
+    output = executor.sh(script, timeout_s=count * 5 + 30)
+    times, failures = [], 0
+    for line in output.splitlines():
+        if line.startswith("@@"):
+            ms, status = line[2:].split()
+            if status == "ok":
+                times.append(float(ms))
+            else:
+                failures += 1
+    return times, failures

@@ -64,15 +64,16 @@ def svc(request, cluster, make_namespace) -> ServiceEnv:
     ns.apply("service/services")
     for node in nodes:
         env.clients[node] = f"client-{node}"
-        ns.apply("service/client", name=env.clients[node], node=node)
+        ns.apply("common/client", name=env.clients[node], node=node)
     ns.wait_deployment("web", timeout_s=180)
     ns.wait_deployment("solo", timeout_s=180)
     ns.wait_pods_ready("app=client", len(nodes), timeout_s=180)
     name = request.config.getoption("breakage")
     if name:
         chosen = breakage.load(name)
-        breakage.apply(chosen, cluster, {"ns": ns.name, "victim_ip": env.ready_backends()[0].ip})
-        request.config.stash[state_key].metrics["breakage"] = {"name": chosen.name, "must_fail": list(chosen.must_fail)}
+        if chosen.suite == "service":
+            breakage.apply(chosen, cluster, {"ns": ns.name, "victim_ip": env.ready_backends()[0].ip})
+            request.config.stash[state_key].metrics["breakage"] = {"name": chosen.name, "must_fail": list(chosen.must_fail)}
     return env
 
 

@@ -1,0 +1,77 @@
+"""The DNS suite's workloads: Services, headless names, a StatefulSet, clients in two namespaces."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from kubernetes import client
+
+from cnimatrix import breakage
+from cnimatrix.probe.engine import PodExecutor
+from cnimatrix.pytest_plugin import state_key
+from fixtures.workloads import Namespace, PodInfo
+
+
+@dataclass
+class DnsEnv:
+    ns: Namespace                 # where the named things live
+    other: Namespace              # a second namespace, for cross-namespace lookups
+    domain: str                   # the cluster domain, read from a client's resolv.conf
+    dns_ip: str                   # the cluster DNS Service IP
+    clients: dict[str, str] = field(default_factory=dict)   # node -> client pod in ns
+    workers: list[str] = field(default_factory=list)
+
+    def fqdn(self, name: str, ns: Namespace | None = None) -> str:
+        return f"{name}.{(ns or self.ns).name}.svc.{self.domain}"
+
+    def client(self, node: str | None = None) -> PodExecutor:
+        return self.ns.executor(self.clients[node or self.workers[0]])
+
+    def other_client(self) -> PodExecutor:
+        return self.other.executor("client-other")
+
+    def ready(self, selector: str = "app=web") -> list[PodInfo]:
+        return [p for p in self.ns.pods(selector) if p.ready]
+
+    def cluster_ip(self, service: str) -> str:
+        return self.ns.service(service).spec.cluster_ip
+
+
+def cluster_domain(executor: PodExecutor, namespace: str) -> str:
+    """The first search entry of a ClusterFirst pod is '<ns>.svc.<cluster domain>'."""
+    for line in executor.sh("cat /etc/resolv.conf", timeout_s=20).splitlines():
+        if line.startswith("search "):
+            first = line.split()[1]
+            prefix = f"{namespace}.svc."
+            if first.startswith(prefix):
+                return first[len(prefix):]
+    raise AssertionError(f"no '{namespace}.svc.<domain>' search entry in the client's resolv.conf")
+
+
+@pytest.fixture(scope="package")
+def dnsenv(request, cluster, make_namespace) -> DnsEnv:
+    core = client.CoreV1Api(cluster.api())
+    nodes = {n.metadata.name: n for n in core.list_node().items}
+    workers = sorted(name for name, n in nodes.items() if "node-role.kubernetes.io/control-plane" not in (n.metadata.labels or {}))
+    ns, other = make_namespace("dns"), make_namespace("dns-other")
+    clients = {}
+    for node in sorted(nodes):
+        clients[node] = f"client-{node}"
+        ns.apply("common/client", name=clients[node], node=node)
+    other.apply("common/client", name="client-other", node=workers[0] if workers else sorted(nodes)[0])
+    ns.wait_pods_ready("app=client", len(nodes), timeout_s=180)
+    other.wait_pods_ready("app=client", 1, timeout_s=180)
+    domain = cluster_domain(ns.executor(clients[sorted(nodes)[0]]), ns.name)
+    dns_service = core.read_namespaced_service("kube-dns", "kube-system")
+    env = DnsEnv(ns=ns, other=other, domain=domain, dns_ip=dns_service.spec.cluster_ip, clients=clients, workers=workers or sorted(nodes))
+    ns.apply("dns/workloads", ns=ns.name, domain=domain)
+    ns.wait_deployment("web", timeout_s=180)
+    ns.wait_pods_ready("app=named", 1, timeout_s=180)
+    ns.wait_pods_ready("app=db", 2, timeout_s=180)
+    name = request.config.getoption("breakage")
+    if name:
+        chosen = breakage.load(name)
+        if chosen.suite == "dns":
+            breakage.apply(chosen, cluster, {"ns": ns.name, "domain": domain})
+            request.config.stash[state_key].metrics["breakage"] = {"name": chosen.name, "must_fail": list(chosen.must_fail)}
+    return env
