@@ -34,10 +34,10 @@ class TestRecord:
         """Fold a probe.engine.Convergence into the record. For a steady-state expectation any
         miss before the final streak is flakiness; for a change, only a lost match is."""
         self.attempts += conv.count
-        misses = sum(1 for a in conv.attempts if not a.matched)
-        if conv.ok and (conv.flapped or (steady and misses)):
+        missed = [a for a in conv.attempts if not a.matched]
+        if conv.ok and (conv.flapped or (steady and missed)):
             self.flaky = True
-            self.notes.append(f"{name}: matched only after {misses} miss(es)")
+            self.notes.append(f"{name}: matched only after {len(missed)} miss(es), first: {missed[0].reason[:200]}")
         if conv.settle_s is not None:
             self.metrics.setdefault("settle_s", {})[name] = conv.settle_s
 

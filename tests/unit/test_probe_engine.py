@@ -71,3 +71,36 @@ def test_converge_lets_observation_errors_through():
         raise RuntimeError("exec failed")
     with pytest.raises(RuntimeError, match="exec failed"):
         converge(boom, lambda v: (True, ""), deadline_s=1, stable=1, interval_s=0)
+
+
+DIG_ANSWER = """@@1
+- type: MESSAGE
+  message:
+    type: RECURSIVE_RESPONSE
+    query_time: !!timestamp 2026-11-21T08:23:31.280Z
+    response_message_data:
+      status: NOERROR
+      ANSWER_SECTION:
+        - 'alias.ns.svc.cluster.local. 5 IN CNAME web.ns.svc.cluster.local.'
+        - 'web.ns.svc.cluster.local. 5 IN A 10.96.4.2'
+@@2
+- type: MESSAGE
+  message:
+    response_message_data:
+      status: NXDOMAIN
+@@3
+- type: DIG_ERROR
+  message: |
+    no servers could be reached
+"""
+
+
+def test_parse_dig_reads_answers_rcodes_and_transport_failures():
+    from cnimatrix.probe.engine import parse_dig
+
+    alias, missing, unreachable, absent = parse_dig(DIG_ANSWER, [("alias", "A"), ("nope", "A"), ("x", "A"), ("y", "SRV")])
+    assert alias.ok and alias.status == "NOERROR"
+    assert alias.values("CNAME") == {"web.ns.svc.cluster.local."} and alias.values() == {"10.96.4.2"}
+    assert missing.ok and missing.status == "NXDOMAIN" and not missing.records
+    assert unreachable.outcome is Outcome.TIMEOUT and "no servers" in unreachable.error
+    assert absent.outcome is Outcome.ERROR
