@@ -52,6 +52,7 @@ class RunState:
     metrics: dict = field(default_factory=dict)
     cluster: object = None
     kubernetes_version: str = "unknown"
+    node_image: str = V.NODE_IMAGE
     offline: bool = False
     diagnostics: str | None = None
 
@@ -179,7 +180,7 @@ def pytest_sessionfinish(session, exitstatus):
     cluster = state.cluster
     summary = RunSummary(
         cni_name=state.cni.name, cni_version=state.cni.version, kubernetes_version=state.kubernetes_version,
-        kind_version=V.KIND, node_image=V.NODE_IMAGE, offline=state.offline,
+        kind_version=V.KIND, node_image=state.node_image, offline=state.offline,
         cluster_name=getattr(cluster, "name", "none"), cluster_nodes=getattr(cluster, "node_count", 0),
         cluster_existing=bool(getattr(cluster, "existing", False)),
         started_at=state.started_at, finished_at=rfc3339(), timings_s=timings,

@@ -1,43 +1,4 @@
 """CNI plugins as data: the catalog of cnis/*.yaml entries and what they declare."""
 
-from cnimatrix.cni.catalog import (
-    CNI_DIR,
-    CNI_DIR_ENV,
-    REPO_ROOT,
-    STATUSES,
-    UNSUPPORTED_HERE,
-    Capability,
-    Cni,
-    CniDataError,
-    Install,
-    ReadinessRule,
-    UnknownCni,
-    cni_dir,
-    effective,
-    known,
-    load,
-    load_all,
-    load_file,
-    merge_kind_config,
-)
-
-__all__ = [
-    "CNI_DIR",
-    "CNI_DIR_ENV",
-    "REPO_ROOT",
-    "STATUSES",
-    "UNSUPPORTED_HERE",
-    "Capability",
-    "Cni",
-    "CniDataError",
-    "Install",
-    "ReadinessRule",
-    "UnknownCni",
-    "cni_dir",
-    "effective",
-    "known",
-    "load",
-    "load_all",
-    "load_file",
-    "merge_kind_config",
-]
+from cnimatrix.cni.catalog import *  # noqa: F401,F403 (the package is its module's public names)
+from cnimatrix.cni.catalog import __all__  # noqa: F401

@@ -84,19 +84,16 @@ class ContainerExecutor:
         return proc.stdout
 
 
-# curl exit codes: 6 name not resolved, 7 could not connect, 28 timed out. Probes run PARALLEL at
-# a time (each its own connection); every result line is one short write, so lines never mix.
+# Probes run PARALLEL at a time (each its own connection); every result line is one short write,
+# so lines never mix. A probe body sets `body` and `rc` for target $2; the loop times it.
 PARALLEL = 8
-_HTTP_LOOP = r"""
+_LOOP_HEAD = r"""
 i=0
 probe() {{
   start=$(date +%s%N)
-  body=$(curl -sS --max-time {timeout} --connect-timeout {timeout} "http://$2" 2>&1); rc=$?
+"""
+_LOOP_TAIL = r"""
   end=$(date +%s%N)
-  if [ "$rc" = 7 ]; then  # curl 7.88 hides the errno; a bare connect names it (refused, no route)
-    hostport=${{2%%/*}}
-    body="$body; $(timeout {timeout} bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${{hostport%:*}}" "${{hostport##*:}}" 2>&1 | tail -n 1)"
-  fi
   printf '@@%s\t%s\t%s\t%s\n' "$1" "$rc" "$(( (end-start)/1000 ))" "$(printf '%s' "$body" | head -c 300 | tr '\n\t' '  ')"
 }}
 for target in {targets}; do
@@ -107,25 +104,22 @@ done
 wait
 """
 
-# One datagram per probe through bash's /dev/udp, one read with dd: a reply is the answer, a
-# read error "Connection refused" is the kernel's ICMP port-unreachable, `timeout` (exit 124)
-# means nothing came back.
-_UDP_LOOP = r"""
-i=0
-probe() {{
-  host=${{2%:*}}; port=${{2##*:}}
-  start=$(date +%s%N)
-  body=$(bash -c 'exec 3<>"/dev/udp/$0/$1" && printf "%s" "$2" >&3 && timeout {timeout} dd bs=2048 count=1 status=none <&3' "$host" "$port" {payload} 2>&1); rc=$?
-  end=$(date +%s%N)
-  printf '@@%s\t%s\t%s\t%s\n' "$1" "$rc" "$(( (end-start)/1000 ))" "$(printf '%s' "$body" | head -c 300 | tr '\n\t' '  ')"
-}}
-for target in {targets}; do
-  i=$((i+1))
-  probe "$i" "$target" &
-  [ $((i % {parallel})) -eq 0 ] && wait
-done
-wait
-"""
+# curl exit codes: 6 name not resolved, 7 could not connect, 28 timed out. curl 7.88 hides the
+# errno behind 7; a bare connect names it (refused, no route).
+_HTTP_PROBE = r"""
+  body=$(curl -sS --max-time {timeout} --connect-timeout {timeout} "http://$2" 2>&1); rc=$?
+  if [ "$rc" = 7 ]; then
+    hostport=${{2%%/*}}
+    body="$body; $(timeout {timeout} bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${{hostport%:*}}" "${{hostport##*:}}" 2>&1 | tail -n 1)"
+  fi"""
+
+# One datagram through bash's /dev/udp, one read with dd: a reply is the answer, a read error
+# "Connection refused" is the kernel's ICMP port-unreachable, `timeout` (exit 124) is silence.
+_UDP_PROBE = r"""
+  body=$(bash -c 'exec 3<>"/dev/udp/$0/$1" && printf "%s" "$2" >&3 && timeout {timeout} dd bs=2048 count=1 status=none <&3' "${{2%:*}}" "${{2##*:}}" {payload} 2>&1); rc=$?"""
+
+_HTTP_LOOP = _LOOP_HEAD + _HTTP_PROBE + _LOOP_TAIL
+_UDP_LOOP = _LOOP_HEAD + _UDP_PROBE + _LOOP_TAIL
 
 
 def classify_http(rc: int, text: str) -> Outcome:

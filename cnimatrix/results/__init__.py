@@ -1,29 +1,4 @@
 """Per-CNI run results (summary.json) that the comparison report merges."""
 
-from cnimatrix.results.summary import (
-    OUTCOMES,
-    SCHEMA_VERSION,
-    SUITES,
-    RunSummary,
-    TestResult,
-    count_outcomes,
-    read_summary,
-    rfc3339,
-    schema,
-    validate,
-    write_summary,
-)
-
-__all__ = [
-    "OUTCOMES",
-    "SCHEMA_VERSION",
-    "SUITES",
-    "RunSummary",
-    "TestResult",
-    "count_outcomes",
-    "read_summary",
-    "rfc3339",
-    "schema",
-    "validate",
-    "write_summary",
-]
+from cnimatrix.results.summary import *  # noqa: F401,F403 (the package is its module's public names)
+from cnimatrix.results.summary import __all__  # noqa: F401

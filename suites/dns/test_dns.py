@@ -34,6 +34,12 @@ def assert_converged(conv, what: str) -> None:
     assert conv.ok, f"{what}: {conv.reason} (after {conv.count} attempts)"
 
 
+def libc_lookup(executor, names: list[str]) -> list[set[str]]:
+    """IPv4 addresses the client's libc resolver returns for each name (search list, ndots)."""
+    script = "; echo @@; ".join(f"getent ahostsv4 {name} | awk '{{print $1}}' | sort -u" for name in names)
+    return [set(part.split()) for part in executor.sh(script, timeout_s=30 * len(names)).split("@@")]
+
+
 @pytest.mark.title("Service A records: FQDN, name.namespace and short name resolve to the ClusterIP, over UDP and TCP")
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_service_a_record_forms(dnsenv, record, transport):
@@ -241,12 +247,8 @@ def test_dns_policy_none_with_dns_config(dnsenv, record):
     assert "ndots:2" in options and "timeout:2" in options, f"resolv.conf options: {options}"
     ip = dnsenv.cluster_ip("web")
 
-    def observe():
-        out = custom.sh(f"getent ahostsv4 web | awk '{{print $1}}' | sort -u; echo @@; getent ahostsv4 web.{dnsenv.ns.name} | awk '{{print $1}}' | sort -u", timeout_s=30)
-        short, _, qualified = out.partition("@@")
-        return set(short.split()), set(qualified.split())
-
-    conv = converge(observe, lambda o: (o == ({ip}, {ip}), f"web -> {sorted(o[0])}, web.{dnsenv.ns.name} -> {sorted(o[1])}, want {ip}"),
+    names = ["web", f"web.{dnsenv.ns.name}"]
+    conv = converge(lambda: libc_lookup(custom, names), lambda o: (o == [{ip}, {ip}], f"{dict(zip(names, map(sorted, o)))}, want {ip}"),
                     deadline_s=STEADY_DEADLINE_S, stable=2)
     record.convergence("custom-search", conv)
     assert_converged(conv, "resolution with the custom search list")
@@ -255,14 +257,8 @@ def test_dns_policy_none_with_dns_config(dnsenv, record):
 @pytest.mark.title("The default search path makes 'svc' and 'svc.ns' resolve for applications (libc)")
 def test_default_search_path(dnsenv, record):
     ip = dnsenv.cluster_ip("web")
-    script = (f"getent ahostsv4 web | awk '{{print $1}}' | sort -u; echo @@; "
-              f"getent ahostsv4 web.{dnsenv.ns.name} | awk '{{print $1}}' | sort -u")
-
-    def observe():
-        short, _, qualified = dnsenv.client().sh(script, timeout_s=30).partition("@@")
-        return set(short.split()), set(qualified.split())
-
-    conv = converge(observe, lambda o: (o == ({ip}, {ip}), f"web -> {sorted(o[0])}, web.ns -> {sorted(o[1])}, want {ip}"),
+    names = ["web", f"web.{dnsenv.ns.name}"]
+    conv = converge(lambda: libc_lookup(dnsenv.client(), names), lambda o: (o == [{ip}, {ip}], f"{dict(zip(names, map(sorted, o)))}, want {ip}"),
                     deadline_s=STEADY_DEADLINE_S, stable=2)
     record.convergence("default-search", conv)
     assert_converged(conv, "default search path")
