@@ -5,6 +5,8 @@ CNI ?= kindnet
 E2E_CNI ?= flannel
 KEEP ?=
 PY := .venv/bin/python
+# The machine image's Go lives here; make sure every recipe finds it even from a bare CI shell.
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
 .PHONY: help setup images doctor conformance unit test clean
 

@@ -8,7 +8,9 @@ import sys
 import time
 
 from cnimatrix import mode
-from cnimatrix.images.engine import StepFailed, fail, run_steps
+from cnimatrix.images.engine import STATE, StepFailed, fail, run_steps
+
+MIN_FREE_GIB = 15
 from cnimatrix.images.recipes import all_steps
 
 
@@ -46,6 +48,11 @@ def main(argv=None) -> int:
     for tool in ("docker", "go", "debootstrap", "gcc"):
         if not shutil.which(tool):
             return fail(f"{tool} not found: run `make setup` first")
+    STATE.mkdir(parents=True, exist_ok=True)
+    free_gib = shutil.disk_usage(STATE).free / 2**30
+    if free_gib < MIN_FREE_GIB:
+        return fail(f"only {free_gib:.1f} GiB free at {STATE}; a cold build needs about {MIN_FREE_GIB} GiB "
+                    "(Go caches, root file systems, images)")
     print(f"[images] offline ({why}): building from Go modules and Debian packages")
     started = time.monotonic()
     try:
