@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         cmd.append("--keep-cluster")
     if args.kubeconfig:
         cmd += ["--existing-kubeconfig", args.kubeconfig]
+    if args.cluster:
+        cmd += ["--cluster", args.cluster]
     if args.k:
         cmd += ["-k", args.k]
     if args.breakage:
@@ -91,6 +93,7 @@ def main(argv=None) -> int:
     p_run.add_argument("--kubeconfig", help="test this existing cluster instead of creating one")
     p_run.add_argument("--workers", type=int, default=2, help="kind worker nodes")
     p_run.add_argument("--out", help="results folder (default reports/<cni>)")
+    p_run.add_argument("--cluster", help="kind cluster name (default cnimatrix-<cni>)")
     p_run.add_argument("-k", help="pytest -k expression to select scenarios")
     p_run.add_argument("--break", dest="breakage", help="negative control: break the cluster this way (see manifests/breakages)")
     p_run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")

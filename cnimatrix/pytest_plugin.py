@@ -67,6 +67,7 @@ def pytest_addoption(parser):
                     help="run against this existing cluster instead of creating a kind cluster")
     group.addoption("--results-dir", default=None, help="where summary.json goes (default reports/<cni>)")
     group.addoption("--workers", type=int, default=2, help="kind worker nodes (default 2)")
+    group.addoption("--cluster", default=None, help="kind cluster name (default cnimatrix-<cni>)")
     group.addoption("--break", dest="breakage", default=None,
                     help="negative control: break the cluster this way (manifests/breakages) once workloads are up")
 

@@ -26,7 +26,7 @@ def run_one(cni: str, item: breakage.Breakage) -> dict:
     selector = " or ".join(item.must_fail)
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "cnimatrix", "run", "--cni", cni, "--break", item.name, "-k", selector,
-                    "--out", str(out)], cwd=REPO)
+                    "--out", str(out), "--cluster", f"cnimatrix-neg-{cni}"], cwd=REPO)
     summary = json.loads((out / "summary.json").read_text())
     outcomes = {}
     for test in summary["tests"]:
