@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 
 from cnimatrix import breakage
-from cnimatrix.probe.engine import ContainerExecutor, PodExecutor
+from cnimatrix.probe.engine import ContainerExecutor, PodExecutor, converge, http
 from cnimatrix.pytest_plugin import state_key
 from fixtures.workloads import DEFAULTS, Namespace, PodInfo
 
@@ -53,6 +53,19 @@ def _node_roles(core: client.CoreV1Api) -> tuple[dict[str, str], list[str], list
     return nodes, sorted(workers), sorted(control)
 
 
+def wait_programmed(env: ServiceEnv, deadline_s: float = 60) -> dict:
+    """Ready endpoints are not yet Service rules on every node: wait until the web Service answers
+    every client once, so steady-state checks start from a programmed cluster. Time-to-effect is
+    recorded per client; a client that never gets there is left for the checks to report."""
+    target = f"{env.cluster_ip('web')}:80/hostname"
+    settled = {}
+    for node in env.clients:
+        conv = converge(lambda: http(env.client(node), [target] * 8), lambda rs: (all(r.ok for r in rs), ""),
+                        deadline_s=deadline_s, stable=1, interval_s=0.5)
+        settled[node] = conv.settle_s
+    return settled
+
+
 @pytest.fixture(scope="package")
 def svc(request, cluster, make_namespace) -> ServiceEnv:
     ns = make_namespace("svc")
@@ -68,6 +81,7 @@ def svc(request, cluster, make_namespace) -> ServiceEnv:
     ns.wait_deployment("web", timeout_s=180)
     ns.wait_deployment("solo", timeout_s=180)
     ns.wait_pods_ready("app=client", len(nodes), timeout_s=180)
+    request.config.stash[state_key].metrics["service_programmed_s"] = wait_programmed(env)
     name = request.config.getoption("breakage")
     if name:
         chosen = breakage.load(name)
