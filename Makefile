@@ -38,6 +38,5 @@ test: unit
 	@$(MAKE) --no-print-directory conformance CNI=$(E2E_CNI)
 
 clean:
-	@for c in $$(kind_bin=$$(ls /var/cache/cnimatrix/build/kind/bin/kind 2>/dev/null || command -v kind); [ -n "$$kind_bin" ] && $$kind_bin get clusters 2>/dev/null | grep '^cnimatrix-'); do \
-	  echo "deleting cluster $$c"; $$kind_bin delete cluster --name $$c; done
+	@$(PY) -m cnimatrix clean
 	@rm -rf reports/*/ .pytest-kind

@@ -83,6 +83,20 @@ def run(args: argparse.Namespace) -> int:
     return subprocess.run(cmd, cwd=REPO_ROOT).returncode
 
 
+def clean() -> int:
+    from cnimatrix.cluster.kind import ClusterError, tool
+
+    try:
+        kind = str(tool("kind"))
+    except ClusterError as exc:
+        return error(str(exc))
+    names = subprocess.run([kind, "get", "clusters"], capture_output=True, text=True).stdout.split()
+    for name in (n for n in names if n.startswith("cnimatrix-")):
+        print(f"cnimatrix: deleting cluster {name}")
+        subprocess.run([kind, "delete", "cluster", "--name", name], capture_output=True)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cnimatrix", description="Kubernetes networking conformance across CNIs")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,7 +112,10 @@ def main(argv=None) -> int:
     p_run.add_argument("--break", dest="breakage", help="negative control: break the cluster this way (see manifests/breakages)")
     p_run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     sub.add_parser("list", help="list the known CNIs")
+    sub.add_parser("clean", help="delete every kind cluster cnimatrix created (cnimatrix-*)")
     args = parser.parse_args(argv)
+    if args.command == "clean":
+        return clean()
     if args.command == "list":
         for name in cni_catalog.known():
             print(f"{name:12} {cni_catalog.load(name).description}")

@@ -8,7 +8,6 @@ registry pulls: every image a node needs is imported into its containerd at buil
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import tarfile

@@ -8,7 +8,6 @@ from cnimatrix import doctor
 from cnimatrix.doctor import (
     GIB,
     CapabilityStatus,
-    CgroupStatus,
     DiskStatus,
     DockerStatus,
     KernelStatus,

@@ -1,5 +1,4 @@
 """Build-step keys and freshness: what makes a warm `make images` skip work."""
-from pathlib import Path
 
 import pytest
 
