@@ -63,9 +63,7 @@ def apply(breakage: Breakage, cluster, params: dict[str, str]) -> None:
         else:
             if cluster.existing:
                 raise BreakageError(f"{breakage.name}: node steps need a kind cluster cnimatrix created")
-            nodes = subprocess.run(["docker", "ps", "--filter", f"label=io.x-k8s.kind.cluster={cluster.name}",
-                                    "--format", "{{.Names}}"], capture_output=True, text=True).stdout.split()
-            for node in nodes:
+            for node in cluster.node_containers():
                 proc = subprocess.run(["docker", "exec", node, "sh", "-c", fill(step["node"])], capture_output=True, text=True)
                 if proc.returncode != 0:
                     raise BreakageError(f"{breakage.name}: on {node}: {proc.stderr.strip()[:300]}")

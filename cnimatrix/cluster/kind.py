@@ -95,6 +95,24 @@ class Cluster:
     def node_names(self) -> list[str]:
         return [n.metadata.name for n in client.CoreV1Api(self.api()).list_node().items]
 
+    def node_roles(self) -> tuple[dict[str, str], list[str], list[str]]:
+        """({node: InternalIP}, sorted workers, sorted control-plane nodes)."""
+        ips, workers, control = {}, [], []
+        for node in client.CoreV1Api(self.api()).list_node().items:
+            ips[node.metadata.name] = next(a.address for a in node.status.addresses if a.type == "InternalIP")
+            labels = node.metadata.labels or {}
+            (control if "node-role.kubernetes.io/control-plane" in labels else workers).append(node.metadata.name)
+        return ips, sorted(workers), sorted(control)
+
+    def node_containers(self, include_stopped: bool = False) -> list[str]:
+        """The Docker containers that are this kind cluster's nodes (none for an existing cluster)."""
+        if self.existing:
+            return []
+        args = ["docker", "ps", "--filter", f"label=io.x-k8s.kind.cluster={self.name}", "--format", "{{.Names}}"]
+        if include_stopped:
+            args.insert(2, "-a")
+        return subprocess.run(args, capture_output=True, text=True).stdout.split()
+
     def delete(self) -> None:
         if self.kind is not None and not self.existing:
             say(f"deleting cluster {self.name}")
@@ -209,12 +227,9 @@ def collect_diagnostics(cluster: Cluster, cni: Cni, folder: Path) -> Path:
         save(f"describe-{rule.namespace}.txt", "describe", "pods", "-n", rule.namespace)
         save(f"logs-{rule.namespace}-{rule.name}.txt", "logs", "-n", rule.namespace, f"{rule.kind.lower()}/{rule.name}",
              "--all-containers", "--tail=300", "--prefix")
-    if not cluster.existing:
-        nodes = subprocess.run(["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={cluster.name}", "--format", "{{.Names}}"],
-                               capture_output=True, text=True).stdout.split()
-        for node in nodes:
-            proc = subprocess.run(["docker", "exec", node, "journalctl", "--no-pager", "-n", "300", "-u", "kubelet", "-u", "containerd"],
-                                  capture_output=True, text=True)
-            (folder / f"journal-{node}.txt").write_text(proc.stdout + proc.stderr)
+    for node in cluster.node_containers(include_stopped=True):
+        proc = subprocess.run(["docker", "exec", node, "journalctl", "--no-pager", "-n", "300", "-u", "kubelet", "-u", "containerd"],
+                              capture_output=True, text=True)
+        (folder / f"journal-{node}.txt").write_text(proc.stdout + proc.stderr)
     say(f"diagnostics written to {folder}")
     return folder

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 import pytest
 from kubernetes import client
 
-from cnimatrix import breakage
 from cnimatrix.probe.engine import PodExecutor
-from cnimatrix.pytest_plugin import state_key
+from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace, PodInfo
 
 
@@ -51,8 +50,7 @@ def cluster_domain(executor: PodExecutor, namespace: str) -> str:
 @pytest.fixture(scope="package")
 def dnsenv(request, cluster, make_namespace) -> DnsEnv:
     core = client.CoreV1Api(cluster.api())
-    nodes = {n.metadata.name: n for n in core.list_node().items}
-    workers = sorted(name for name, n in nodes.items() if "node-role.kubernetes.io/control-plane" not in (n.metadata.labels or {}))
+    nodes, workers, _ = cluster.node_roles()
     ns, other = make_namespace("dns"), make_namespace("dns-other")
     clients = {}
     for node in sorted(nodes):
@@ -68,10 +66,5 @@ def dnsenv(request, cluster, make_namespace) -> DnsEnv:
     ns.wait_deployment("web", timeout_s=180)
     ns.wait_pods_ready("app=named", 1, timeout_s=180)
     ns.wait_pods_ready("app=db", 2, timeout_s=180)
-    name = request.config.getoption("breakage")
-    if name:
-        chosen = breakage.load(name)
-        if chosen.suite == "dns":
-            breakage.apply(chosen, cluster, {"ns": ns.name, "domain": domain})
-            request.config.stash[state_key].metrics["breakage"] = {"name": chosen.name, "must_fail": list(chosen.must_fail)}
+    apply_requested_breakage(request, "dns", cluster, {"ns": ns.name, "domain": domain})
     return env

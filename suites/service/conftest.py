@@ -5,11 +5,10 @@ import subprocess
 from dataclasses import dataclass, field
 
 import pytest
-from kubernetes import client
 
-from cnimatrix import breakage
 from cnimatrix.probe.engine import ContainerExecutor, PodExecutor, converge, http
 from cnimatrix.pytest_plugin import state_key
+from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import DEFAULTS, Namespace, PodInfo
 
 BACKENDS = 4  # two per worker with the default cluster shape
@@ -43,16 +42,6 @@ class ServiceEnv:
         self.ns.wait_deployment("web")
 
 
-def _node_roles(core: client.CoreV1Api) -> tuple[dict[str, str], list[str], list[str]]:
-    nodes, workers, control = {}, [], []
-    for node in core.list_node().items:
-        ip = next(a.address for a in node.status.addresses if a.type == "InternalIP")
-        nodes[node.metadata.name] = ip
-        labels = node.metadata.labels or {}
-        (control if "node-role.kubernetes.io/control-plane" in labels else workers).append(node.metadata.name)
-    return nodes, sorted(workers), sorted(control)
-
-
 def wait_programmed(env: ServiceEnv, deadline_s: float = 60) -> dict:
     """Ready endpoints are not yet Service rules on every node: wait until the web Service answers
     every client once, so steady-state checks start from a programmed cluster. Time-to-effect is
@@ -69,7 +58,7 @@ def wait_programmed(env: ServiceEnv, deadline_s: float = 60) -> dict:
 @pytest.fixture(scope="package")
 def svc(request, cluster, make_namespace) -> ServiceEnv:
     ns = make_namespace("svc")
-    nodes, workers, control = _node_roles(client.CoreV1Api(cluster.api()))
+    nodes, workers, control = cluster.node_roles()
     if len(workers) < 2:
         pytest.skip(f"the Service suite needs 2 worker nodes, the cluster has {len(workers)}")
     env = ServiceEnv(ns=ns, nodes=nodes, workers=workers, control_plane=control)
@@ -82,12 +71,7 @@ def svc(request, cluster, make_namespace) -> ServiceEnv:
     ns.wait_deployment("solo", timeout_s=180)
     ns.wait_pods_ready("app=client", len(nodes), timeout_s=180)
     request.config.stash[state_key].metrics["service_programmed_s"] = wait_programmed(env)
-    name = request.config.getoption("breakage")
-    if name:
-        chosen = breakage.load(name)
-        if chosen.suite == "service":
-            breakage.apply(chosen, cluster, {"ns": ns.name, "victim_ip": env.ready_backends()[0].ip})
-            request.config.stash[state_key].metrics["breakage"] = {"name": chosen.name, "must_fail": list(chosen.must_fail)}
+    apply_requested_breakage(request, "service", cluster, {"ns": ns.name, "victim_ip": env.ready_backends()[0].ip})
     return env
 
 
