@@ -1,8 +1,9 @@
 # cnimatrix: Kubernetes networking conformance, compared across CNIs on kind clusters.
 SHELL := /bin/bash
-CNI ?= kindnet
-# The CNI `make test` runs end to end: one whose images build on an air-gapped host.
-E2E_CNI ?= flannel
+CNI ?= calico
+# The CNI `make test` runs end to end: one whose images build on an air-gapped host. Its cold
+# image build is the longest part of CI on a fresh machine, so only its images are built.
+E2E_CNI ?= calico
 KEEP ?=
 PY := .venv/bin/python
 # The machine image's Go lives here; make sure every recipe finds it even from a bare CI shell.
@@ -12,7 +13,7 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
 help:
 	@echo "make setup                    install Docker (+ runc wrapper), Go and the Python environment"
-	@echo "make images                   build every image offline (no-op when registries are reachable)"
+	@echo "make images [CNI=<name>|all]  build offline what a cluster with that CNI needs (no-op when registries are reachable)"
 	@echo "make doctor                   host readiness: Docker, capabilities, cgroups, disk, kernel features"
 	@echo "make conformance CNI=<name>   run the suites on a new kind cluster with that CNI (KEEP=1 keeps it)"
 	@echo "make test                     unit tests, then an end-to-end run with CNI=$(E2E_CNI)"
@@ -22,7 +23,7 @@ setup:
 	@bash cnimatrix/host/setup.sh
 
 images: setup
-	@$(PY) -m cnimatrix.images
+	@$(PY) -m cnimatrix.images --cni $(CNI)
 
 # Standard library only, so it also explains a host that `make setup` cannot fix.
 doctor:

@@ -13,6 +13,7 @@ from cnimatrix import versions as V
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SUITES = ("service", "dns")
+DEFAULT_CNI = "calico"  # builds and enforces NetworkPolicy on every host, online or offline
 
 
 def error(message: str, code: int = 1) -> int:
@@ -36,11 +37,11 @@ def preflight(cni: cni_catalog.Cni, existing: bool) -> str | None:
         return None
     needed = [V.NODE_IMAGE, *cni.install.images]
     absent = missing_images(needed)
-    if V.KINDNETD_IMAGE in absent:
-        return (f"{cni.name} needs {V.KINDNETD_IMAGE}, which this offline host ({why}) cannot build: the Go module proxy "
-                "serves no version of sigs.k8s.io/kind/images/kindnetd. Use a CNI whose images build here, e.g. CNI=flannel")
+    if absent and cni.offline_reason:
+        return (f"{cni.name} cannot run on this offline host ({why}): {' '.join(cni.offline_reason.split())} "
+                f"Use a CNI whose images build here, e.g. CNI={DEFAULT_CNI}")
     if absent:
-        return f"offline ({why}) and these images are missing: {', '.join(absent)}; run `make images`"
+        return f"offline ({why}) and these images are missing: {', '.join(absent)}; run `make images CNI={cni.name}`"
     return None
 
 
@@ -101,7 +102,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cnimatrix", description="Kubernetes networking conformance across CNIs")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="create a kind cluster with a CNI, run the suites, write reports/<cni>/")
-    p_run.add_argument("--cni", default="kindnet", help=f"one of: {', '.join(cni_catalog.known())}")
+    p_run.add_argument("--cni", default=DEFAULT_CNI, help=f"one of: {', '.join(cni_catalog.known())}")
     p_run.add_argument("--suite", action="append", choices=SUITES, help="run only this suite (repeatable)")
     p_run.add_argument("--keep", action="store_true", help="keep the cluster afterwards")
     p_run.add_argument("--kubeconfig", help="test this existing cluster instead of creating one")

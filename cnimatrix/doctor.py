@@ -114,54 +114,34 @@ KERNEL_FEATURES: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class CniRequirement:
-    """Kernel needs of one CNI as cnimatrix deploys it.
+    """Host needs of one CNI as cnimatrix deploys it (from its catalog entry's `host` block).
 
     ``required``: without any of these the CNI does not run.
     ``limits``: without these it runs but loses something the suite tests (status warn).
     ``variants``: without these only an optional mode is unavailable (status stays ok).
+    ``offline_reason``: set when its images cannot be built without registries (online only).
     """
 
     required: tuple[str, ...]
     limits: Mapping[str, str] = field(default_factory=dict)
     variants: Mapping[str, str] = field(default_factory=dict)
     mode: str = ""
+    offline_reason: str | None = None
 
 
 # Every kind cluster needs these, whatever the CNI.
 BASE_REQUIREMENTS: tuple[str, ...] = ("CONFIG_BRIDGE", "CONFIG_VETH")
 
-CNI_REQUIREMENTS: dict[str, CniRequirement] = {
-    "kindnet": CniRequirement(
-        required=(),
-        limits={"CONFIG_NFT_QUEUE": "NetworkPolicy not enforceable"},
-    ),
-    "kube-router": CniRequirement(
-        required=("CONFIG_IP_SET",),
-        limits={"CONFIG_IP_VS": "no IPVS service proxy (kube-proxy serves Services)"},
-    ),
-    "flannel": CniRequirement(
-        required=("CONFIG_VXLAN",),
-        variants={"CONFIG_WIREGUARD": "wireguard backend"},
-        mode="vxlan backend",
-    ),
-    "calico": CniRequirement(
-        required=("CONFIG_VXLAN", "CONFIG_IP_SET"),
-        variants={"CONFIG_NET_IPIP": "IPIP mode", "CONFIG_WIREGUARD": "WireGuard encryption"},
-        mode="VXLAN mode",
-    ),
-    "cilium": CniRequirement(
-        required=("CONFIG_BPF_SYSCALL", "CONFIG_DEBUG_INFO_BTF", "CONFIG_VXLAN"),
-        variants={"CONFIG_GENEVE": "geneve mode", "CONFIG_WIREGUARD": "WireGuard encryption"},
-        mode="VXLAN mode",
-    ),
-    "antrea": CniRequirement(
-        required=("CONFIG_OPENVSWITCH", "CONFIG_GENEVE"),
-        variants={"CONFIG_WIREGUARD": "WireGuard encryption"},
-    ),
-    "kube-ovn": CniRequirement(
-        required=("CONFIG_OPENVSWITCH", "CONFIG_GENEVE"),
-    ),
-}
+
+def catalog_requirements() -> dict[str, CniRequirement]:
+    """The requirements of every CNI in the catalog (cnis/*.yaml). The catalog needs PyYAML, which
+    the rest of the doctor does not: without it the table is empty and the screen says so."""
+    from cnimatrix.cni import catalog  # imports yaml
+
+    return {c.name: CniRequirement(required=c.host.requires_kernel, limits=c.host.limits, variants=c.host.variants,
+                                   mode=c.host.mode, offline_reason=c.offline_reason)
+            for c in catalog.load_all()}
+
 
 V1_CONTROLLERS = frozenset({
     "blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "hugetlb", "memory", "misc",
@@ -247,6 +227,7 @@ class CniVerdict:
     missing_limits: list[str] = field(default_factory=list)
     missing_variants: list[str] = field(default_factory=list)
     message: str = ""
+    online_only: bool = False  # its images cannot be built on a host without registries
 
 
 @dataclass
@@ -497,14 +478,19 @@ def cni_verdict(name: str, req: CniRequirement, features: Mapping[str, bool | No
     parts = [f"without {_short(s)}: {req.limits[s]}" for s in lost]
     if absent_variants:
         parts.append("no " + " or ".join(req.variants[s] for s in absent_variants))
+    if req.offline_reason:
+        parts.insert(0, "online only, its images cannot be built offline: " + " ".join(req.offline_reason.split()))
     head = "runs" + (f" ({req.mode})" if req.mode else "")
     message = head + ("; " + "; ".join(parts) if parts else "")
-    return CniVerdict(name, True, "warn" if lost else "ok", missing_limits=lost,
-                      missing_variants=absent_variants, message=message)
+    return CniVerdict(name, True, "warn" if lost or req.offline_reason else "ok", missing_limits=lost,
+                      missing_variants=absent_variants, message=message, online_only=bool(req.offline_reason))
 
 
 def cni_verdicts(features: Mapping[str, bool | None],
-                 table: Mapping[str, CniRequirement] = CNI_REQUIREMENTS) -> list[CniVerdict]:
+                 table: Mapping[str, CniRequirement] | None = None) -> list[CniVerdict]:
+    """One verdict per CNI of `table` (default: the catalog)."""
+    if table is None:
+        table = catalog_requirements()
     return [cni_verdict(name, req, features) for name, req in table.items()]
 
 
@@ -629,7 +615,9 @@ def build_lines(report: Report) -> list[Line]:
     # Verdict
     for verdict in report.cnis:
         add(verdict.status, f"cni {verdict.name}", verdict.message)
-    runnable = [v.name for v in report.cnis if v.runs]
+    if not report.cnis:
+        add("warn", "cni catalog", "not read (PyYAML missing): run `make setup`, then `make doctor` again")
+    runnable = [v.name + (" (online only)" if v.online_only else "") for v in report.cnis if v.runs]
     problems = []
     if not report.docker_usable:
         problems.append("Docker not usable")
@@ -750,6 +738,13 @@ def measure_disk(label: str, path: str) -> DiskStatus:
     return DiskStatus(label, path, checked, usage.free, usage.total, disk_status(usage.free), device)
 
 
+def _catalog_verdicts(features: Mapping[str, bool | None]) -> list[CniVerdict]:
+    try:
+        return cni_verdicts(features)
+    except ImportError:
+        return []
+
+
 def collect() -> Report:
     """Read the host and Docker, and build the full report (lines included)."""
     docker = docker_status()
@@ -779,7 +774,7 @@ def collect() -> Report:
         memory_available_bytes=meminfo.get("MemAvailable"),
         cpus=cpus,
         kernel=kernel,
-        cnis=cni_verdicts(kernel.features),
+        cnis=_catalog_verdicts(kernel.features),
     )
     report.lines = build_lines(report)
     return report

@@ -17,10 +17,16 @@ CNI_PLUGINS = "v1.9.1"
 FLANNEL_CNI_PLUGIN = "v0.9.1"  # last containernetworking/plugins release carrying plugins/meta/flannel
 FLANNEL = "v0.28.4"
 LOCAL_PATH_PROVISIONER = "v0.0.30"
+
+# Calico: the proxy serves no v3.28.x tag (the module path has no /v3) and exactly one source, a
+# release-v3.28 branch commit after v3.28.5 whose manifests and images say v3.28.5.
+CALICO = "v3.28.5"
+CALICO_MODULE = "github.com/projectcalico/calico"
+CALICO_SOURCE = "v1.11.0-cni-plugin.0.20250813170300-a0db560f0520"  # commit a0db560f0520, 2025-08-13
+# The nested api module (replace => ./api) is not in the zip and its branch versions are withheld;
+# this served July 2024 version compiles (the Sept 2025 one does not).
+CALICO_API = "v0.0.0-20240708202104-e3f70b269c2c"
 DEBIAN_SUITE = "bookworm"  # systemd 252 still boots on cgroup v1; trixie's 257 treats v1 as obsolete
 
-# kind v0.33.0's own default CNI image. Its Go module (sigs.k8s.io/kind/images/kindnetd) has no
-# tags and the proxy serves none of its pseudo-versions, so it cannot be built here.
-KINDNETD_IMAGE = "docker.io/kindest/kindnetd:v20260820-69b56db7"
 
 NODE_IMAGE = f"kindest/node:{KUBERNETES}"

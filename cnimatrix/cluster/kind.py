@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from cnimatrix import versions as V
 from cnimatrix.cluster import guard
 from cnimatrix.cni import Cni, merge_kind_config
 from cnimatrix.images.engine import output_dir
+from cnimatrix.upstream import UpstreamError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,14 +149,51 @@ def create(name: str, cni: Cni, workdir: Path, image: str | None = V.NODE_IMAGE,
     return cluster
 
 
+def load_images(cluster: Cluster, images: list[str], workdir: Path) -> float:
+    """Import locally built images into every node's containerd (offline: nothing can pull them);
+    one `docker save`, then every node imports the archive at once. Returns the seconds taken."""
+    if not images:
+        return 0.0
+    started = time.monotonic()
+    nodes = cluster.node_containers()
+    archive = workdir / "images.tar"
+    say(f"loading {len(images)} image(s) into {len(nodes)} nodes: {', '.join(images)}")
+    saved = subprocess.run(["docker", "save", "-o", str(archive), *images], capture_output=True, text=True)
+    if saved.returncode != 0:
+        raise ClusterError(f"docker save {' '.join(images)} failed: {saved.stderr.strip()[:300]} (run `make images`)")
+
+    def import_into(node: str) -> str:
+        with archive.open("rb") as stream:
+            proc = subprocess.run(["docker", "exec", "-i", node, "ctr", "--namespace=k8s.io", "images", "import",
+                                   "--all-platforms", "--digests", "--snapshotter=overlayfs", "-"],
+                                  stdin=stream, capture_output=True, text=True)
+        return "" if proc.returncode == 0 else f"{node}: {proc.stderr.strip()[:300]}"
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(nodes) or 1) as pool:
+            failures = [f for f in pool.map(import_into, nodes) if f]
+    finally:
+        archive.unlink(missing_ok=True)
+    if failures:
+        raise ClusterError("image import failed on " + "; ".join(failures))
+    took = round(time.monotonic() - started, 1)
+    say(f"images loaded in {took}s")
+    return took
+
+
 def install_cni(cluster: Cluster, cni: Cni) -> None:
     if cni.install.source == "builtin":
         return  # kind applied it from the node image during create
-    if cni.install.source != "manifest":
+    if cni.install.source not in ("manifest", "module"):
         raise ClusterError(f"CNI {cni.name}: install source {cni.install.source} is not supported yet")
-    for path in cni.install.manifest_paths(REPO_ROOT):
-        say(f"applying {path.relative_to(REPO_ROOT)}")
-        cluster.kubectl("apply", "-f", str(path))
+    try:
+        paths = cni.install.manifest_paths(REPO_ROOT)
+    except UpstreamError as exc:
+        raise ClusterError(f"CNI {cni.name}: {exc}") from exc
+    for path in paths:
+        shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else f"{cni.install.module}@{cni.install.version}: {path.name}"
+        say(f"applying {shown}")
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
 
 
 def _node_ready(node) -> bool:
@@ -180,6 +219,44 @@ def _rule_ready(api: client.ApiClient, rule) -> tuple[bool, str]:
         raise
 
 
+def unready_pods(api: client.ApiClient, rules, log_lines: int = 8) -> list[str]:
+    """For workloads that never became ready: each unready pod, why, and its last log lines (of
+    the init container it is stuck in, else of its first unready container)."""
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    read = {"DaemonSet": apps.read_namespaced_daemon_set, "Deployment": apps.read_namespaced_deployment,
+            "StatefulSet": apps.read_namespaced_stateful_set}
+    lines: list[str] = []
+    for rule in rules:
+        try:
+            labels = read[rule.kind](rule.name, rule.namespace).spec.selector.match_labels or {}
+        except client.ApiException as exc:
+            lines.append(f"{rule.kind.lower()}/{rule.namespace}/{rule.name}: {exc.reason}")
+            continue
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        for pod in core.list_namespaced_pod(rule.namespace, label_selector=selector).items:
+            statuses = (pod.status.init_container_statuses or []) + (pod.status.container_statuses or [])
+            stuck = next((c for c in pod.status.init_container_statuses or [] if not c.ready), None) \
+                or next((c for c in pod.status.container_statuses or [] if not c.ready), None)
+            if stuck is None and statuses:
+                continue
+            why = pod.status.phase or "Unknown"
+            if stuck is not None:
+                state = stuck.state
+                detail = (state.waiting and f"waiting: {state.waiting.reason}") or \
+                    (state.terminated and f"exited {state.terminated.exit_code}: {state.terminated.reason}") or "running, not ready"
+                why = f"container {stuck.name} {detail}, restarts {stuck.restart_count}"
+            lines.append(f"pod {rule.namespace}/{pod.metadata.name} on {pod.spec.node_name}: {why}")
+            if stuck is None:
+                continue
+            try:
+                log = core.read_namespaced_pod_log(pod.metadata.name, rule.namespace, container=stuck.name,
+                                                   tail_lines=log_lines, previous=bool(stuck.restart_count and not stuck.state.running))
+            except client.ApiException as exc:
+                log = f"(no log: {exc.reason})"
+            lines.extend(f"  | {line[:200]}" for line in (log or "(empty log)").splitlines()[-log_lines:])
+    return lines
+
+
 def wait_ready(cluster: Cluster, cni: Cni, timeout_s: float | None = None) -> float:
     """Wait until every node is Ready, every CNI readiness rule holds and CoreDNS is available."""
     from cnimatrix.cni import ReadinessRule
@@ -200,7 +277,9 @@ def wait_ready(cluster: Cluster, cni: Cni, timeout_s: float | None = None) -> fl
             say(f"ready after {elapsed:.0f}s: {state}")
             return round(elapsed, 1)
         if elapsed > timeout_s:
-            raise ClusterError(f"cluster {cluster.name} not ready after {timeout_s:.0f}s: {state}")
+            culprits = unready_pods(api, [r for r, (_, ok, _) in zip(rules, checks) if not ok])
+            raise ClusterError(f"cluster {cluster.name} not ready after {timeout_s:.0f}s: {state}"
+                               + "".join(f"\n  {line}" for line in culprits))
         if elapsed - last_report >= 15:
             say(f"waiting ({elapsed:.0f}s): {state}")
             last_report = elapsed

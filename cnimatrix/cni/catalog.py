@@ -24,7 +24,7 @@ CNI_DIR_ENV = "CNIMATRIX_CNI_DIR"
 STATUSES = ("supported", "enforced", "unsupported", "not-enforced", "unknown")
 SUPPORTED_STATUSES = ("supported", "enforced")
 UNSUPPORTED_HERE = "unsupported-here"
-SOURCES = ("builtin", "manifest", "helm")
+SOURCES = ("builtin", "manifest", "module", "helm")
 READINESS_KINDS = ("DaemonSet", "Deployment", "StatefulSet")
 DEFAULT_READY_TIMEOUT_S = 180.0
 
@@ -39,6 +39,7 @@ __all__ = [
     "UNSUPPORTED_HERE",
     "Capability",
     "Cni",
+    "HostNeeds",
     "CniDataError",
     "Install",
     "ReadinessRule",
@@ -84,18 +85,43 @@ class ReadinessRule:
 
 
 @dataclass(frozen=True)
+class HostNeeds:
+    """What the CNI, as cnimatrix deploys it, needs from the host kernel (read by `make doctor`).
+
+    ``requires_kernel``: without any of these the CNI does not run.
+    ``limits``: without these it runs but loses what a suite tests ({symbol: what is lost}).
+    ``variants``: without these only an optional mode is unavailable ({symbol: the mode}).
+    """
+
+    requires_kernel: tuple[str, ...] = ()
+    limits: dict[str, str] = field(default_factory=dict)
+    variants: dict[str, str] = field(default_factory=dict)
+    mode: str = ""
+
+
+@dataclass(frozen=True)
 class Install:
-    """How the CNI gets onto the cluster and which images that needs."""
+    """How the CNI gets onto the cluster and which images that needs.
+
+    source=manifest applies files of this repository; source=module applies files read from a
+    pinned Go module (`module`@`version`), so upstream manifests are used as released."""
 
     source: str
     manifests: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
+    module: str | None = None  # module only
+    version: str | None = None  # module only
     chart: str | None = None  # helm only: chart path relative to the repo root
     chart_namespace: str = "kube-system"  # helm only
     values: dict[str, Any] = field(default_factory=dict)  # helm only
 
     def manifest_paths(self, root: Path = REPO_ROOT) -> list[Path]:
-        """Manifests resolved against the repo root, in apply order."""
+        """Manifests in apply order: in the pinned module (fetched on first use) for
+        source=module, else under the repo root."""
+        if self.source == "module":
+            from cnimatrix import upstream
+
+            return [upstream.module_file(self.module, self.version, m) for m in self.manifests]
         return [root / m for m in self.manifests]
 
 
@@ -111,6 +137,8 @@ class Cni:
     capabilities: dict[str, Capability]
     kind_config: dict[str, Any] = field(default_factory=dict)
     ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
+    host: HostNeeds = field(default_factory=HostNeeds)
+    offline_reason: str | None = None  # why its images cannot be built without registries, if so
     path: Path | None = None
 
     def capability(self, name: str) -> Capability:
@@ -202,9 +230,11 @@ class _Parser:
 
     _TOP_KEYS = {
         "name", "description", "version", "kind_config", "install",
-        "readiness", "ready_timeout_s", "capabilities",
+        "readiness", "ready_timeout_s", "capabilities", "host", "offline",
     }
-    _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values"}
+    _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values", "module", "version"}
+    _HOST_KEYS = {"requires_kernel", "limits", "variants", "mode"}
+    _OFFLINE_KEYS = {"buildable", "reason"}
     _CAPABILITY_KEYS = {"status", "evidence", "requires_kernel"}
     _RULE_KEYS = {"kind", "namespace", "name"}
 
@@ -278,8 +308,42 @@ class _Parser:
             readiness=self.readiness(top.get("readiness"), "readiness"),
             ready_timeout_s=self.timeout(top.get("ready_timeout_s", DEFAULT_READY_TIMEOUT_S)),
             capabilities=self.capabilities(top.get("capabilities"), "capabilities"),
+            host=self.host(top.get("host"), "host"),
+            offline_reason=self.offline(top.get("offline"), "offline"),
             path=self.path,
         )
+
+    def host(self, value: Any, where: str) -> HostNeeds:
+        if value is None:
+            return HostNeeds()
+        data = self.mapping(value, where, self._HOST_KEYS)
+        symbols = {}
+        for key in ("limits", "variants"):
+            table = self.mapping(data.get(key) or {}, f"{where}.{key}")
+            for symbol, text in table.items():
+                if not _KERNEL_SYMBOL.match(symbol):
+                    raise self.fail(f"{where}.{key}.{symbol}", f"does not match {_KERNEL_SYMBOL.pattern}")
+                self.text(table, symbol, f"{where}.{key}")
+            symbols[key] = {k: str(v).strip() for k, v in table.items()}
+        return HostNeeds(
+            requires_kernel=self.strings(data.get("requires_kernel", []), f"{where}.requires_kernel", _KERNEL_SYMBOL),
+            limits=symbols["limits"], variants=symbols["variants"],
+            mode=self.text(data, "mode", where) if "mode" in data else "",
+        )
+
+    def offline(self, value: Any, where: str) -> str | None:
+        """None when the CNI's images build here; otherwise the declared reason they cannot."""
+        if value is None:
+            return None
+        data = self.mapping(value, where, self._OFFLINE_KEYS)
+        buildable = data.get("buildable", True)
+        if not isinstance(buildable, bool):
+            raise self.fail(f"{where}.buildable", f"must be true or false, got {buildable!r}")
+        if buildable:
+            if "reason" in data:
+                raise self.fail(f"{where}.reason", "only applies when buildable is false")
+            return None
+        return self.text(data, "reason", where)
 
     def install(self, value: Any, where: str) -> Install:
         if value is None:
@@ -289,10 +353,16 @@ class _Parser:
         manifests = self.strings(data.get("manifests", []), f"{where}.manifests")
         manifests = tuple(self.repo_path(m, f"{where}.manifests[{i}]") for i, m in enumerate(manifests))
         images = self.strings(data.get("images", []), f"{where}.images")
-        if source == "manifest" and not manifests:
-            raise self.fail(f"{where}.manifests", "must list at least one manifest for source=manifest")
-        if source != "manifest" and manifests:
+        if source in ("manifest", "module") and not manifests:
+            raise self.fail(f"{where}.manifests", f"must list at least one manifest for source={source}")
+        if source not in ("manifest", "module") and manifests:
             raise self.fail(f"{where}.manifests", f"must be empty for source={source}")
+        module_only = sorted({"module", "version"} & set(data))
+        if source == "module":
+            return Install(source=source, manifests=manifests, images=images,
+                           module=self.text(data, "module", where), version=self.text(data, "version", where))
+        if module_only:
+            raise self.fail(f"{where}.{module_only[0]}", f"only applies to source=module, not {source}")
         helm_only = sorted({"chart", "namespace", "values"} & set(data))
         if source != "helm":
             if helm_only:

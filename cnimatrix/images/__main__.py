@@ -7,11 +7,12 @@ import subprocess
 import sys
 import time
 
+from cnimatrix import cni as cni_catalog
 from cnimatrix import mode
 from cnimatrix.images.engine import STATE, StepFailed, fail, run_steps
+from cnimatrix.images.recipes import all_steps, steps_for
 
 MIN_FREE_GIB = 15
-from cnimatrix.images.recipes import all_steps
 
 
 def image_sizes(steps) -> list[tuple[str, str]]:
@@ -23,8 +24,31 @@ def image_sizes(steps) -> list[tuple[str, str]]:
     return rows
 
 
+class NotBuildable(ValueError):
+    pass
+
+
+def cni_steps(steps, names: list[str]) -> set[str]:
+    """The steps the named CNIs' clusters need; 'all' means every CNI whose images build here."""
+    if "all" in names:
+        names = [c.name for c in cni_catalog.load_all() if c.offline_reason is None]
+    wanted: set[str] = set()
+    for name in names:
+        cni = cni_catalog.load(name)
+        if cni.offline_reason is not None:
+            raise NotBuildable(f"{cni.name}'s images cannot be built on this host: {cni.offline_reason}")
+        try:
+            wanted |= steps_for(steps, list(cni.install.images))
+        except KeyError as exc:
+            raise NotBuildable(f"{cni.name} lists images no build step makes: {exc.args[0]}") from None
+    return wanted
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="cnimatrix.images", description=__doc__)
+    parser.add_argument("--cni", action="append",
+                        help="build what a cluster with this CNI needs (repeatable; 'all' = every CNI buildable here; "
+                             "default: every step)")
     parser.add_argument("--only", action="append", help="build only this step (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the steps and exit")
     parser.add_argument("--force", action="store_true", help="build even when registries are reachable")
@@ -38,6 +62,11 @@ def main(argv=None) -> int:
     unknown = set(args.only or ()) - names
     if unknown:
         return fail(f"unknown step(s) {', '.join(sorted(unknown))}; known: {', '.join(s.name for s in steps)}")
+    try:
+        wanted = set(args.only) if args.only else cni_steps(steps, args.cni) if args.cni else None
+    except (cni_catalog.UnknownCni, cni_catalog.CniDataError, NotBuildable) as exc:
+        print(f"[images] {exc}", file=sys.stderr)
+        return 2
     try:
         is_offline, why = mode.offline()
     except mode.BadSetting as exc:
@@ -56,11 +85,11 @@ def main(argv=None) -> int:
     print(f"[images] offline ({why}): building from Go modules and Debian packages")
     started = time.monotonic()
     try:
-        timings = run_steps(steps, set(args.only) if args.only else None)
+        timings = run_steps(steps, wanted)
     except StepFailed as exc:
         return fail(str(exc))
     print(f"[images] all images ready in {time.monotonic() - started:.0f}s ({len(timings)} steps rebuilt)")
-    for tag, size in image_sizes(steps):
+    for tag, size in image_sizes([s for s in steps if wanted is None or s.name in wanted]):
         print(f"[images]   {tag:60} {size}")
     return 0
 

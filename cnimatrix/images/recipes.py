@@ -13,6 +13,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from cnimatrix import upstream
 from cnimatrix import versions as V
 from cnimatrix.images.engine import KEY_LABEL, Context, Step, output_dir
 
@@ -32,21 +33,31 @@ NET_PACKAGES = ["iptables", "nftables", "conntrack", "ipset", "iproute2", "kmod"
 # dig for DNS answers, perl (Time::HiRes) to time libc lookups without a process per lookup.
 TOOLS_PACKAGES = ["dnsutils", "curl", "netcat-openbsd", "iproute2", "iputils-ping", "procps", "ca-certificates", "iperf3", "perl"]
 MIN_PACKAGES = ["coreutils", "dash"]
+# What calico-node's startup, runit services and Felix exec (upstream's node image, on Debian).
+CALICO_NODE_PACKAGES = ["iptables", "ipset", "conntrack", "iproute2", "kmod", "procps", "findutils", "bash", "iputils-ping",
+                        "net-tools", "ca-certificates", "runit", "debianutils"]
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
 def go_build(ctx: Context, module: str, version: str, packages: dict[str, str], *, out: Path | None = None,
-             env: dict | None = None, ldflags: str = "-s -w", tags: str = "", upgrades: dict[str, str] | None = None) -> None:
+             env: dict | None = None, ldflags: str = "-s -w", tags: str = "", upgrades: dict[str, str] | None = None,
+             replaces: dict[str, str] | None = None, sums_from: Path | None = None) -> None:
     """Build `packages` ({import path: binary name}) of module@version through a throw-away main
     module. Unlike `go install pkg@version` this needs no version list from the proxy (which it
     refuses for some modules) and it tolerates upstream go.mods with local replace lines.
-    `upgrades` raises dependencies whose pinned version the proxy withholds to one it serves."""
+    `upgrades` raises dependencies whose pinned version the proxy withholds to one it serves;
+    `replaces` repeats upstream's replace lines (Go honours them only in the main module) and
+    `sums_from` seeds go.sum with upstream's, so versions the checksum database no longer
+    answers for still verify."""
     work = ctx.out / "modules" / f"{module.replace('/', '_')}@{version}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     requires = "".join(f"require {m} {v}\n" for m, v in {module: version, **(upgrades or {})}.items())
-    (work / "go.mod").write_text(f"module cnimatrix.local/build\n\ngo 1.26.0\n\n{requires}")
+    replace = "".join(f"replace {m} => {target}\n" for m, target in (replaces or {}).items())
+    (work / "go.mod").write_text(f"module cnimatrix.local/build\n\ngo 1.26.0\n\n{requires}{replace}")
+    if sums_from is not None:
+        shutil.copyfile(sums_from, work / "go.sum")
     imports = "\n".join(f'\t_ "{pkg}"' for pkg in packages)
     (work / "tools.go").write_text(f"//go:build tools\n\npackage build\n\nimport (\n{imports}\n)\n")
     build_env = {**GO_ENV, **(env or {})}
@@ -102,9 +113,12 @@ MINIMAL_ETC = {
 }
 
 
-def static_image(ctx: Context, tag: str, binaries: dict[str, Path], changes: list[str], extra_dirs=()) -> None:
-    """An image holding only static binaries and the few files Go programs read (no shell)."""
+def static_image(ctx: Context, tag: str, binaries: dict[str, Path], changes: list[str], extra_dirs=(), extra=None) -> None:
+    """An image holding only static binaries and the few files Go programs read (no shell);
+    `extra(tar)` adds what else the image needs."""
     def fill(tar: tarfile.TarFile) -> None:
+        if extra is not None:
+            extra(tar)
         add_dirs(tar, "etc", "var", "usr", "usr/local", "usr/local/bin", *extra_dirs)
         add_dirs(tar, "tmp", mode=0o1777)
         for arc, data in MINIMAL_ETC.items():
@@ -118,10 +132,13 @@ def static_image(ctx: Context, tag: str, binaries: dict[str, Path], changes: lis
     docker_import(ctx, tag, fill, changes)
 
 
-def rootfs_image(ctx: Context, tag: str, rootfs: str, files: dict[str, Path | bytes], changes: list[str], links: dict[str, str] | None = None) -> None:
-    """A Debian root file system (from a rootfs step) plus files and links."""
+def rootfs_image(ctx: Context, tag: str, rootfs: str, files: dict[str, Path | bytes], changes: list[str], links: dict[str, str] | None = None,
+                 dirs: tuple[str, ...] = ()) -> None:
+    """A Debian root file system (from a rootfs step) plus files and links; `dirs` become plain
+    directories where the rootfs may have something else (a link) at that path."""
     def fill(tar: tarfile.TarFile) -> None:
-        tar_dir(tar, output_dir(rootfs) / "root", skip=set(files) | set(links or {}))
+        tar_dir(tar, output_dir(rootfs) / "root", skip=set(files) | set(links or {}) | set(dirs))
+        add_dirs(tar, *dirs)
         for arc, data in files.items():
             add_file(tar, arc, data)
         for arc, target in (links or {}).items():
@@ -184,6 +201,31 @@ def build_flannel(ctx: Context) -> None:
     go_build(ctx, "github.com/flannel-io/flannel", V.FLANNEL, {"github.com/flannel-io/flannel": "flannel"}, env={"CGO_ENABLED": "1"},
              ldflags=f"-s -w -X github.com/flannel-io/flannel/pkg/version.Version={V.FLANNEL}",
              upgrades={"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common": "v1.3.103"})
+
+
+CALICO_PKG = V.CALICO_MODULE
+CALICO_BINARIES = {
+    f"{CALICO_PKG}/node/cmd/calico-node": "calico-node", f"{CALICO_PKG}/node/cmd/mountns": "mountns",
+    f"{CALICO_PKG}/cni-plugin/cmd/install": "install", f"{CALICO_PKG}/cni-plugin/cmd/calico": "calico",
+    f"{CALICO_PKG}/kube-controllers/cmd/kube-controllers": "kube-controllers",
+    f"{CALICO_PKG}/kube-controllers/cmd/check-status": "check-status",
+}
+
+
+def build_calico(ctx: Context) -> None:
+    # Without cgo Felix links its libbpf stub: the iptables dataplane only, no BPF dataplane.
+    source = upstream.module_dir(V.CALICO_MODULE, V.CALICO_SOURCE)
+    replaces = upstream.replaces((source / "go.mod").read_text())
+    replaces["github.com/projectcalico/api"] = f"github.com/projectcalico/api {V.CALICO_API}"
+    local = [m for m, target in replaces.items() if target.startswith(".")]
+    if local:
+        raise RuntimeError(f"calico's go.mod replaces {', '.join(local)} with local paths the module zip lacks")
+    # -X of a symbol a binary lacks is ignored, so one set of flags serves every binary.
+    version_flags = " ".join(f"-X {sym}={V.CALICO}" for sym in (
+        "main.VERSION", f"{CALICO_PKG}/node/pkg/lifecycle/startup.VERSION", f"{CALICO_PKG}/node/buildinfo.GitVersion"))
+    go_build(ctx, V.CALICO_MODULE, V.CALICO_SOURCE, CALICO_BINARIES, ldflags=f"-s -w {version_flags}",
+             upgrades={"github.com/projectcalico/api": V.CALICO_API}, replaces=replaces, sums_from=source / "go.sum")
+    shutil.copyfile(ctx.out / "bin" / "calico", ctx.out / "bin" / "calico-ipam")  # one binary, two names upstream too
 
 
 def build_local_path(ctx: Context) -> None:
@@ -258,8 +300,45 @@ def build_local_path_images(ctx: Context) -> None:
     rootfs_image(ctx, LOCAL_PATH_HELPER, "rootfs-min", {}, [PATH_ENV, 'CMD ["sh"]'])
 
 
+def calico_image(name: str) -> str:
+    return f"docker.io/calico/{name}:{V.CALICO}"
+
+
+def build_calico_images(ctx: Context) -> None:
+    calico = output_dir("calico") / "bin"
+    source = upstream.module_dir(V.CALICO_MODULE, V.CALICO_SOURCE)
+    # calico/node: upstream's filesystem (runit services, Felix config, start_runit) on Debian.
+    filesystem = source / "node" / "filesystem"
+    files: dict[str, Path | bytes] = {f"etc/{p.relative_to(filesystem / 'etc')}": p
+                                      for p in (filesystem / "etc").rglob("*") if p.is_file()}
+    files.update({f"usr/sbin/{p.name}": p for p in (filesystem / "sbin").iterdir()})
+    files.update({"bin/calico-node": calico / "calico-node", "bin/mountns": calico / "mountns"})
+    # Debian's runit links /etc/service to its own runsvdir; upstream's services need a real folder.
+    service_dirs = sorted({str(Path(arc).parents[i]) for arc in files if arc.startswith("etc/service/")
+                           for i in range(len(Path(arc).parts) - 2)})
+    rootfs_image(ctx, calico_image("node"), "rootfs-calico", files,
+                 [PATH_ENV, "ENV SVDIR=/etc/service/enabled", 'CMD ["start_runit"]'], dirs=tuple(service_dirs))
+    # calico/cni: the installer copies everything in /opt/cni/bin onto the node.
+    plugins = output_dir("node-runtime") / "cni"
+    cni = {f"opt/cni/bin/{n}": calico / n for n in ("install", "calico", "calico-ipam")}
+    cni.update({f"opt/cni/bin/{n}": plugins / n for n in ("host-local", "portmap", "loopback", "tuning", "bandwidth", "flannel")})
+    static_image(ctx, calico_image("cni"), cni, ["ENV PATH=/opt/cni/bin:/usr/local/bin:/usr/bin:/bin", "WORKDIR /opt/cni/bin",
+                                                 'CMD ["/opt/cni/bin/install"]'], extra_dirs=("opt", "opt/cni", "opt/cni/bin"))
+    # calico/kube-controllers runs as uid 999 and writes its status and profiles.
+    def owned_by_999(tar: tarfile.TarFile) -> None:
+        for name in ("status", "profiles"):
+            add_dirs(tar, name, mode=0o755)
+        for name in ("status/status.json", "profiles/mem.pprof", "profiles/cpu.pprof"):
+            info = tarfile.TarInfo(name)
+            info.mode, info.uid, info.gid = 0o644, 999, 0
+            tar.addfile(info, io.BytesIO(b""))
+    static_image(ctx, calico_image("kube-controllers"),
+                 {"usr/bin/kube-controllers": calico / "kube-controllers", "usr/bin/check-status": calico / "check-status"},
+                 ["USER 999", 'ENTRYPOINT ["/usr/bin/kube-controllers"]'], extra_dirs=("usr/bin",), extra=owned_by_999)
+
+
 LOCAL_PATH_HELPER = "docker.io/kindest/local-path-helper:v20260131-7181c60a"  # kind v0.33.0's helper: sh, rm and mkdir from Debian
-NODE_IMAGES_STEPS = ("control-plane-images", "etcd-image", "coredns-image", "pause-image", "agnhost-image", "flannel-image", "local-path-images")
+NODE_IMAGES_STEPS = ("control-plane-images", "etcd-image", "coredns-image", "pause-image", "agnhost-image", "local-path-images")
 
 
 def node_preloaded_images() -> list[str]:
@@ -267,8 +346,9 @@ def node_preloaded_images() -> list[str]:
         *(f"registry.k8s.io/{n}:{V.KUBERNETES}" for n in CONTROL_PLANE + ("kube-proxy",)),
         f"registry.k8s.io/etcd:{V.ETCD}", f"registry.k8s.io/coredns/coredns:{V.COREDNS}", f"registry.k8s.io/pause:{V.PAUSE}",
         f"docker.io/rancher/local-path-provisioner:{V.LOCAL_PATH_PROVISIONER}", LOCAL_PATH_HELPER,
-        # Not kind's, but needed offline: the fixture image and the CNI images built here.
-        f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}", f"ghcr.io/flannel-io/flannel:{V.FLANNEL}",
+        # Not kind's, but every run needs it: the fixture image. CNI images are loaded into a
+        # cluster when it is created, so one node image serves every CNI.
+        f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}",
     ]
 
 
@@ -347,6 +427,7 @@ for i in $(seq 30); do pgrep -x containerd >/dev/null || break; sleep 1; done
 
 
 def all_steps() -> list[Step]:
+    """Every step, in dependency order."""
     rootfs = lambda name, pkgs: Step(f"rootfs-{name}", f"Debian {V.DEBIAN_SUITE} rootfs ({name})", {"suite": V.DEBIAN_SUITE, "packages": pkgs}, debootstrap(pkgs), files=("root/etc/os-release",))
     return [
         Step("kind", f"kind {V.KIND}", {"kind": V.KIND}, build_kind, files=("bin/kind",)),
@@ -359,11 +440,15 @@ def all_steps() -> list[Step]:
              {"containerd": V.CONTAINERD, "runc": V.RUNC, "crictl": V.CRICTL, "cni": V.CNI_PLUGINS, "flannel-cni": V.FLANNEL_CNI_PLUGIN},
              build_node_runtime, files=("bin/containerd", "bin/runc", "bin/crictl", "cni/bridge", "cni/flannel")),
         Step("flannel", f"flanneld {V.FLANNEL}", {"flannel": V.FLANNEL}, build_flannel, files=("bin/flannel",)),
+        Step("calico", f"Calico {V.CALICO} binaries (source {V.CALICO_SOURCE}, api {V.CALICO_API})",
+             {"calico": V.CALICO_SOURCE, "api": V.CALICO_API, "version": V.CALICO}, build_calico,
+             files=tuple(f"bin/{n}" for n in (*CALICO_BINARIES.values(), "calico-ipam"))),
         Step("local-path", f"local-path-provisioner {V.LOCAL_PATH_PROVISIONER}", {"lpp": V.LOCAL_PATH_PROVISIONER}, build_local_path, files=("bin/local-path-provisioner",)),
         rootfs("node", NODE_PACKAGES),
         rootfs("net", NET_PACKAGES),
         rootfs("tools", TOOLS_PACKAGES),
         rootfs("min", MIN_PACKAGES),
+        rootfs("calico", CALICO_NODE_PACKAGES),
         Step("control-plane-images", "control-plane and kube-proxy images", {}, build_control_plane_images, needs=("kubernetes", "rootfs-net"),
              images=tuple(f"registry.k8s.io/{n}:{V.KUBERNETES}" for n in CONTROL_PLANE + ("kube-proxy",)), sources=(IPTABLES_SELECT,)),
         Step("etcd-image", "etcd image", {}, build_etcd_image, needs=("etcd",), images=(f"registry.k8s.io/etcd:{V.ETCD}",)),
@@ -373,6 +458,8 @@ def all_steps() -> list[Step]:
              images=(f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}",)),
         Step("flannel-image", "flannel image", {}, build_flannel_image, needs=("flannel", "rootfs-net"),
              images=(f"ghcr.io/flannel-io/flannel:{V.FLANNEL}",), sources=(IPTABLES_SELECT,)),
+        Step("calico-images", "Calico node, cni and kube-controllers images", {}, build_calico_images,
+             needs=("calico", "rootfs-calico", "node-runtime"), images=tuple(calico_image(n) for n in ("node", "cni", "kube-controllers"))),
         Step("local-path-images", "local-path-provisioner and helper images", {}, build_local_path_images, needs=("local-path", "rootfs-min"),
              images=(f"docker.io/rancher/local-path-provisioner:{V.LOCAL_PATH_PROVISIONER}", LOCAL_PATH_HELPER)),
         Step("node-base", "kind node base (systemd, containerd, runc, CNI plugins)", {}, build_node_base, needs=("node-runtime", "rootfs-node"),
@@ -380,3 +467,20 @@ def all_steps() -> list[Step]:
         Step("node-image", f"kind node image {V.NODE_IMAGE}", {"images": node_preloaded_images()}, build_node_image,
              needs=("node-base", "kubernetes", *NODE_IMAGES_STEPS), images=(V.NODE_IMAGE,), sources=(FILES / "kind-manifests",)),
     ]
+
+
+def steps_for(steps: list[Step], images: list[str]) -> set[str]:
+    """Names of the steps a cluster needs: the node image's, plus those making `images` (a CNI's),
+    each with everything it needs. Raises KeyError naming an image no step makes."""
+    by_name = {s.name: s for s in steps}
+    maker = {tag: s.name for s in steps for tag in s.images}
+    unknown = [tag for tag in images if tag not in maker]
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    wanted, todo = set(), ["node-image", *(maker[tag] for tag in images)]
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo.extend(by_name[name].needs)
+    return wanted

@@ -165,22 +165,23 @@ def parse_lines(output: str, targets: list[str], classify: Callable[[int, str], 
     return [seen.get(i + 1, ProbeResult(t, Outcome.ERROR, 0.0, "no result line (exec cut short)")) for i, t in enumerate(targets)]
 
 
-def http(executor: Executor, targets: list[str], timeout_s: float = 2.0) -> list[ProbeResult]:
-    """GET http://<target> for each target (host:port/path) in one exec, in order."""
+def http(executor: Executor, targets: list[str], timeout_s: float = 2.0, parallel: int = PARALLEL) -> list[ProbeResult]:
+    """GET http://<target> for each target (host:port/path) in one exec, in order, `parallel` at a time."""
     if not targets:
         return []
-    script = _HTTP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=_seconds(timeout_s), parallel=PARALLEL)
-    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) / PARALLEL + 60)
+    script = _HTTP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=_seconds(timeout_s), parallel=parallel)
+    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) / parallel + 60)
     return parse_lines(output, targets, classify_http)
 
 
-def udp(executor: Executor, targets: list[str], payload: str = "hostname", timeout_s: float = 2.0) -> list[ProbeResult]:
+def udp(executor: Executor, targets: list[str], payload: str = "hostname", timeout_s: float = 2.0,
+        parallel: int = PARALLEL) -> list[ProbeResult]:
     """Send one datagram to each host:port and read one reply (agnhost netexec answers 'hostname')."""
     if not targets:
         return []
     script = _UDP_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=_seconds(timeout_s),
-                              payload=shlex.quote(payload), parallel=PARALLEL)
-    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) / PARALLEL + 60)
+                              payload=shlex.quote(payload), parallel=parallel)
+    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) / parallel + 60)
     return parse_lines(output, targets, classify_udp)
 
 

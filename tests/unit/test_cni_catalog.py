@@ -267,3 +267,67 @@ def test_cni_kind_cluster_config_applies_its_fragment(catalog):
     cni = load(catalog(VALID))
     merged = cni.kind_cluster_config({"kind": "Cluster", "networking": {"ipFamily": "ipv4"}})
     assert merged["networking"] == {"ipFamily": "ipv4", "disableDefaultCNI": True}
+
+
+# --------------------------------------------------------------------------- module source, host, offline
+
+
+def test_calico_entry_reads_upstream_manifest_from_the_pinned_module(monkeypatch):
+    from cnimatrix import versions as V
+
+    monkeypatch.delenv(CNI_DIR_ENV, raising=False)
+    cni = load("calico")
+    assert cni.install.source == "module"
+    # the catalog and the image build must name the same upstream source
+    assert (cni.install.module, cni.install.version) == (V.CALICO_MODULE, V.CALICO_SOURCE)
+    assert cni.version == V.CALICO
+    assert cni.install.manifests == ("manifests/calico-vxlan.yaml",)
+    assert all(tag.endswith(f":{V.CALICO}") for tag in cni.install.images)
+    assert cni.capability("networkpolicy").status == "enforced"
+    assert cni.offline_reason is None and "CONFIG_VXLAN" in cni.host.requires_kernel
+
+
+def test_module_source_needs_module_and_version(catalog):
+    doc = variant(lambda d: d["install"].update(source="module", module="example.com/toy"))
+    catalog(doc)
+    with pytest.raises(CniDataError, match=r"install\.version: is required"):
+        load("toy")
+    catalog(variant(lambda d: d["install"].update(module="example.com/toy")))
+    with pytest.raises(CniDataError, match=r"install\.module: only applies to source=module, not manifest"):
+        load("toy")
+
+
+def test_host_and_offline_blocks(catalog):
+    catalog(variant(lambda d: d.update(
+        host={"requires_kernel": ["CONFIG_VXLAN"], "limits": {"CONFIG_IP_VS": "no IPVS"}, "mode": "vxlan"},
+        offline={"buildable": False, "reason": "image withheld"})))
+    cni = load("toy")
+    assert cni.host.requires_kernel == ("CONFIG_VXLAN",) and cni.host.limits == {"CONFIG_IP_VS": "no IPVS"}
+    assert cni.offline_reason == "image withheld"
+    catalog(variant(lambda d: d.update(offline={"buildable": False})))
+    with pytest.raises(CniDataError, match=r"offline\.reason: is required"):
+        load("toy")
+    catalog(variant(lambda d: d.update(offline={"buildable": True, "reason": "x"})))
+    with pytest.raises(CniDataError, match=r"offline\.reason: only applies when buildable is false"):
+        load("toy")
+    catalog(variant(lambda d: d.update(host={"limits": {"VXLAN": "x"}})))
+    with pytest.raises(CniDataError, match=r"host\.limits\.VXLAN: does not match"):
+        load("toy")
+
+
+def test_every_buildable_cni_image_has_a_build_step(monkeypatch):
+    """`make images CNI=x` builds exactly what x needs: every image a buildable CNI lists is made by a step."""
+    from cnimatrix.images.recipes import all_steps, steps_for
+
+    monkeypatch.delenv(CNI_DIR_ENV, raising=False)
+    steps = all_steps()
+    for cni in load_all():
+        if cni.offline_reason is None:
+            wanted = steps_for(steps, list(cni.install.images))
+            assert "node-image" in wanted and "kubernetes" in wanted
+    calico = steps_for(steps, list(load("calico").install.images))
+    assert "calico-images" in calico and "flannel" not in calico and "flannel-image" not in calico
+    flannel = steps_for(steps, list(load("flannel").install.images))
+    assert "flannel-image" in flannel and "calico" not in flannel
+    with pytest.raises(KeyError, match="example.com/nope:v1"):
+        steps_for(steps, ["example.com/nope:v1"])

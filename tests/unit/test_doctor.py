@@ -8,6 +8,7 @@ from cnimatrix import doctor
 from cnimatrix.doctor import (
     GIB,
     CapabilityStatus,
+    CniRequirement,
     DiskStatus,
     DockerStatus,
     KernelStatus,
@@ -255,33 +256,53 @@ def host_features():
     return features_from_config(parse_kernel_config(HOST_CONFIG))
 
 
+# A table covering every kind of requirement, independent of what the catalog holds today.
+TABLE = {
+    "nfq": CniRequirement(required=(), limits={"CONFIG_NFT_QUEUE": "NetworkPolicy not enforceable"}),
+    "ipvs": CniRequirement(required=("CONFIG_IP_SET",), limits={"CONFIG_IP_VS": "no IPVS service proxy"}),
+    "vxlan": CniRequirement(required=("CONFIG_VXLAN",), variants={"CONFIG_WIREGUARD": "wireguard backend"}, mode="vxlan backend"),
+    "vxlan-ipset": CniRequirement(required=("CONFIG_VXLAN", "CONFIG_IP_SET"), variants={"CONFIG_NET_IPIP": "IPIP mode"}),
+    "ovs": CniRequirement(required=("CONFIG_OPENVSWITCH", "CONFIG_GENEVE")),
+    "registry-only": CniRequirement(required=(), offline_reason="its image\n  is not buildable here"),
+}
+
+
 def test_cni_verdicts_on_host_kernel():
+    verdicts = {v.name: v for v in cni_verdicts(host_features(), TABLE)}
+    assert verdicts["nfq"].runs and verdicts["nfq"].status == "warn"
+    assert "NetworkPolicy" in verdicts["nfq"].message and "NFT_QUEUE" in verdicts["nfq"].message
+    assert verdicts["ipvs"].runs and verdicts["ipvs"].missing_limits == ["CONFIG_IP_VS"]
+    assert verdicts["vxlan"].status == "ok" and verdicts["vxlan"].message.startswith("runs (vxlan backend)")
+    assert verdicts["vxlan-ipset"].status == "ok" and verdicts["vxlan-ipset"].missing_variants == ["CONFIG_NET_IPIP"]
+    assert verdicts["ovs"].runs is False and verdicts["ovs"].status == "skip"
+    assert verdicts["ovs"].missing_required == ["CONFIG_OPENVSWITCH", "CONFIG_GENEVE"]
+    only = verdicts["registry-only"]
+    assert only.runs and only.online_only and only.status == "warn"
+    assert "online only, its images cannot be built offline: its image is not buildable here" in only.message
+
+
+def test_cni_verdicts_for_the_catalog():
     verdicts = {v.name: v for v in cni_verdicts(host_features())}
-    assert set(verdicts) == {"kindnet", "kube-router", "flannel", "calico", "cilium", "antrea", "kube-ovn"}
-    assert verdicts["kindnet"].runs and verdicts["kindnet"].status == "warn"
-    assert "NetworkPolicy" in verdicts["kindnet"].message and "NFT_QUEUE" in verdicts["kindnet"].message
-    assert verdicts["kube-router"].runs and verdicts["kube-router"].missing_limits == ["CONFIG_IP_VS"]
-    assert verdicts["flannel"].status == "ok"
+    assert set(verdicts) == set(doctor.catalog_requirements()) >= {"calico", "flannel", "kindnet"}
     assert verdicts["calico"].status == "ok" and "CONFIG_NET_IPIP" in verdicts["calico"].missing_variants
-    assert verdicts["cilium"].status == "ok"
-    for name in ("antrea", "kube-ovn"):
-        assert verdicts[name].runs is False and verdicts[name].status == "skip"
-        assert verdicts[name].missing_required == ["CONFIG_OPENVSWITCH", "CONFIG_GENEVE"]
+    assert verdicts["flannel"].status == "ok"
+    assert verdicts["kindnet"].online_only and verdicts["kindnet"].status == "warn"
+    assert "NFT_QUEUE" in verdicts["kindnet"].message
 
 
 def test_cni_verdicts_full_kernel_and_missing_basics():
     full = {symbol: True for symbol in doctor.KERNEL_FEATURES}
-    assert all(v.status == "ok" and v.runs for v in cni_verdicts(full))
+    assert all(v.status == "ok" and v.runs for v in cni_verdicts(full, TABLE) if v.name != "registry-only")
     no_vxlan = {**full, "CONFIG_VXLAN": False}
-    verdicts = {v.name: v for v in cni_verdicts(no_vxlan)}
-    assert [n for n, v in verdicts.items() if not v.runs] == ["flannel", "calico", "cilium"]
+    verdicts = {v.name: v for v in cni_verdicts(no_vxlan, TABLE)}
+    assert [n for n, v in verdicts.items() if not v.runs] == ["vxlan", "vxlan-ipset"]
     no_veth = {**full, "CONFIG_VETH": False}
-    assert not any(v.runs for v in cni_verdicts(no_veth))
+    assert not any(v.runs for v in cni_verdicts(no_veth, TABLE))
 
 
 def test_cni_verdicts_unknown_kernel():
     unknown = dict.fromkeys(doctor.KERNEL_FEATURES)
-    verdicts = cni_verdicts(unknown)
+    verdicts = cni_verdicts(unknown, TABLE)
     assert all(v.runs is None and v.status == "warn" for v in verdicts)
 
 
@@ -305,7 +326,7 @@ def make_report(docker=None, free=80 * GIB, features=None, source="/proc/config.
                DiskStatus("disk cache", "/var/cache/cnimatrix", "/var/cache", free, 200 * GIB,
                           disk_status(free), device=1)],
         memory_total_bytes=24 * GIB, memory_available_bytes=22 * GIB, cpus=2,
-        kernel=kernel, cnis=cni_verdicts(features),
+        kernel=kernel, cnis=cni_verdicts(features, TABLE),
     )
     report.lines = build_lines(report)
     return report
@@ -324,7 +345,7 @@ def test_screen_for_host_like_report():
     assert len(starts) == 1
     assert "CAP_SYS_RESOURCE" in text and "failCgroupV1: false" in text and "hybrid" in text
     assert "(/var/cache/cnimatrix absent)" in text and "same filesystem" in text
-    assert rows[-1].startswith("ok") and "5 of 7 CNIs" in rows[-1]
+    assert rows[-1].startswith("ok") and "5 of 6 CNIs" in rows[-1] and "registry-only (online only)" in rows[-1]
     assert "FAIL" not in text
 
 
@@ -352,7 +373,7 @@ def test_main_json_and_text(monkeypatch, capsys):
     assert data["exit_code"] == 0 and data["docker_usable"] is True
     assert data["capabilities"]["missing"] == ["CAP_SYS_RESOURCE"]
     assert data["kernel"]["features"]["CONFIG_VXLAN"] is True
-    assert {c["name"] for c in data["cnis"] if c["runs"]} == {"kindnet", "kube-router", "flannel", "calico", "cilium"}
+    assert {c["name"] for c in data["cnis"] if c["runs"]} == {"nfq", "ipvs", "vxlan", "vxlan-ipset", "registry-only"}
     assert doctor.main([]) == 0
     out = capsys.readouterr().out
     assert out.startswith("info") and not ANSI.search(out)  # captured stdout is not a tty
