@@ -5,11 +5,13 @@ CNI ?= calico
 # image build is the longest part of CI on a fresh machine, so only its images are built.
 E2E_CNI ?= calico
 KEEP ?=
+# make compare: the CNIs to line up, in column order (default: every reports/<cni>/summary.json).
+CNIS ?=
 PY := .venv/bin/python
 # The machine image's Go lives here; make sure every recipe finds it even from a bare CI shell.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: help setup images doctor conformance unit test clean
+.PHONY: help setup images doctor conformance unit test compare clean
 
 help:
 	@echo "make setup                    install Docker (+ runc wrapper), Go and the Python environment"
@@ -17,6 +19,7 @@ help:
 	@echo "make doctor                   host readiness: Docker, capabilities, cgroups, disk, kernel features"
 	@echo "make conformance CNI=<name>   run the suites on a new kind cluster with that CNI (KEEP=1 keeps it)"
 	@echo "make test                     unit tests, then an end-to-end run with CNI=$(E2E_CNI)"
+	@echo "make compare [CNIS=\"a b\"]     compare reports/<cni>/summary.json files -> reports/comparison/"
 	@echo "make clean                    delete cnimatrix kind clusters and reports"
 
 setup:
@@ -37,6 +40,11 @@ unit: setup
 
 test: unit
 	@$(MAKE) --no-print-directory conformance CNI=$(E2E_CNI)
+
+# Only reads reports/ and writes reports/comparison/: no Docker, so no `setup` prerequisite.
+compare:
+	@test -x $(PY) || { echo "make compare: $(PY) is missing; run 'make setup' first" >&2; exit 2; }
+	@$(PY) -m cnimatrix.compare $(CNIS)
 
 clean:
 	@$(PY) -m cnimatrix clean

@@ -5,16 +5,24 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from jsonschema import Draft202012Validator
 
+from cnimatrix.cni.catalog import STATUSES, UNSUPPORTED_HERE
 from cnimatrix.results import (
+    OUTCOMES,
+    RUN_STATUSES,
+    SUITES,
     RunSummary,
     TestResult,
     count_outcomes,
+    current_commit,
     read_summary,
     rfc3339,
     schema,
     validate,
     write_summary,
 )
+
+NETPOL_DECLARED = {"capability": "networkpolicy", "status": "not-enforced",
+                   "evidence": "no NetworkPolicy controller"}
 
 
 def make_summary(**overrides) -> RunSummary:
@@ -39,21 +47,62 @@ def make_summary(**overrides) -> RunSummary:
             TestResult("tests/e2e/test_netpol.py::test_deny", "netpol", "Default deny", "failed", 9.0,
                        message="connection allowed"),
             TestResult("tests/e2e/test_ingress.py::test_host", "ingress", "Host routing", "skipped", 0.0,
-                       attempts=0, message="ingress unsupported"),
+                       attempts=0, message="ingress unsupported",
+                       declared={"capability": "ingress", "status": "unsupported", "evidence": "no controller"}),
             TestResult("tests/e2e/test_service.py::test_udp", "service", "UDP", "error", 0.4,
                        message="fixture timed out"),
+            TestResult("tests/e2e/test_netpol.py::test_ingress_deny", "netpol", "Ingress deny", "not-enforced",
+                       2.0, attempts=4, message="traffic still allowed", declared=NETPOL_DECLARED),
+            TestResult("tests/e2e/test_netpol.py::test_egress_deny", "netpol", "Egress deny", "passed", 2.0,
+                       declared=NETPOL_DECLARED, flags=("works-despite-declared",)),
         ],
         metrics={"dns": {"latency_ms": {"count": 3, "min": 1.0, "p50": 2.0, "p90": 2.8,
                                         "p99": 2.98, "max": 3.0, "mean": 2.0}}},
         diagnostics="diagnostics/kindnet",
+        cnimatrix_commit="0123456789abcdef0123456789abcdef01234567",
     )
     fields.update(overrides)
     return RunSummary(**fields)
 
 
-def test_schema_is_a_valid_draft_2020_12_schema():
-    Draft202012Validator.check_schema(schema())
-    assert schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+def interrupted_summary() -> RunSummary:
+    base = make_summary()
+    return make_summary(run_status="interrupted", run_reason="SIGTERM after 2 tests", tests=[
+        *base.tests, TestResult("tests/e2e/test_dns.py::test_srv", "dns", "SRV", "not-run", 0.0, attempts=0,
+                                message="run interrupted before this test")])
+
+
+def version_1_doc() -> dict:
+    """A summary as cnimatrix wrote it before schema version 2."""
+    doc = make_summary(tests=[t for t in make_summary().tests if t.outcome in ("passed", "failed", "skipped",
+                                                                              "error")]).to_dict()
+    for key in ("cnimatrix_commit", "run"):
+        del doc[key]
+    for test in doc["tests"]:
+        test.pop("declared", None)
+        test.pop("flags", None)
+    for key in ("not-enforced", "not-run"):
+        del doc["counts"][key]
+    doc["schema_version"] = 1
+    return doc
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_schema_is_a_valid_draft_2020_12_schema(version):
+    Draft202012Validator.check_schema(schema(version))
+    assert schema(version)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema(version)["properties"]["schema_version"]["const"] == version
+
+
+def test_schema_enums_match_the_python_constants():
+    props = schema()["properties"]
+    test = schema()["$defs"]["test"]["properties"]
+    assert test["outcome"]["enum"] == list(OUTCOMES)
+    assert test["suite"]["enum"] == list(SUITES)
+    assert props["run"]["properties"]["status"]["enum"] == list(RUN_STATUSES)
+    assert props["counts"]["required"] == [*OUTCOMES, "flaky", "total"]
+    # A declaration is copied from the catalog, so it takes the catalog's statuses.
+    assert test["declared"]["properties"]["status"]["enum"] == [*STATUSES, UNSUPPORTED_HERE]
 
 
 def _properties(node, path="$"):
@@ -69,15 +118,19 @@ def _properties(node, path="$"):
             yield from _properties(value, path)
 
 
-def test_every_schema_property_is_documented():
-    declared = list(_properties(schema()))
+@pytest.mark.parametrize("version", [1, 2])
+def test_every_schema_property_is_documented(version):
+    declared = list(_properties(schema(version)))
     assert len(declared) > 30
     assert [where for where, sub in declared if not sub.get("description")] == []
 
 
 def test_count_outcomes_counts_flaky_as_passed_too():
     counts = count_outcomes(make_summary().tests)
-    assert counts == {"passed": 2, "failed": 1, "skipped": 1, "error": 1, "flaky": 1, "total": 5}
+    assert counts == {"passed": 3, "failed": 1, "skipped": 1, "error": 1, "not-enforced": 1, "not-run": 0,
+                      "flaky": 1, "total": 7}
+    assert count_outcomes(interrupted_summary().tests)["not-run"] == 1
+    assert count_outcomes(interrupted_summary().tests)["total"] == 8
 
 
 def test_count_outcomes_accepts_dicts_and_rejects_unknown_outcomes():
@@ -89,9 +142,11 @@ def test_count_outcomes_accepts_dicts_and_rejects_unknown_outcomes():
 def test_to_dict_is_valid_sorted_and_counted():
     doc = make_summary().to_dict()
     validate(doc)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
+    assert doc["run"] == {"status": "completed", "reason": ""}
+    assert doc["cnimatrix_commit"] == "0123456789abcdef0123456789abcdef01234567"
     assert [t["id"] for t in doc["tests"]] == sorted(t["id"] for t in doc["tests"])
-    assert doc["counts"]["total"] == 5
+    assert doc["counts"]["total"] == 7
     assert doc["cni"] == {"name": "kindnet", "version": "v20260820-69b56db7"}
     assert doc["cluster"] == {"name": "cnimatrix-kindnet", "nodes": 3, "existing": False}
 
@@ -102,10 +157,63 @@ def test_to_dict_fills_missing_standard_phases_with_null():
     validate(doc)
 
 
-def test_metrics_key_is_omitted_when_a_test_has_none():
+def test_optional_test_keys_are_omitted_when_empty():
     by_id = {t["id"]: t for t in make_summary().to_dict()["tests"]}
     assert "metrics" in by_id["tests/e2e/test_service.py::test_spread"]
-    assert "metrics" not in by_id["tests/e2e/test_dns.py::test_search"]
+    plain = by_id["tests/e2e/test_dns.py::test_search"]
+    assert not {"metrics", "declared", "flags"} & plain.keys()
+    assert by_id["tests/e2e/test_netpol.py::test_egress_deny"]["flags"] == ["works-despite-declared"]
+    assert by_id["tests/e2e/test_netpol.py::test_ingress_deny"]["declared"] == NETPOL_DECLARED
+
+
+def test_interrupted_run_round_trips_with_not_run_tests(tmp_path):
+    doc = read_summary(write_summary(tmp_path / "summary.json", interrupted_summary()))
+    assert doc["run"] == {"status": "interrupted", "reason": "SIGTERM after 2 tests"}
+    assert RunSummary.from_dict(doc).to_dict() == interrupted_summary().to_dict() == doc
+
+
+def test_a_completed_run_cannot_have_tests_that_did_not_run():
+    doc = interrupted_summary().to_dict()
+    doc["run"] = {"status": "completed", "reason": ""}
+    with pytest.raises(ValueError, match="completed but 1 test"):
+        validate(doc)
+
+
+def test_reads_version_1_files_as_written(tmp_path):
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(version_1_doc()))
+    doc = read_summary(path)
+    assert doc == version_1_doc()
+    assert "run" not in doc and doc["counts"]["total"] == 6
+    with pytest.raises(ValueError, match="read-only"):
+        RunSummary.from_dict(doc)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where"),
+    [
+        (lambda d: d["tests"][0].update(outcome="not-run"), "not-run"),  # v1 has no such outcome
+        (lambda d: d["counts"].update({"not-run": 0}), "not-run"),
+        (lambda d: d.update(run={"status": "completed", "reason": ""}), "run"),
+        (lambda d: d["counts"].update(total=7), "counts"),
+    ],
+)
+def test_version_1_files_are_held_to_the_version_1_format(mutate, where):
+    doc = version_1_doc()
+    mutate(doc)
+    with pytest.raises(ValueError, match=where):
+        validate(doc)
+
+
+def test_write_summary_refuses_version_1(tmp_path):
+    with pytest.raises(ValueError, match="schema_version"):
+        write_summary(tmp_path / "summary.json", {**make_summary().to_dict(), "schema_version": 1})
+
+
+def test_current_commit_is_head_or_unknown(tmp_path):
+    commit = current_commit()
+    assert commit == "unknown" or (len(commit) == 40 and int(commit, 16) >= 0)
+    assert current_commit(tmp_path) == "unknown"  # not a git checkout
 
 
 def test_round_trip_through_disk(tmp_path):
@@ -149,8 +257,8 @@ def test_schema_rejects_bad_outcome_with_a_readable_message():
 @pytest.mark.parametrize(
     ("mutate", "where"),
     [
-        (lambda d: d.update(schema_version=2), "schema_version"),
-        (lambda d: d["tests"][0].update(suite="perf"), "suite"),
+        (lambda d: d.update(schema_version=3), "schema_version"),
+        (lambda d: d["tests"][0].update(suite="mesh"), "suite"),
         (lambda d: d["tests"][0].update(attempts=-1), "attempts"),
         (lambda d: d.update(started_at="yesterday"), "started_at"),
         (lambda d: d["timings_s"].update(extra_phase="slow"), "extra_phase"),
@@ -159,6 +267,16 @@ def test_schema_rejects_bad_outcome_with_a_readable_message():
         (lambda d: d.update(diagnostics="/abs/path"), "diagnostics"),
         (lambda d: d.update(surprise=True), "surprise"),
         (lambda d: d["tests"][0].pop("message"), "message"),
+        (lambda d: d.update(cnimatrix_commit="e92cec2"), "cnimatrix_commit"),
+        (lambda d: d.pop("cnimatrix_commit"), "cnimatrix_commit"),
+        (lambda d: d["run"].update(status="crashed"), "status"),
+        (lambda d: d["run"].update(status="interrupted"), "reason"),  # a non-completed run says why
+        (lambda d: d["run"].update(reason="two\nlines"), "reason"),
+        (lambda d: d["tests"][0].update(declared={"capability": "x", "status": "unsupported"}), "evidence"),
+        (lambda d: d["tests"][0].update(declared={"capability": "x", "status": "nope", "evidence": "e"}),
+         "status"),
+        (lambda d: d["tests"][0].update(flags=["Works Anyway"]), "flags"),
+        (lambda d: d["tests"][0].update(flags=["a", "a"]), "flags"),
     ],
 )
 def test_schema_rejects_malformed_documents(mutate, where):

@@ -1,0 +1,249 @@
+"""The comparison document (comparison.json): runs lined up scenario by scenario.
+
+Everything the Markdown and HTML pages show is in this document, so they can be re-rendered
+from it alone, and `comparison.schema.json` (next to this module) pins its shape.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from cnimatrix.compare.load import Run
+from cnimatrix.results import SUITES, UNKNOWN_COMMIT, raise_first_schema_error, rfc3339
+
+COMPARISON_VERSION = 1
+# One status per cell. flaky is a pass that needed retries; not-supported is a declared gap
+# (outcome skipped); not-enforced a declared gap confirmed by the test; not-run means no result.
+CELL_STATUSES = ("passed", "flaky", "failed", "not-supported", "not-enforced", "error", "not-run")
+_FROM_OUTCOME = {"passed": "passed", "failed": "failed", "skipped": "not-supported", "error": "error",
+                 "not-enforced": "not-enforced", "not-run": "not-run"}
+NO_RESULTS = "no results"
+MISSING_IN_SUMMARY = "not in this CNI's summary"
+REASON_LIMIT = 300
+
+__all__ = ["CELL_STATUSES", "COMPARISON_VERSION", "build", "one_line", "schema", "validate"]
+
+
+def one_line(text: str, limit: int = REASON_LIMIT) -> str:
+    """The first non-blank line of `text`, whitespace collapsed, cut to `limit` characters."""
+    line = next((" ".join(part.split()) for part in text.splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _seconds_between(start: str, end: str) -> float | None:
+    try:
+        seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except ValueError:
+        return None
+    return round(seconds, 1) if seconds >= 0 else None
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def cell(test: Mapping[str, Any] | None, run: Run) -> dict[str, Any]:
+    """One CNI's verdict on one scenario."""
+    if not run.has_results:
+        return {"status": "not-run", "reason": NO_RESULTS, "declared": None, "flags": []}
+    if test is None:
+        return {"status": "not-run", "reason": MISSING_IN_SUMMARY, "declared": None, "flags": []}
+    status = _FROM_OUTCOME[test["outcome"]]
+    if status == "passed" and test["flaky"]:
+        status = "flaky"
+    reason = one_line(test["message"])
+    if status == "not-run" and not reason:
+        reason = one_line(run.doc.get("run", {}).get("reason", "")) or "not run"
+    declared = test.get("declared")
+    if declared is not None:
+        declared = {**declared, "evidence": " ".join(declared["evidence"].split())}
+    return {"status": status, "reason": reason, "declared": declared, "flags": list(test.get("flags", []))}
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def header(run: Run) -> dict[str, Any]:
+    """What one column ran on, how the run ended and whether it is still current."""
+    doc = run.doc
+    if doc is None:
+        return {
+            "column": run.column, "has_results": False, "summary": None, "schema_version": None,
+            "cni": {"name": run.column, "version": None}, "kubernetes_version": None, "kind_version": None,
+            "node_image": None, "offline": None, "started_at": None, "finished_at": None, "run_time_s": None,
+            "run": {"status": "no-results", "reason": NO_RESULTS}, "cnimatrix_commit": None,
+            "stale": None, "stale_reasons": [],
+        }
+    unrecorded = f"summary format v{doc['schema_version']} does not record how the run ended"
+    run_info = doc.get("run") or {"status": "unrecorded", "reason": unrecorded}
+    return {
+        "column": run.column, "has_results": True, "summary": str(run.path), "schema_version": doc["schema_version"],
+        "cni": dict(doc["cni"]), "kubernetes_version": doc["kubernetes_version"], "kind_version": doc["kind_version"],
+        "node_image": doc["node_image"], "offline": doc["offline"], "started_at": doc["started_at"],
+        "finished_at": doc["finished_at"], "run_time_s": _seconds_between(doc["started_at"], doc["finished_at"]),
+        "run": {"status": run_info["status"], "reason": one_line(run_info["reason"])},
+        "cnimatrix_commit": doc.get("cnimatrix_commit"), "stale": run.stale, "stale_reasons": list(run.stale_reasons),
+    }
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def _scenarios(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    by_run = [{t["id"]: t for t in run.doc["tests"]} if run.doc else {} for run in runs]
+    first: dict[str, Mapping[str, Any]] = {}
+    for tests in by_run:
+        for test_id, test in tests.items():
+            first.setdefault(test_id, test)
+    rows = []
+    for test_id, test in first.items():
+        cells = {run.column: cell(tests.get(test_id), run) for run, tests in zip(runs, by_run)}
+        judged = {c["status"] for c in cells.values() if c["status"] != "not-run"}
+        rows.append({"id": test_id, "suite": test["suite"], "title": test["title"],
+                     "disagree": len(judged) > 1, "cells": cells})
+    rows.sort(key=lambda row: (SUITES.index(row["suite"]), row["id"]))
+    return rows
+
+
+def _totals(scenarios: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> dict[str, dict[str, int]]:
+    totals = {column: {**dict.fromkeys(CELL_STATUSES, 0), "total": 0} for column in columns}
+    for row in scenarios:
+        for column, verdict in row["cells"].items():
+            totals[column][verdict["status"]] += 1
+            totals[column]["total"] += 1
+    return totals
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def _leaves(value: Any, path: str = "") -> list[tuple[str, float]]:
+    """(dotted path, number) for every numeric leaf of a number or nested mapping."""
+    number = _number(value)
+    if number is not None:
+        return [(path, number)]
+    if isinstance(value, Mapping):
+        return [leaf for key in sorted(value) for leaf in _leaves(value[key], f"{path}.{key}" if path else str(key))]
+    return []
+
+
+# key -> (group, label, unit): rows every comparison has, null where a run lacks the figure
+STANDARD_MEASUREMENTS = {
+    "cluster.create_to_ready_s": ("cluster", "Cluster create-to-Ready", "s"),
+    "cluster.create_s": ("cluster", "Cluster create", "s"),
+    "cluster.cni_ready_s": ("cluster", "CNI ready after create", "s"),
+    "dns.latency_p50_ms": ("dns", "DNS latency p50", "ms"),
+    "dns.latency_p99_ms": ("dns", "DNS latency p99", "ms"),
+}
+
+
+def _run_figures(doc: Mapping[str, Any]) -> dict[str, tuple[str, str, str, float | None]]:
+    """key -> (group, label, unit, value) for every figure one summary offers."""
+    timings = doc["timings_s"]
+    create, ready = _number(timings.get("cluster_create")), _number(timings.get("cni_ready"))
+    latency = doc["metrics"].get("dns", {}).get("latency_ms", {})
+    latency = latency if isinstance(latency, Mapping) else {}
+    values = {
+        "cluster.create_to_ready_s": round(create + ready, 3) if create is not None and ready is not None else None,
+        "cluster.create_s": create,
+        "cluster.cni_ready_s": ready,
+        "dns.latency_p50_ms": _number(latency.get("p50")),
+        "dns.latency_p99_ms": _number(latency.get("p99")),
+    }
+    figures = {key: (*STANDARD_MEASUREMENTS[key], value) for key, value in values.items()}
+    netpol = doc["metrics"].get("netpol", {})
+    if isinstance(netpol, Mapping) and "time_to_effect_s" in netpol:
+        for path, value in _leaves(netpol["time_to_effect_s"]):
+            key = "netpol.time_to_effect_s" + (f".{path}" if path else "")
+            label = "NetworkPolicy time-to-effect" + (f": {path}" if path else "")
+            figures[key] = ("time-to-effect", label, "s", value)
+    for test in doc["tests"]:
+        for path, value in _leaves(test.get("metrics", {}).get("settle_s", {})):
+            figures[f"settle:{test['id']}:{path}"] = ("time-to-effect", f"{test['title']}: {path}", "s", value)
+    return figures
+
+
+def _measurements(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """One row per figure (the standard ones first), one value per column, null where missing."""
+    def row(key: str, group: str, label: str, unit: str) -> dict[str, Any]:
+        return {"key": key, "group": group, "label": label, "unit": unit,
+                "values": dict.fromkeys(run.column for run in runs)}
+
+    rows = {key: row(key, *meta) for key, meta in STANDARD_MEASUREMENTS.items()}
+    extra: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for key, (group, label, unit, value) in (_run_figures(run.doc) if run.doc else {}).items():
+            target = rows.get(key) or extra.setdefault(key, row(key, group, label, unit))
+            target["values"][run.column] = value
+    return [*rows.values(), *(extra[key] for key in sorted(extra))]
+
+
+# --------------------------------------------------------------------------- document
+
+
+def build(runs: Sequence[Run], *, kubernetes: str, commit: str = UNKNOWN_COMMIT,
+          generated_at: str | None = None) -> dict[str, Any]:
+    """The comparison of `runs` (in column order), validated against comparison.schema.json."""
+    columns = [run.column for run in runs]
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"duplicate columns: {', '.join(columns)}")
+    scenarios = _scenarios(runs)
+    doc = {
+        "comparison_version": COMPARISON_VERSION,
+        "generated_at": generated_at or rfc3339(),
+        "reference": {"kubernetes_version": kubernetes, "cnimatrix_commit": commit},
+        "columns": columns,
+        "cnis": [header(run) for run in runs],
+        "disagreements": [row["id"] for row in scenarios if row["disagree"]],
+        "suites": [
+            {"name": suite, "scenarios": rows, "totals": _totals(rows, columns)}
+            for suite in SUITES
+            for rows in [[row for row in scenarios if row["suite"] == suite]]
+        ],
+        "measurements": _measurements(runs),
+    }
+    validate(doc)
+    return doc
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("comparison.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(schema())
+
+
+def validate(doc: Mapping[str, Any]) -> None:
+    """Raise ValueError unless `doc` is a consistent comparison (schema, then cross-references)."""
+    raise_first_schema_error(_validator(), doc, "comparison")
+    columns = list(doc["columns"])
+    if [h["column"] for h in doc["cnis"]] != columns:
+        raise ValueError("invalid comparison: cnis headers do not follow the columns")
+    rows = {row["id"]: row for suite in doc["suites"] for row in suite["scenarios"]}
+    for suite in doc["suites"]:
+        for row in suite["scenarios"]:
+            if row["suite"] != suite["name"] or list(row["cells"]) != columns:
+                raise ValueError(f"invalid comparison: scenario {row['id']} is misplaced or lacks cells")
+        if suite["totals"] != _totals(suite["scenarios"], columns):
+            raise ValueError(f"invalid comparison: totals of suite {suite['name']} do not match its cells")
+    if doc["disagreements"] != [i for i, row in rows.items() if row["disagree"]]:
+        raise ValueError("invalid comparison: disagreements do not match the scenarios")
+    for row in doc["measurements"]:
+        if list(row["values"]) != columns:
+            raise ValueError(f"invalid comparison: measurement {row['key']} lacks columns")

@@ -1,0 +1,77 @@
+"""Inline SVG bar charts of the comparison's measurements (no scripts, no fonts to fetch)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from cnimatrix.compare import present
+
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
+WIDTH, LABEL_W, VALUE_W = 720, 230, 70
+BAR_H, GAP, TOP, LEGEND_H = 16, 10, 34, 22
+
+
+def bar_chart(title: str, unit: str, groups: Sequence[tuple[str, Sequence[float | None]]],
+              series: Sequence[str], chart_id: str) -> str:
+    """Horizontal grouped bars: for each (group label, values) one bar per series; None draws
+    "no data". Values share one linear scale starting at zero."""
+    known = [v for _, values in groups for v in values if v is not None]
+    top = max(known, default=0.0) or 1.0
+    legend = LEGEND_H if len(series) > 1 else 0
+    height = TOP + legend + sum(len(series) * BAR_H + GAP for _ in groups) + 8
+    span = WIDTH - LABEL_W - VALUE_W
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" '
+        f'data-chart="{escape(chart_id)}" '
+        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="18" class="chart-title">{escape(title)} ({escape(unit)})</text>',
+    ]
+    if legend:
+        x = LABEL_W
+        for i, name in enumerate(series):
+            parts.append(f'<rect x="{x}" y="{TOP - 6}" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>'
+                         f'<text x="{x + 16}" y="{TOP + 4}" class="chart-legend">{escape(name)}</text>')
+            x += 24 + 8 * len(name)
+    y = TOP + legend
+    for label, values in groups:
+        shown = label if len(label) <= 34 else label[:33] + "…"
+        mid = y + len(series) * BAR_H / 2 + 4
+        parts.append(f'<text x="{LABEL_W - 8}" y="{mid:.1f}" text-anchor="end" class="chart-label">'
+                     f"<title>{escape(label)}</title>{escape(shown)}</text>")
+        for i, value in enumerate(values):
+            bar_y = y + i * BAR_H
+            tip = f"{label} · {series[i]}: {present.number(value, unit)}"
+            if value is None:
+                parts.append(f'<text x="{LABEL_W + 4}" y="{bar_y + BAR_H - 4}" class="chart-none">'
+                             f"<title>{escape(tip)}</title>no data</text>")
+                continue
+            w = max(1.0, span * value / top)
+            parts.append(f'<rect x="{LABEL_W}" y="{bar_y + 1}" width="{w:.1f}" height="{BAR_H - 2}" '
+                         f'fill="{PALETTE[i % len(PALETTE)]}" data-value="{value}"><title>{escape(tip)}</title></rect>'
+                         f'<text x="{LABEL_W + w + 4:.1f}" y="{bar_y + BAR_H - 4}" class="chart-value">'
+                         f"{escape(present.number(value, unit))}</text>")
+        y += len(series) * BAR_H + GAP
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def charts(doc: Mapping[str, Any]) -> list[str]:
+    """Create-to-Ready per CNI, DNS p50/p99 per CNI, and time-to-effect figures when there are any."""
+    columns = doc["columns"]
+    rows = {m["key"]: m for m in doc["measurements"]}
+    ready = rows["cluster.create_to_ready_s"]["values"]
+    p50, p99 = rows["dns.latency_p50_ms"]["values"], rows["dns.latency_p99_ms"]["values"]
+    out = [
+        bar_chart("Cluster create-to-Ready", "s", [(c, [ready[c]]) for c in columns], ["create-to-Ready"],
+                  "chart-create-to-ready"),
+        bar_chart("DNS resolution latency", "ms", [(c, [p50[c], p99[c]]) for c in columns], ["p50", "p99"],
+                  "chart-dns-latency"),
+    ]
+    effect = [m for m in doc["measurements"] if m["group"] == "time-to-effect"]
+    if effect:
+        out.append(bar_chart("Time-to-effect", "s", [(m["label"], [m["values"][c] for c in columns]) for m in effect],
+                             columns, "chart-time-to-effect"))
+    return out

@@ -1,0 +1,127 @@
+"""Words, symbols and formats both renderings (Markdown and HTML) use for a comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from cnimatrix.compare.model import CELL_STATUSES
+
+# status -> (emoji for Markdown, short word, what it means)
+STATUS = {
+    "passed": ("✅", "passed", "the scenario worked"),
+    "flaky": ("🟡", "flaky", "passed, but only after retries"),
+    "failed": ("❌", "failed", "the scenario did not work"),
+    "not-supported": ("⚪", "not supported", "declared unsupported by the CNI (or the host), so skipped"),
+    "not-enforced": ("🟠", "not enforced", "declared not enforced, and indeed not enforced"),
+    "error": ("💥", "error", "setup or teardown broke; the network was not judged"),
+    "not-run": ("⏸️", "not run", "no result: run stopped, cluster not ready, or no summary"),
+}
+REASON_SHOWN = {"failed", "error", "not-run"}  # statuses whose reason is written in the cell itself
+FLAG_WORDS = {"works-despite-declared": "works despite declared gap"}
+
+
+def word(status: str) -> str:
+    return STATUS[status][1]
+
+
+def flag_words(flags: list[str]) -> str:
+    return ", ".join(FLAG_WORDS.get(flag, flag) for flag in flags)
+
+
+def hover(cell: Mapping[str, Any]) -> str:
+    """The text behind a cell: declared evidence for declared gaps, otherwise the reason."""
+    parts = []
+    declared = cell["declared"]
+    if declared is not None:
+        parts.append(f"{declared['capability']} declared {declared['status']}: {declared['evidence']}")
+    if cell["reason"] and (declared is None or cell["status"] not in ("not-supported", "not-enforced")):
+        parts.append(cell["reason"])
+    if cell["flags"]:
+        parts.append(f"flags: {flag_words(cell['flags'])}")
+    return " | ".join(parts) or word(cell["status"])
+
+
+def number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{text} {unit}".strip()
+
+
+def when(timestamp: str | None) -> str:
+    """An RFC 3339 timestamp as "YYYY-MM-DD HH:MM UTC"."""
+    if timestamp is None:
+        return "—"
+    return datetime.fromisoformat(timestamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def totals_text(totals: Mapping[str, int], symbols: bool) -> str:
+    """e.g. "11 passed, 1 failed" (or with emoji): the non-zero statuses in fixed order."""
+    parts = [f"{totals[s]} {STATUS[s][0] if symbols else word(s)}" for s in CELL_STATUSES if totals[s]]
+    return ", ".join(parts) or "none"
+
+
+def header_rows(headers: list[Mapping[str, Any]]) -> list[tuple[str, list[str]]]:
+    """(row label, one plain-text value per column) for the table describing each run."""
+    def run_text(h: Mapping[str, Any]) -> str:
+        status, reason = h["run"]["status"], h["run"]["reason"]
+        return f"{status}: {reason}" if reason and status != "completed" else status
+
+    def fresh(h: Mapping[str, Any]) -> str:
+        if h["stale"] is None:
+            return "—"
+        return "stale: " + "; ".join(h["stale_reasons"]) if h["stale"] else "current"
+
+    def text(value: Any) -> str:
+        return "—" if value is None else str(value)
+
+    def mode(h: Mapping[str, Any]) -> str:
+        return "—" if h["offline"] is None else "offline" if h["offline"] else "online"
+
+    def commit(h: Mapping[str, Any]) -> str:
+        value = h["cnimatrix_commit"]
+        return "—" if value is None else value[:12]
+
+    fields = [
+        ("CNI", lambda h: f"{h['cni']['name']} {text(h['cni']['version'])}" if h["has_results"] else h["cni"]["name"]),
+        ("Kubernetes", lambda h: text(h["kubernetes_version"])),
+        ("kind", lambda h: text(h["kind_version"])),
+        ("Node image", lambda h: text(h["node_image"])),
+        ("Images", mode),
+        ("Date", lambda h: when(h["started_at"])),
+        ("Run time", lambda h: duration(h["run_time_s"])),
+        ("Run", run_text),
+        ("cnimatrix", commit),
+        ("Freshness", fresh),
+    ]
+    return [(label, [get(h) for h in headers]) for label, get in fields]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def declared_gaps(doc: Mapping[str, Any]) -> list[tuple[str, str, str, str, int]]:
+    """(column, capability, declared status, evidence, how many cells) for every distinct declaration."""
+    seen: dict[tuple[str, str, str, str], int] = {}
+    for suite in doc["suites"]:
+        for row in suite["scenarios"]:
+            for column, cell in row["cells"].items():
+                if cell["declared"] is not None:
+                    d = cell["declared"]
+                    key = (column, d["capability"], d["status"], d["evidence"])
+                    seen[key] = seen.get(key, 0) + 1
+    return [(*key, count) for key, count in seen.items()]
+
+
+def scenario_index(doc: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {row["id"]: row for suite in doc["suites"] for row in suite["scenarios"]}

@@ -1,0 +1,78 @@
+"""Read a rendered index.html back into data, through the attributes it promises to keep stable
+(data-table, data-suite, data-cni, data-test-id, data-status, title, data-measure, data-value).
+
+Used by the tests (on the file, and on the DOM a browser rendered) to check that the page shows
+what comparison.json says, without depending on how the page looks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+
+@dataclass(frozen=True)
+class PageCell:
+    table: str  # "disagreements" or "suite"
+    suite: str | None  # the suite of a per-suite table
+    cni: str
+    test_id: str
+    status: str
+    title: str
+    text: str
+
+
+@dataclass
+class Page:
+    cells: list[PageCell] = field(default_factory=list)
+    measurements: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (key, cni) -> data-value
+    tables: list[str] = field(default_factory=list)  # data-table of every table, in document order
+    chart_ids: list[str] = field(default_factory=list)
+    stale_columns: list[str] = field(default_factory=list)
+
+    def statuses(self, table: str) -> dict[tuple[str, str], str]:
+        """(cni, test id) -> status for the cells of one kind of table."""
+        return {(c.cni, c.test_id): c.status for c in self.cells if c.table == table}
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page = Page()
+        self._table: dict[str, str | None] = {}
+        self._cell: dict[str, str | None] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self._table = a
+            self.page.tables.append(a.get("data-table") or "")
+        elif tag == "td" and "data-status" in a:
+            self._cell, self._text = a, []
+        elif tag == "td" and "data-measure" in a:
+            self.page.measurements[(a["data-measure"], a["data-cni"])] = a.get("data-value")
+        elif tag == "td" and a.get("data-field") == "Freshness" and "stale" in (a.get("class") or "").split():
+            self.page.stale_columns.append(a["data-cni"])
+        elif tag == "svg" and a.get("data-chart"):
+            self.page.chart_ids.append(a["data-chart"])
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            a = self._cell
+            self.page.cells.append(PageCell(
+                table=self._table.get("data-table") or "", suite=self._table.get("data-suite"),
+                cni=a["data-cni"] or "", test_id=a["data-test-id"] or "", status=a["data-status"] or "",
+                title=a.get("title") or "", text=" ".join("".join(self._text).split())))
+            self._cell = None
+
+
+def read_page(html: str) -> Page:
+    reader = _Reader()
+    reader.feed(html)
+    reader.close()
+    return reader.page

@@ -1,0 +1,136 @@
+"""index.html: the comparison as one self-contained page (inline CSS and SVG, no scripts, no
+network), readable from disk. Cells carry data-cni / data-test-id / data-status so a browser test
+can read the table back; hover (title) gives the declared evidence or the failure reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from cnimatrix.compare import plots, present
+
+CSS = """
+body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px;color:#1d232a;background:#fff;font-size:14px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de}
+h3{font-size:15px;margin:18px 0 6px}.meta{color:#57606a}
+table{border-collapse:collapse;margin:6px 0 12px}th,td{border:1px solid #d0d7de;padding:4px 8px;vertical-align:top}
+th{background:#f6f8fa;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.scenario small,.cell small{display:block;color:#57606a;font-size:11px;max-width:420px;overflow-wrap:anywhere}
+.cell{min-width:110px}.badge{font-weight:bold;white-space:nowrap}
+.s-passed{background:#dafbe1}.s-flaky{background:#fff8c5}.s-failed{background:#ffebe9}
+.s-not-supported{background:#f6f8fa;color:#57606a}.s-not-enforced{background:#fff1e5}
+.s-error{background:#ffd8d3}.s-not-run{background:#eaeef2;color:#57606a}
+.flag{display:block;color:#8250df;font-size:11px}.stale{color:#cf222e;font-weight:bold}
+.legend span{display:inline-block;margin:2px 6px 2px 0;padding:2px 6px;border:1px solid #d0d7de}
+.chart{display:block;margin:8px 0 16px}.chart-title{font-size:14px;font-weight:bold}
+.chart-label,.chart-legend,.chart-value,.chart-none{font-size:12px}.chart-none{fill:#8c959f;font-style:italic}
+"""
+
+
+def _attrs(**attrs: Any) -> str:
+    return "".join(f' {name.rstrip("_").replace("_", "-")}="{escape(str(value), quote=True)}"'
+                   for name, value in attrs.items() if value is not None)
+
+
+def _table(doc: Mapping[str, Any], first: Sequence[str], rows: Sequence[str], **attrs: Any) -> str:
+    """A table whose head is `first` (plain headings) then one heading per column."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in first)
+    head += "".join(f"<th{_attrs(data_cni=c)}>{escape(c)}</th>" for c in doc["columns"])
+    return f"<table{_attrs(**attrs)}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def cell_html(column: str, row: Mapping[str, Any]) -> str:
+    cell = row["cells"][column]
+    status = cell["status"]
+    inner = f'<span class="badge">{escape(present.word(status))}</span>'
+    if status in present.REASON_SHOWN and cell["reason"]:
+        inner += f"<small>{escape(cell['reason'])}</small>"
+    elif cell["declared"] is not None and status in ("not-supported", "not-enforced"):
+        declared = cell["declared"]
+        inner += f"<small>{escape(declared['capability'])} declared {escape(declared['status'])}</small>"
+    if cell["flags"]:
+        inner += f'<span class="flag">⚑ {escape(present.flag_words(cell["flags"]))}</span>'
+    attrs = _attrs(class_=f"cell s-{status}", data_cni=column, data_test_id=row["id"], data_status=status,
+                   data_flags=" ".join(cell["flags"]) or None, title=present.hover(cell))
+    return f"<td{attrs}>{inner}</td>"
+
+
+def scenario_table(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], kind: str, suite: str | None,
+                   with_suite: bool) -> str:
+    body = []
+    for row in rows:
+        name = f'<td class="scenario">{escape(row["title"])}<small>{escape(row["id"])}</small></td>'
+        suite_cell = f"<td>{escape(row['suite'])}</td>" if with_suite else ""
+        cells = "".join(cell_html(c, row) for c in doc["columns"])
+        body.append(f"<tr{_attrs(data_test_id=row['id'], data_disagree=str(row['disagree']).lower())}>"
+                    f"{name}{suite_cell}{cells}</tr>")
+    first = ["Scenario", "Suite"] if with_suite else ["Scenario"]
+    return _table(doc, first, body, class_="scenarios", data_table=kind, data_suite=suite)
+
+
+def _headers(doc: Mapping[str, Any]) -> str:
+    rows = []
+    for label, values in present.header_rows(doc["cnis"]):
+        tds = []
+        for h, value in zip(doc["cnis"], values):
+            css = "stale" if label == "Freshness" and h["stale"] else None
+            tds.append(f"<td{_attrs(class_=css, data_cni=h['column'], data_field=label)}>{escape(value)}</td>")
+        rows.append(f"<tr><th>{escape(label)}</th>{''.join(tds)}</tr>")
+    return _table(doc, [""], rows, data_table="runs")
+
+
+def _totals(doc: Mapping[str, Any], suites: Sequence[Mapping[str, Any]]) -> str:
+    rows = []
+    for suite in suites:
+        tds = "".join(f"<td{_attrs(data_cni=c, data_suite=suite['name'], data_total=suite['totals'][c]['total'])}>"
+                      f"{escape(present.totals_text(suite['totals'][c], symbols=False))}</td>" for c in doc["columns"])
+        rows.append(f"<tr><th>{escape(suite['name'])}</th>{tds}</tr>")
+    return _table(doc, ["Suite"], rows, data_table="totals")
+
+
+def _measurements(doc: Mapping[str, Any]) -> str:
+    rows = []
+    for m in doc["measurements"]:
+        tds = "".join(f"<td{_attrs(class_='num', data_cni=c, data_measure=m['key'], data_value=m['values'][c])}>"
+                      f"{escape(present.number(m['values'][c]))}</td>" for c in doc["columns"])
+        rows.append(f"<tr><th>{escape(m['label'])} ({escape(m['unit'])})</th>{tds}</tr>")
+    return _table(doc, ["Measurement"], rows, data_table="measurements")
+
+
+def render(doc: Mapping[str, Any]) -> str:
+    ref = doc["reference"]
+    index = present.scenario_index(doc)
+    suites = [s for s in doc["suites"] if s["scenarios"]]
+    empty = [s["name"] for s in doc["suites"] if not s["scenarios"]]
+    legend = "".join(f'<span class="s-{status}" title="{escape(meaning)}">{escape(word)}</span>'
+                     for status, (_, word, meaning) in present.STATUS.items())
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>cnimatrix: CNI comparison</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>cnimatrix: CNI comparison</h1>",
+        f'<p class="meta">Generated {escape(doc["generated_at"])} against Kubernetes '
+        f'{escape(ref["kubernetes_version"])} and cnimatrix {escape(ref["cnimatrix_commit"][:12])}. '
+        "One column per CNI, one row per scenario; hover a cell for the declared evidence or the reason.</p>",
+        f'<p class="legend">{legend}</p>',
+        '<h2 id="runs">Runs</h2>', _headers(doc),
+        f'<h2 id="disagreements">Where the CNIs disagree ({len(doc["disagreements"])})</h2>',
+        scenario_table(doc, [index[i] for i in doc["disagreements"]], "disagreements", None, with_suite=True)
+        if doc["disagreements"] else "<p>The CNIs agree on every scenario they ran (not-run cells left aside).</p>",
+        "<h2>Totals by suite</h2>", _totals(doc, suites),
+        f"<p>No scenarios in these results for: {escape(', '.join(empty))}.</p>" if empty else "",
+        "<h2>All scenarios by suite</h2>",
+    ]
+    for suite in suites:
+        parts += [f'<h3 id="suite-{escape(suite["name"])}">{escape(suite["name"])} '
+                  f'({present.plural(len(suite["scenarios"]), "scenario")})</h3>',
+                  scenario_table(doc, suite["scenarios"], "suite", suite["name"], with_suite=False)]
+    parts += ['<h2 id="measurements">Measurements</h2>', _measurements(doc), *plots.charts(doc),
+              '<p class="meta">Create-to-Ready is timings_s cluster_create + cni_ready; DNS latency from '
+              "metrics.dns.latency_ms; time-to-effect from per-test settle_s and metrics.netpol.time_to_effect_s. "
+              "— means not measured.</p>",
+              "</body></html>"]
+    return "\n".join(p for p in parts if p) + "\n"

@@ -1,0 +1,110 @@
+"""comparison.md: the comparison as GitHub Markdown, sized for a job summary or a PR comment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cnimatrix.compare import present
+
+MD_REASON_LIMIT = 160  # a PR comment holds 65536 characters; keep every failure readable but short
+
+
+def escape(text: str) -> str:
+    """Make text safe inside a Markdown table cell (no pipes, no HTML, one line)."""
+    text = " ".join(text.split())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MD_REASON_LIMIT else text[: MD_REASON_LIMIT - 1] + "…"
+
+
+def cell_text(cell: Mapping[str, Any]) -> str:
+    symbol, word, _ = present.STATUS[cell["status"]]
+    text = f"{symbol} {word}"
+    if cell["status"] in present.REASON_SHOWN and cell["reason"]:
+        text += f": {_clip(cell['reason'])}"
+    elif cell["declared"] is not None and cell["status"] in ("not-supported", "not-enforced"):
+        text += f" ({cell['declared']['capability']})"
+    if cell["flags"]:
+        text += f" ⚑ {present.flag_words(cell['flags'])}"
+    return escape(text)
+
+
+def table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Cells must be escaped already."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _scenario_rows(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], with_suite: bool) -> list[list[str]]:
+    out = []
+    for row in rows:
+        name = f"{escape(row['title'])}<br><sub>`{escape(row['id'])}`</sub>"
+        out.append([name, *([row["suite"]] if with_suite else []),
+                    *(cell_text(row["cells"][column]) for column in doc["columns"])])
+    return out
+
+
+def render(doc: Mapping[str, Any]) -> str:
+    columns = doc["columns"]
+    ref = doc["reference"]
+    lines = [
+        "## cnimatrix: CNI comparison",
+        "",
+        f"Generated {doc['generated_at']} against Kubernetes {ref['kubernetes_version']} and cnimatrix "
+        f"`{ref['cnimatrix_commit'][:12]}`; one column per CNI, one row per scenario.",
+        "",
+        "Legend: " + " · ".join(f"{symbol} {word}: {meaning}" for symbol, word, meaning in present.STATUS.values()),
+        "",
+        "### Runs",
+        "",
+    ]
+    header_rows = [[f"**{label}**", *(escape(v) for v in values)] for label, values in present.header_rows(doc["cnis"])]
+    lines += table(["", *columns], header_rows)
+    stale = [h["column"] for h in doc["cnis"] if h["stale"]]
+    if stale:
+        lines += ["", f"> **Stale:** {', '.join(stale)} (see Freshness): rerun to compare like with like."]
+
+    index = present.scenario_index(doc)
+    lines += ["", f"### Where the CNIs disagree ({len(doc['disagreements'])})", ""]
+    if doc["disagreements"]:
+        lines += table(["Scenario", "Suite", *columns],
+                       _scenario_rows(doc, [index[i] for i in doc["disagreements"]], with_suite=True))
+    else:
+        lines.append("The CNIs agree on every scenario they ran (not-run cells left aside).")
+
+    suites = [s for s in doc["suites"] if s["scenarios"]]
+    lines += ["", "### Totals by suite", ""]
+    lines += table(["Suite", *columns],
+                   [[s["name"], *(escape(present.totals_text(s["totals"][c], symbols=True)) for c in columns)]
+                    for s in suites])
+    empty = [s["name"] for s in doc["suites"] if not s["scenarios"]]
+    if empty:
+        lines += ["", f"No scenarios in these results for: {', '.join(empty)}."]
+
+    lines += ["", "### All scenarios by suite"]
+    for suite in suites:
+        summary = " · ".join(f"{c}: {present.totals_text(suite['totals'][c], symbols=True)}" for c in columns)
+        count = present.plural(len(suite["scenarios"]), "scenario")
+        lines += ["", f"<details><summary><b>{suite['name']}</b> ({count}) {escape(summary)}</summary>", ""]
+        lines += table(["Scenario", *columns], _scenario_rows(doc, suite["scenarios"], with_suite=False))
+        lines += ["", "</details>"]
+
+    gaps = present.declared_gaps(doc)
+    if gaps:
+        lines += ["", "### Declared gaps and their evidence", ""]
+        lines += table(["CNI", "Capability", "Declared", "Evidence", "Cells"],
+                       [[escape(c), escape(cap), escape(status), escape(evidence), str(n)]
+                        for c, cap, status, evidence, n in gaps])
+
+    lines += ["", "### Measurements", ""]
+    lines += table(["Measurement", *columns],
+                   [[escape(f"{m['label']} ({m['unit']})"), *(present.number(m["values"][c]) for c in columns)]
+                    for m in doc["measurements"]])
+    lines += ["", "Create-to-Ready is timings_s cluster_create + cni_ready; DNS latency from "
+                  "metrics.dns.latency_ms; time-to-effect rows from per-test settle_s and "
+                  "metrics.netpol.time_to_effect_s. — means not measured."]
+    return "\n".join(lines) + "\n"

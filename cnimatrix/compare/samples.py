@@ -1,0 +1,127 @@
+"""Synthetic summaries (built through cnimatrix.results) for the comparison's tests and for
+previewing the page without clusters: `python -m cnimatrix.compare.samples DIR` writes them.
+
+Four columns with results plus one asked for without any, so that every cell status, a
+disagreement, a stale run (another commit), a version 1 file (stale: no commit, old Kubernetes),
+an interrupted run, declared evidence, a flag and every kind of measurement appear.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from cnimatrix.results import RunSummary, TestResult, write_summary, write_text_atomic
+
+NETPOL_NOT_ENFORCED = {"capability": "networkpolicy", "status": "not-enforced",
+                       "evidence": "Flannel only moves packets between nodes; it has no NetworkPolicy controller."}
+INGRESS_UNSUPPORTED = {"capability": "ingress", "status": "unsupported",
+                       "evidence": "No ingress controller is installed with this CNI <by design> & on purpose."}
+FAILURE = "backend web-2 got 0 of 120 responses | checked from worker2\nTraceback (most recent call last): ..."
+
+# (id, suite, title) shared by every CNI, so rows match by id
+SCENARIOS = [
+    ("suites/service/test_service.py::test_clusterip_spread", "service", "ClusterIP reaches every backend"),
+    ("suites/service/test_service.py::test_scale_up", "service", "Endpoints follow scale-up"),
+    ("suites/service/test_service.py::test_udp", "service", "UDP Service"),
+    ("suites/dns/test_dns.py::test_fqdn", "dns", "A record for the FQDN"),
+    ("suites/dns/test_dns.py::test_latency", "dns", "Resolution latency"),
+    ("suites/netpol/test_netpol.py::test_default_deny", "netpol", "Default deny blocks ingress"),
+    ("suites/netpol/test_netpol.py::test_allow_namespace", "netpol", "Allow from a namespace"),
+    ("suites/ingress/test_ingress.py::test_host", "ingress", "Host-based routing"),
+    ("suites/podnet/test_podnet.py::test_pod_to_pod", "podnet", "Pod to pod across nodes"),
+    ("suites/perf/test_perf.py::test_throughput", "perf", "Pod to pod throughput"),
+]
+
+# column -> outcome per scenario (same order); "flaky" means passed after retries
+OUTCOMES = {
+    "flannel": ["passed", "passed", "passed", "passed", "flaky", "not-enforced", "passed+works", "skipped",
+                "passed", "passed"],
+    "kindnet": ["failed", "passed", "error", "passed", "passed", "passed", "passed", "skipped", "passed", "passed"],
+    "cilium": ["passed", "passed", "passed", "passed", "passed", "not-run", "not-run", "not-run", "not-run",
+               "not-run"],
+}
+
+
+def _test(index: int, outcome: str, pace: float = 1.0) -> TestResult:
+    test_id, suite, title = SCENARIOS[index]
+    extra: dict[str, Any] = {}
+    if outcome == "flaky":
+        extra = {"outcome": "passed", "attempts": 4, "flaky": True, "message": "latency: matched only after 1 miss"}
+    elif outcome == "passed+works":
+        extra = {"outcome": "passed", "declared": NETPOL_NOT_ENFORCED, "flags": ("works-despite-declared",)}
+    elif outcome == "not-enforced":
+        extra = {"outcome": outcome, "attempts": 5, "message": "traffic from the denied pod still got through",
+                 "declared": NETPOL_NOT_ENFORCED}
+    elif outcome == "skipped":
+        extra = {"outcome": outcome, "attempts": 0, "message": "ingress declared unsupported",
+                 "declared": INGRESS_UNSUPPORTED}
+    elif outcome == "failed":
+        extra = {"outcome": outcome, "attempts": 6, "message": FAILURE}
+    elif outcome == "error":
+        extra = {"outcome": outcome, "message": "fixture timed out waiting for the UDP backend"}
+    elif outcome == "not-run":
+        extra = {"outcome": outcome, "attempts": 0, "message": ""}
+    if suite == "service" and "scale" in test_id and outcome == "passed":
+        extra["metrics"] = {"settle_s": {"worker": round(1.8 * pace, 2), "worker2": round(2.4 * pace, 2)}}
+    return TestResult(test_id, suite, title, **{"outcome": outcome, "duration_s": 1.5, **extra})
+
+
+def summaries(commit: str, kubernetes: str) -> dict[str, dict[str, Any]]:
+    """column -> summary document."""
+    def summary(cni: str, version: str, **fields: Any) -> RunSummary:
+        base = dict(cni_name=cni, cni_version=version, kubernetes_version=kubernetes, kind_version="v0.33.0",
+                    node_image=f"kindest/node:{kubernetes}", offline=True, cluster_name=f"cnimatrix-{cni}",
+                    cluster_nodes=3, cluster_existing=False, started_at="2026-11-20T10:00:00Z",
+                    finished_at="2026-11-20T10:03:12Z", cnimatrix_commit=commit,
+                    tests=[_test(i, o, pace=len(cni) / 6) for i, o in enumerate(OUTCOMES[cni])])
+        return RunSummary(**{**base, **fields})
+
+    latency = {"count": 400, "min": 0.1, "p50": 0.21, "p90": 0.9, "p99": 1.73, "max": 3.0, "mean": 0.4}
+    docs = {
+        "flannel": summary("flannel", "v0.28.4", timings_s={"cluster_create": 41.2, "cni_ready": 12.6, "suites": 130.0},
+                           metrics={"dns": {"latency_ms": latency}}).to_dict(),
+        "kindnet": summary("kindnet", "v20260820-69b56db7", offline=False,
+                           timings_s={"cluster_create": 35.0, "cni_ready": 4.5, "suites": 120.0},
+                           metrics={"dns": {"latency_ms": {**latency, "p50": 0.35, "p99": 2.4}},
+                                    "netpol": {"time_to_effect_s": {"p50": 0.8, "p99": 1.9}}}).to_dict(),
+        "cilium": summary("cilium", "v1.16.0", cnimatrix_commit="f" * 40, run_status="interrupted",
+                          run_reason="SIGTERM during the netpol suite",
+                          timings_s={"cluster_create": 44.0, "cni_ready": None, "suites": 60.0}).to_dict(),
+    }
+    # A version 1 file, as written before run status and commits were recorded.
+    old = summary("flannel", "v0.27.0", kubernetes_version="v1.36.0", node_image="kindest/node:v1.36.0",
+                  tests=[_test(i, o) for i, o in enumerate(["passed"] * 4 + ["failed"])],
+                  timings_s={"cluster_create": 60.0, "cni_ready": 15.0, "suites": 100.0}).to_dict()
+    for key in ("cnimatrix_commit", "run"):
+        del old[key]
+    for key in ("not-enforced", "not-run"):
+        del old["counts"][key]
+    old["schema_version"] = 1
+    docs["flannel-v0.27"] = old
+    return docs
+
+
+def write_samples(reports_dir: str | Path, commit: str, kubernetes: str) -> dict[str, dict[str, Any]]:
+    """Write every sample under reports_dir/<column>/summary.json; returns them by column."""
+    docs = summaries(commit, kubernetes)
+    for column, doc in docs.items():
+        path = Path(reports_dir) / column / "summary.json"
+        if doc["schema_version"] == 1:  # write_summary writes only the current version
+            write_text_atomic(path, json.dumps(doc, indent=2) + "\n")
+        else:
+            write_summary(path, doc)
+    return docs
+
+
+if __name__ == "__main__":
+    from cnimatrix import versions
+    from cnimatrix.results import current_commit
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m cnimatrix.compare.samples REPORTS_DIR")
+    written = write_samples(sys.argv[1], current_commit(), versions.KUBERNETES)
+    print(f"wrote {', '.join(written)} under {sys.argv[1]}; then: python -m cnimatrix.compare --reports "
+          f"{sys.argv[1]} {' '.join(written)} calico  (a catalog CNI without results: a not-run column)")
