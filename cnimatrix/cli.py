@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -81,7 +82,34 @@ def run(args: argparse.Namespace) -> int:
         cmd += ["--break", args.breakage]
     cmd += args.pytest_args
     print(f"cnimatrix: running {', '.join(args.suite or SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)
-    return subprocess.run(cmd, cwd=REPO_ROOT).returncode
+    return run_stoppable(cmd)
+
+
+def run_stoppable(cmd: list[str]) -> int:
+    """Run the suites in their own session and pass on the first Ctrl-C or SIGTERM exactly once:
+    pytest then stops, tears the cluster down and writes what finished. Further signals are
+    ignored until it has cleaned up, so a second Ctrl-C cannot cut the cleanup short (a SIGKILL
+    still can; the next run or `make clean` removes what that leaves). Exit 130/143 when stopped."""
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, start_new_session=True)
+    received: list[int] = []
+
+    def forward(signum, frame):
+        if not received:
+            print(f"\ncnimatrix: {signal.Signals(signum).name}: stopping, deleting the cluster and writing the results ...",
+                  file=sys.stderr, flush=True)
+            proc.send_signal(signum)
+        received.append(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = proc.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        print(f"cnimatrix: stopped by {signal.Signals(received[0]).name}", file=sys.stderr)
+        return 128 + received[0]
+    return code
 
 
 def clean() -> int:
@@ -91,10 +119,20 @@ def clean() -> int:
         kind = str(tool("kind"))
     except ClusterError as exc:
         return error(str(exc))
+    from cnimatrix.cluster import guard
+    from cnimatrix.cluster.kind import HELPER_LABEL
+
     names = subprocess.run([kind, "get", "clusters"], capture_output=True, text=True).stdout.split()
     for name in (n for n in names if n.startswith("cnimatrix-")):
         print(f"cnimatrix: deleting cluster {name}")
         subprocess.run([kind, "delete", "cluster", "--name", name], capture_output=True)
+    helpers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={HELPER_LABEL}"], capture_output=True, text=True).stdout.split()
+    if helpers:
+        print(f"cnimatrix: removing {len(helpers)} helper container(s)")
+        subprocess.run(["docker", "rm", "-f", *helpers], capture_output=True)
+    released = guard.release("kind")
+    if released:
+        print(f"cnimatrix: {released}")
     return 0
 
 

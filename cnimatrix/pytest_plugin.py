@@ -6,6 +6,7 @@ end writes `<results-dir>/summary.json` (schema: cnimatrix/results/summary.schem
 """
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from cnimatrix import versions as V
-from cnimatrix.results import RunSummary, TestResult, rfc3339, write_summary
+from cnimatrix.results import RunSummary, TestResult, current_commit, rfc3339, write_summary
+from cnimatrix.results.summary import SUITES
 
-SUITES = ("service", "dns", "netpol", "ingress")
 record_key = pytest.StashKey["TestRecord"]()
+declared_key = pytest.StashKey[dict]()  # {capability, status, evidence} behind a scenario's verdict
 
 
 @dataclass
@@ -29,6 +31,8 @@ class TestRecord:
     flaky: bool = False
     notes: list[str] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
+    not_enforced: bool = False      # a declared gap observed as declared (set before the skip)
+    flags: list[str] = field(default_factory=list)
 
     def convergence(self, name: str, conv, steady: bool = True) -> None:
         """Fold a probe.engine.Convergence into the record. For a steady-state expectation any
@@ -55,6 +59,9 @@ class RunState:
     node_image: str = V.NODE_IMAGE
     offline: bool = False
     diagnostics: str | None = None
+    run_status: str = "completed"
+    run_reason: str = ""
+    items: dict = field(default_factory=dict)   # nodeid -> (suite, title) of every collected scenario
 
 
 state_key = pytest.StashKey[RunState]()
@@ -75,6 +82,20 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.stash[state_key] = RunState()
     config.addinivalue_line("markers", "title(text): one-line description of a scenario")
+    if config.getoption("--cni"):
+        # A CI runner's timeout sends SIGTERM: stop the way Ctrl-C does, so fixtures tear the
+        # cluster down and the summary is still written.
+        def interrupt(signum, frame):
+            state = config.stash[state_key]
+            state.run_status, state.run_reason = "interrupted", f"{signal.Signals(signum).name} received"
+            raise KeyboardInterrupt(state.run_reason)
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    state = config.stash[state_key]
+    for item in items:
+        state.items[item.nodeid] = (suite_of(item), title_of(item))
 
 
 def suite_of(item) -> str:
@@ -140,8 +161,14 @@ def pytest_runtest_makereport(item, call):
         entry["duration_s"] = round(report.duration, 3)
     if rec is not None:
         entry["attempts"], entry["metrics"] = rec.attempts, dict(rec.metrics)
+    declared = item.stash.get(declared_key, None)
+    if declared:
+        entry["declared"] = declared
+    if rec is not None and rec.flags:
+        entry["flags"] = sorted(set(rec.flags))
     if report.skipped:
-        entry.update(outcome="skipped", message=_skip_reason(report))
+        entry.update(outcome="not-enforced" if rec is not None and rec.not_enforced else "skipped",
+                     message=_skip_reason(report))
     elif report.failed:
         # a teardown failure after a failed call keeps the call's verdict
         if entry["outcome"] not in ("failed", "error"):
@@ -176,6 +203,14 @@ def pytest_sessionfinish(session, exitstatus):
     if state.cni is None:
         return  # the CNI never loaded: nothing ran, the error was already reported
     folder = results_dir(config)
+    if exitstatus == pytest.ExitCode.INTERRUPTED and state.run_status == "completed":
+        state.run_status, state.run_reason = "interrupted", "interrupted (SIGINT)"
+    for nodeid, (suite, title) in state.items.items():
+        if nodeid not in state.results:  # interrupted, or the cluster never came up
+            state.results[nodeid] = {"id": nodeid, "suite": suite, "title": title, "outcome": "not-run", "duration_s": 0.0,
+                                     "attempts": 0, "flaky": False, "message": state.run_reason or "not run"}
+    if state.run_status == "completed" and any(r["outcome"] == "not-run" for r in state.results.values()):
+        state.run_status, state.run_reason = "interrupted", "the run stopped before every scenario ran"
     suites_s = time.monotonic() - state.started - sum(v for v in state.timings.values() if v)
     timings = {"cluster_create": None, "cni_ready": None, **state.timings, "suites": round(max(suites_s, 0.0), 1)}
     cluster = state.cluster
@@ -186,14 +221,24 @@ def pytest_sessionfinish(session, exitstatus):
         cluster_existing=bool(getattr(cluster, "existing", False)),
         started_at=state.started_at, finished_at=rfc3339(), timings_s=timings,
         tests=[TestResult(**entry) for entry in state.results.values()], metrics=state.metrics, diagnostics=state.diagnostics,
+        cnimatrix_commit=current_commit(), run_status=state.run_status, run_reason=state.run_reason,
+        cni_source=_cni_source(state.cni) if state.offline else None,
     )
     path = write_summary(folder / "summary.json", summary)
     _allure_environment(config, summary)
     counts = summary.to_dict()["counts"]
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
+        extra = "".join(f", {counts[k]} {k}" for k in ("not-enforced", "not-run") if counts.get(k))
         reporter.write_line(f"cnimatrix: {state.cni.name}: {counts['passed']} passed ({counts['flaky']} flaky), "
-                            f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['error']} errors -> {path}")
+                            f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['error']} errors{extra} -> {path}"
+                            + (f" [{state.run_status}: {state.run_reason}]" if state.run_status != "completed" else ""))
+
+
+def _cni_source(cni) -> str | None:
+    """An offline build names the pinned upstream source its images came from."""
+    install = cni.install
+    return f"{install.module}@{install.version}" if install.source == "module" else None
 
 
 def _allure_environment(config, summary: RunSummary) -> None:

@@ -34,3 +34,19 @@ def confine(network: str = "kind") -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"could not confine {network} ({bridge}): {proc.stderr.strip()}")
     return f"{network} ({bridge}) confined: forwarded traffic to other interfaces is rejected"
+
+
+def release(network: str = "kind") -> str | None:
+    """Remove the rule once no container is left on the network (the last cluster is gone), so
+    the host's firewall is as it was before cnimatrix ran. Returns what was done, or None."""
+    bridge = bridge_of(network)
+    if bridge is None:
+        return None
+    users = subprocess.run(["docker", "network", "inspect", "--format", "{{len .Containers}}", network],
+                           capture_output=True, text=True).stdout.strip()
+    if users not in ("", "0"):
+        return None
+    removed = 0
+    while subprocess.run(["iptables", "-D", *rule(bridge)], capture_output=True).returncode == 0:
+        removed += 1
+    return f"{network} ({bridge}) no longer confined: last cluster gone" if removed else None

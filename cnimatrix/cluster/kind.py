@@ -119,6 +119,20 @@ class Cluster:
         if self.kind is not None and not self.existing:
             say(f"deleting cluster {self.name}")
             subprocess.run([str(self.kind.kind_path), "delete", "cluster", "--name", self.name], capture_output=True)
+            remove_helpers(self.name)
+            released = guard.release("kind")
+            if released:
+                say(released)
+
+
+HELPER_LABEL = "io.cnimatrix.cluster"  # on containers a run starts beside a cluster (outside clients)
+
+
+def remove_helpers(cluster_name: str) -> None:
+    found = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={HELPER_LABEL}={cluster_name}"],
+                           capture_output=True, text=True).stdout.split()
+    if found:
+        subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
 
 
 def create(name: str, cni: Cni, workdir: Path, image: str | None = V.NODE_IMAGE, workers: int = 2,
@@ -142,6 +156,9 @@ def create(name: str, cni: Cni, workdir: Path, image: str | None = V.NODE_IMAGE,
         kind.create(config_file=config_path)
     except subprocess.CalledProcessError as exc:
         raise ClusterError(f"kind create cluster failed (exit {exc.returncode}); see the kind output above") from exc
+    except BaseException:  # interrupted half-way: leave no node containers behind
+        cluster.delete()
+        raise
     cluster.timings["cluster_create"] = round(time.monotonic() - started, 1)
     say(f"cluster created in {cluster.timings['cluster_create']}s")
     if confine_network:

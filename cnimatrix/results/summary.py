@@ -161,6 +161,7 @@ class RunSummary:
     cnimatrix_commit: str = UNKNOWN_COMMIT
     run_status: str = "completed"
     run_reason: str = ""
+    cni_source: str | None = None  # what an offline build of the CNI's images was made from
 
     def to_dict(self) -> dict[str, Any]:
         # Fill in the three standard phases so callers may pass only what they measured.
@@ -170,7 +171,8 @@ class RunSummary:
             "schema_version": SCHEMA_VERSION,
             "cnimatrix_commit": self.cnimatrix_commit,
             "run": {"status": self.run_status, "reason": self.run_reason},
-            "cni": {"name": self.cni_name, "version": self.cni_version},
+            "cni": {"name": self.cni_name, "version": self.cni_version,
+                    **({"source": self.cni_source} if self.cni_source else {})},
             "kubernetes_version": self.kubernetes_version,
             "kind_version": self.kind_version,
             "node_image": self.node_image,
@@ -199,6 +201,7 @@ class RunSummary:
         return cls(
             cni_name=doc["cni"]["name"],
             cni_version=doc["cni"]["version"],
+            cni_source=doc["cni"].get("source"),
             kubernetes_version=doc["kubernetes_version"],
             kind_version=doc["kind_version"],
             node_image=doc["node_image"],

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from cnimatrix.cluster.kind import HELPER_LABEL
 from cnimatrix.probe.engine import ContainerExecutor, PodExecutor, converge, http
 from cnimatrix.pytest_plugin import state_key
 from fixtures.cluster import apply_requested_breakage
@@ -84,7 +85,8 @@ def outside_client(cluster, svc) -> ContainerExecutor:
                               f"{cluster.name}-control-plane"], capture_output=True, text=True).stdout.split()
     name = f"{cluster.name}-outside-client"
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    subprocess.run(["docker", "run", "-d", "--name", name, "--network", network[0] if network else "kind",
+    subprocess.run(["docker", "run", "-d", "--name", name, "--label", f"{HELPER_LABEL}={cluster.name}",
+                    "--network", network[0] if network else "kind",
                     "--entrypoint", "/agnhost", DEFAULTS["agnhost"], "pause"], check=True, capture_output=True)
     yield ContainerExecutor(name)
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)
