@@ -470,14 +470,14 @@ def all_steps() -> list[Step]:
 
 
 def steps_for(steps: list[Step], images: list[str]) -> set[str]:
-    """Names of the steps a cluster needs: the node image's, plus those making `images` (a CNI's),
-    each with everything it needs. Raises KeyError naming an image no step makes."""
+    """Names of the steps a cluster needs: kind itself, the node image's, plus those making
+    `images` (a CNI's), each with everything it needs. Raises KeyError naming an image no step makes."""
     by_name = {s.name: s for s in steps}
     maker = {tag: s.name for s in steps for tag in s.images}
     unknown = [tag for tag in images if tag not in maker]
     if unknown:
         raise KeyError(", ".join(unknown))
-    wanted, todo = set(), ["node-image", *(maker[tag] for tag in images)]
+    wanted, todo = set(), ["kind", "node-image", *(maker[tag] for tag in images)]
     while todo:
         name = todo.pop()
         if name not in wanted:
