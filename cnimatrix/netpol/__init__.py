@@ -1,0 +1,1 @@
+"""NetworkPolicy suite, pure parts: the policy engine, reachability tables and the case catalog."""
