@@ -26,6 +26,10 @@ class Breakage:
     description: str
     must_fail: tuple[str, ...]
     steps: tuple[dict, ...]
+    cnis: tuple[str, ...] = ()   # the CNIs it applies to (it breaks one of their parts); empty: any
+
+    def applies_to(self, cni: str) -> bool:
+        return not self.cnis or cni in self.cnis
 
 
 def load_all() -> dict[str, Breakage]:
@@ -36,7 +40,8 @@ def load_all() -> dict[str, Breakage]:
             for step in steps:
                 if len(step) != 1 or next(iter(step)) not in ("kubectl", "node", "host"):
                     raise BreakageError(f"{path.name}: {entry['name']}: a step is one of kubectl: [args], node: shell, host: shell")
-            found[entry["name"]] = Breakage(entry["name"], path.stem, entry["description"], tuple(entry["must_fail"]), steps)
+            found[entry["name"]] = Breakage(entry["name"], path.stem, entry["description"], tuple(entry["must_fail"]), steps,
+                                            tuple(entry.get("cnis", ())))
     return found
 
 

@@ -13,7 +13,7 @@ from cnimatrix import mode
 from cnimatrix import versions as V
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("service", "dns")
+SUITES = ("service", "dns", "netpol")
 DEFAULT_CNI = "calico"  # builds and enforces NetworkPolicy on every host, online or offline
 
 
@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else REPO_ROOT / "reports" / cni.name
     out.mkdir(parents=True, exist_ok=True)
     suites = [str(REPO_ROOT / "suites" / s) for s in (args.suite or SUITES)]
-    cmd = [sys.executable, "-m", "pytest", *suites, "-p", "no:cacheprovider", "--rootdir", str(REPO_ROOT),
+    # sys-level capture only: progress lines written to the real stderr (cluster creation, image
+    # loading, waiting for readiness) reach the terminal as they happen.
+    cmd = [sys.executable, "-m", "pytest", *suites, "-p", "no:cacheprovider", "--capture=sys", "--rootdir", str(REPO_ROOT),
            "--cni", cni.name, "--results-dir", str(out), "--junitxml", str(out / "junit.xml"),
            "--alluredir", str(out / "allure-results"), "--clean-alluredir", "-o", "junit_family=xunit2",
            "--workers", str(args.workers)]
@@ -76,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
         cmd += ["-k", args.k]
     if args.breakage:
         try:
-            breakage.load(args.breakage)
+            chosen = breakage.load(args.breakage)
         except breakage.BreakageError as exc:
             return error(str(exc), 2)
+        if not chosen.applies_to(cni.name):
+            return error(f"breakage {chosen.name} breaks part of {', '.join(chosen.cnis)}, not {cni.name}", 2)
         cmd += ["--break", args.breakage]
     cmd += args.pytest_args
     print(f"cnimatrix: running {', '.join(args.suite or SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)

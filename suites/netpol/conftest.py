@@ -1,0 +1,163 @@
+"""The NetworkPolicy suite's probe matrix: namespaces x, y, z with pods a, b, c, each serving TCP
+and UDP on ports 80 and 81, spread so every row has same-node and cross-node pairs."""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+from kubernetes import client
+
+from cnimatrix.netpol import cases as catalog
+from cnimatrix.netpol.matrix import Table, Target
+from cnimatrix.probe.engine import Outcome, PodExecutor, ProbeResult, http, udp
+from fixtures.cluster import apply_requested_breakage
+from fixtures.workloads import Namespace
+
+PROBE_TIMEOUT_S = 1.0   # a denied probe costs this much; an allowed one answers in milliseconds
+DEFAULT_POD_CIDR = "10.244.0.0/16"  # kind's default podSubnet
+
+
+@dataclass
+class MatrixEnv:
+    namespaces: dict[str, Namespace]            # logical name (x) -> the run's namespace
+    ips: dict[str, str] = field(default_factory=dict)           # x/a -> pod IP
+    service_ips: dict[str, str] = field(default_factory=dict)   # x/a -> ClusterIP of svc-a in x
+    nodes: dict[str, str] = field(default_factory=dict)         # x/a -> node
+    pod_cidr: str = DEFAULT_POD_CIDR
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {logical: ns.name for logical, ns in self.namespaces.items()}
+
+    def real(self, ref: str) -> tuple[Namespace, str]:
+        """'x/a' -> (the run's namespace x, 'a'); 'x' -> (namespace x, '')."""
+        logical, _, name = ref.partition("/")
+        return self.namespaces[logical], name
+
+    def executor(self, pod: str) -> PodExecutor:
+        ns, name = self.real(pod)
+        return ns.executor(name, container="cont-80")
+
+    def kubectl(self, *args: str, input: str | None = None) -> str:
+        return next(iter(self.namespaces.values())).cluster.kubectl(*args, input=input)
+
+    # --- state of the matrix ----------------------------------------------------------------
+
+    def reset(self) -> None:
+        """No policies, and only the matrix's own labels, as every case expects to start from."""
+        for logical, ns in self.namespaces.items():
+            ns.cluster.kubectl("delete", "networkpolicy", "--all", "-n", ns.name, "--wait=true")
+            self.set_namespace_labels(logical, {**{k: None for k in self._extra_labels(ns)}, "ns": logical})
+            for pod in catalog.POD_NAMES:
+                current = ns.core.read_namespaced_pod(pod, ns.name).metadata.labels or {}
+                self.set_pod_labels(f"{logical}/{pod}", {**{k: None for k in current if k != "pod"}, "pod": pod})
+
+    @staticmethod
+    def _extra_labels(ns: Namespace) -> list[str]:
+        labels = ns.core.read_namespace(ns.name).metadata.labels or {}
+        keep = {"ns", "kubernetes.io/metadata.name", "app.kubernetes.io/managed-by", "cnimatrix/purpose"}
+        return [k for k in labels if k not in keep]
+
+    def set_pod_labels(self, pod: str, labels: dict) -> None:
+        ns, name = self.real(pod)
+        ns.core.patch_namespaced_pod(name, ns.name, {"metadata": {"labels": labels}})
+
+    def set_namespace_labels(self, logical: str, labels: dict) -> None:
+        ns = self.namespaces[logical]
+        ns.core.patch_namespace(ns.name, {"metadata": {"labels": labels}})
+
+    def apply_policy(self, policy: dict) -> None:
+        rendered = catalog.render(policy, catalog.placeholders(self.ips, self.pod_cidr, self.names))
+        doc = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", **rendered}
+        self.kubectl("apply", "-f", "-", input=json.dumps(doc))
+
+    def delete_policy(self, ref: str) -> None:
+        ns, name = self.real(ref)
+        ns.cluster.kubectl("delete", "networkpolicy", name, "-n", ns.name, "--wait=true")
+
+    # --- probing ------------------------------------------------------------------------------
+
+    def observe(self, targets: tuple[Target, ...], through_service: bool = False) -> dict[Target, Table]:
+        """Every pod probes every pod (or its Service) on every target, all sources at once:
+        one exec per source and protocol through the shared probe engine."""
+        address = self.service_ips if through_service else self.ips
+        jobs = []
+        for src in catalog.MATRIX_PODS:
+            for protocol in sorted({t.protocol for t in targets}):
+                cells = [(dst, t) for t in targets if t.protocol == protocol for dst in catalog.MATRIX_PODS]
+                jobs.append((src, protocol, cells))
+
+        def run(job) -> list[tuple[str, str, Target, ProbeResult]]:
+            src, protocol, cells = job
+            executor = self.executor(src)
+            if protocol == "TCP":
+                addrs = [f"{address[dst]}:{t.port}/hostname" for dst, t in cells]
+                results = http(executor, addrs, timeout_s=PROBE_TIMEOUT_S, parallel=len(addrs))
+            else:
+                addrs = [f"{address[dst]}:{t.port}" for dst, t in cells]
+                results = udp(executor, addrs, timeout_s=PROBE_TIMEOUT_S, parallel=len(addrs))
+            return [(src, dst, t, r) for (dst, t), r in zip(cells, results)]
+
+        tables = {t: Table(catalog.MATRIX_PODS, t) for t in targets}
+        outcomes: dict[str, int] = {}
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            for batch in pool.map(run, jobs):
+                for src, dst, target, result in batch:
+                    tables[target].record(src, dst, allowed(result))
+                    outcomes[result.outcome.value] = outcomes.get(result.outcome.value, 0) + 1
+        self.last_outcomes = outcomes
+        return tables
+
+
+def allowed(result: ProbeResult) -> bool | None:
+    """A probe that answered is allowed; refused or timed out is denied (a CNI may reject or drop);
+    a probe that never ran (the exec was cut short) is no answer."""
+    if result.ok:
+        return True
+    if result.outcome is Outcome.ERROR and result.reply.startswith("no result line"):
+        return None
+    return False
+
+
+def placement(nodes: list[str]) -> dict[str, str]:
+    """Pod -> node, rotating per namespace so each row mixes same-node and cross-node pairs."""
+    return {f"{ns}/{pod}": nodes[(i + j) % len(nodes)]
+            for j, ns in enumerate(catalog.NAMESPACES) for i, pod in enumerate(catalog.POD_NAMES)}
+
+
+@pytest.fixture(scope="package")
+def netpol(request, cluster, cni, make_namespace) -> MatrixEnv:
+    env = MatrixEnv(namespaces={logical: make_namespace(f"netpol-{logical}") for logical in catalog.NAMESPACES})
+    env.pod_cidr = (cni.kind_config.get("networking") or {}).get("podSubnet", DEFAULT_POD_CIDR)
+    nodes, workers, control = cluster.node_roles()
+    env.nodes = placement(sorted(nodes))
+    for logical, ns in env.namespaces.items():
+        env.set_namespace_labels(logical, {"ns": logical})
+        for pod in catalog.POD_NAMES:
+            ns.apply("netpol/pods", pod=pod, node=env.nodes[f"{logical}/{pod}"])
+    for logical, ns in env.namespaces.items():
+        for info in ns.wait_pods_ready("pod", len(catalog.POD_NAMES), timeout_s=180):
+            env.ips[f"{logical}/{info.name}"] = info.ip
+        for pod in catalog.POD_NAMES:
+            env.service_ips[f"{logical}/{pod}"] = ns.service(f"svc-{pod}").spec.cluster_ip
+    wait_matrix_up(env)
+    apply_requested_breakage(request, "netpol", cluster, {"ns": env.namespaces["x"].name})
+    return env
+
+
+def wait_matrix_up(env: MatrixEnv, deadline_s: float = 90) -> None:
+    """Before any policy: every pod must reach every pod, or no case can be judged."""
+    targets = catalog.DEFAULT_TARGETS
+    started = time.monotonic()
+    while True:
+        tables = env.observe(targets)
+        missing = [f"{s}->{d} {t}" for t, table in tables.items() for (s, d), ok in table.cells.items() if not ok]
+        if not missing:
+            return
+        if time.monotonic() - started > deadline_s:
+            pytest.fail(f"the probe matrix is not fully connected without any policy: {len(missing)} of "
+                        f"{sum(len(t.cells) for t in tables.values())} probes fail, e.g. {', '.join(missing[:5])}")
+        time.sleep(1)

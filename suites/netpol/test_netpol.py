@@ -1,0 +1,131 @@
+"""NetworkPolicy suite: every case of manifests/netpol/cases, judged as a reachability matrix.
+
+Each case applies its policies (and labels), then every pod probes every pod on the case's ports
+and protocols until the observed matrix equals the one the policy engine computes, and stays
+equal for several rounds. Live-update cases change a policy or a label and wait for the next
+expected matrix; the time each change took to show is recorded (time-to-effect).
+
+A CNI that declares NetworkPolicy not enforced still runs every case: where it lets denied
+traffic through, the case is reported "not enforced (declared)", never passed; where it enforces
+anyway, that is flagged. A CNI that declares enforcement and lets denied traffic through fails.
+"""
+from __future__ import annotations
+
+import pytest
+
+from cnimatrix.netpol import cases as catalog
+from cnimatrix.netpol.matrix import diff, expected, report, to_json
+from cnimatrix.probe.engine import converge, dns
+from cnimatrix.pytest_plugin import declared_key
+
+pytestmark = pytest.mark.suite("netpol")
+
+CASES = catalog.load_all()
+ENFORCED_DEADLINE_S = 60     # a policy change must show within this
+DECLARED_DEADLINE_S = 6      # a CNI that declares no enforcement: long enough to see it anyway
+STABLE_ROUNDS = 3
+DNS_NAME = "kubernetes.default.svc.cluster.local"
+
+
+def enforces(cni) -> bool:
+    return cni.capability("networkpolicy").status == "enforced"
+
+
+def apply_initial(env, case) -> None:
+    env.reset()
+    for logical, labels in case.namespace_labels.items():
+        env.set_namespace_labels(logical, labels)
+    for pod, labels in case.pod_labels.items():
+        env.set_pod_labels(pod, labels)
+    for policy in case.policies:
+        env.apply_policy(policy)
+
+
+def apply_step(env, step) -> None:
+    if step.action == "apply":
+        env.apply_policy(step.body)
+    elif step.action == "delete":
+        env.delete_policy(step.body)
+    elif step.action == "pod_labels":
+        for pod, labels in step.body.items():
+            env.set_pod_labels(pod, labels)
+    else:
+        for logical, labels in step.body.items():
+            env.set_namespace_labels(logical, labels)
+
+
+def judge_against(want: dict):
+    def judge(observed) -> tuple[bool, str]:
+        diffs = [diff(want[t], observed[t]) for t in want]
+        bad = [d for d in diffs if d.mismatches]
+        if not bad:
+            return True, "matrix as expected"
+        cells = sum(len(d.mismatches) for d in bad)
+        first = bad[0].mismatches[0]
+        return False, (f"{cells} cell(s) differ, e.g. {first.src} -> {first.dst} {bad[0].expected.target}: "
+                       f"expected {'allowed' if first.expected else 'denied'}, observed "
+                       f"{ {True: 'allowed', False: 'denied', None: 'no answer'}[first.observed] }")
+    return judge
+
+
+def fail_open_only(want: dict, observed: dict) -> bool:
+    """Every difference is traffic the policies deny getting through: no enforcement at all, as
+    a CNI without NetworkPolicy support behaves (a denied-but-expected-allowed cell is a real fault)."""
+    diffs = [diff(want[t], observed[t]) for t in want]
+    return all(m.expected is False and m.observed is True for d in diffs for m in d.mismatches)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=pytest.mark.title(f"{c.category}: {c.description}"))
+                                  for c in CASES])
+def test_policy_case(netpol, cni, record, request, case):
+    env = netpol
+    enforcing = enforces(cni)
+    deadline = ENFORCED_DEADLINE_S if enforcing else DECLARED_DEADLINE_S
+    states = catalog.states(case, ips=env.ips, pod_cidr=env.pod_cidr)
+    record.metrics.update(category=case.category, features=list(case.features), targets=[str(t) for t in case.targets])
+    apply_initial(env, case)
+    effects, matrices = {}, []
+    for index, state in enumerate(states):
+        if index:
+            apply_step(env, case.steps[index - 1])
+        want = {t: expected(state.policies, state.namespaces, state.pods, t) for t in case.targets}
+        conv = converge(lambda: env.observe(case.targets, through_service=case.service), judge_against(want),
+                        deadline_s=deadline, stable=STABLE_ROUNDS, interval_s=0)
+        record.convergence(state.title, conv, steady=False)
+        effects[state.title] = conv.settle_s
+        observed = conv.last or {}
+        matrices.append({"state": state.title, "converged": conv.ok, "attempts": conv.count,
+                         "tables": [to_json(diff(want[t], observed[t])) for t in case.targets if t in observed]})
+        record.metrics["matrices"] = matrices
+        record.metrics["time_to_effect_s"] = effects
+        if conv.ok:
+            if not enforcing and any(w.denied() for w in want.values()):
+                record.flags.append("works-despite-declared")
+            continue
+        text = "\n\n".join(report(diff(want[t], observed[t])) for t in case.targets if t in observed)
+        attach(f"{case.name} {state.title}", text)
+        if not enforcing and observed and fail_open_only(want, observed):
+            record.not_enforced = True
+            status = cni.capability("networkpolicy")
+            request.node.stash[declared_key] = {"capability": "networkpolicy", "status": status.status,
+                                                "evidence": " ".join(status.evidence.split())}
+            pytest.skip(f"not enforced (declared {status.status}): {state.title}: {conv.reason}")
+        pytest.fail(f"{state.title}: {conv.reason} (after {conv.count} rounds)\n{text}", pytrace=False)
+    if case.dns:
+        check_dns_still_resolves(env)
+
+
+def check_dns_still_resolves(env) -> None:
+    """Egress denied except DNS: names must still resolve from every pod of the matrix."""
+    for pod in catalog.MATRIX_PODS:
+        answer = dns(env.executor(pod), [(DNS_NAME, "A")], timeout_s=2)[0]
+        assert answer.ok and answer.status == "NOERROR" and answer.values(), \
+            f"{pod}: {DNS_NAME} did not resolve while DNS egress is allowed: {answer.status or answer.error}"
+
+
+def attach(name: str, text: str) -> None:
+    try:
+        import allure
+    except ImportError:
+        return
+    allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
