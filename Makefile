@@ -11,14 +11,15 @@ PY := .venv/bin/python
 # The machine image's Go lives here; make sure every recipe finds it even from a bare CI shell.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: help setup images doctor conformance unit test compare clean
+.PHONY: help setup images doctor conformance matrix compare unit browser test clean
 
 help:
 	@echo "make setup                    install Docker (+ runc wrapper), Go and the Python environment"
 	@echo "make images [CNI=<name>|all]  build offline what a cluster with that CNI needs (no-op when registries are reachable)"
 	@echo "make doctor                   host readiness: Docker, capabilities, cgroups, disk, kernel features"
 	@echo "make conformance CNI=<name>   run the suites on a new kind cluster with that CNI (KEEP=1 keeps it)"
-	@echo "make test                     unit tests, then an end-to-end run with CNI=$(E2E_CNI)"
+	@echo "make matrix [CNIS=\"a b\"]      every CNI this host can run (or CNIS), one cluster at a time, then the comparison"
+	@echo "make test                     unit tests, the report page in headless chromium, then an end-to-end run with CNI=$(E2E_CNI)"
 	@echo "make compare [CNIS=\"a b\"]     compare reports/<cni>/summary.json files -> reports/comparison/"
 	@echo "make clean                    delete cnimatrix kind clusters and reports"
 
@@ -35,10 +36,17 @@ doctor:
 conformance: setup images
 	@$(PY) -m cnimatrix run --cni $(CNI) $(if $(KEEP),--keep)
 
-unit: setup
-	@$(PY) -m pytest tests -q
+matrix: setup
+	@$(PY) -m cnimatrix matrix $(foreach c,$(CNIS),--cni $(c)) $(if $(KEEP),--keep)
 
-test: unit
+unit: setup
+	@$(PY) -m pytest tests/unit -q
+
+# The comparison page rendered by Debian's chromium, headless.
+browser: setup
+	@$(PY) -m pytest tests/browser -q
+
+test: unit browser
 	@$(MAKE) --no-print-directory conformance CNI=$(E2E_CNI)
 
 # Only reads reports/ and writes reports/comparison/: no Docker, so no `setup` prerequisite.

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     # sys-level capture only: progress lines written to the real stderr (cluster creation, image
     # loading, waiting for readiness) reach the terminal as they happen.
     cmd = [sys.executable, "-m", "pytest", *suites, "-p", "no:cacheprovider", "--capture=sys", "--rootdir", str(REPO_ROOT),
+           "-c", str(REPO_ROOT / "pyproject.toml"),
            "--cni", cni.name, "--results-dir", str(out), "--junitxml", str(out / "junit.xml"),
            "--alluredir", str(out / "allure-results"), "--clean-alluredir", "-o", "junit_family=xunit2",
            "--workers", str(args.workers)]
@@ -154,11 +155,25 @@ def main(argv=None) -> int:
     p_run.add_argument("-k", help="pytest -k expression to select scenarios")
     p_run.add_argument("--break", dest="breakage", help="negative control: break the cluster this way (see manifests/breakages)")
     p_run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    p_matrix = sub.add_parser("matrix", help="run every chosen CNI in turn, then build the comparison")
+    p_matrix.add_argument("--cni", action="append", help="a CNI to include (repeatable; default: every CNI this host can run)")
+    p_matrix.add_argument("--keep", action="store_true", help="keep each cluster afterwards")
     sub.add_parser("list", help="list the known CNIs")
     sub.add_parser("clean", help="delete every kind cluster cnimatrix created (cnimatrix-*)")
     args = parser.parse_args(argv)
     if args.command == "clean":
         return clean()
+    if args.command == "matrix":
+        from cnimatrix import matrix
+
+        try:
+            names = args.cni or matrix.runnable_here()
+            unknown = [n for n in names if n not in cni_catalog.known()]
+        except (mode.BadSetting, cni_catalog.CniDataError) as exc:
+            return error(str(exc), 2)
+        if unknown:
+            return error(f"unknown CNI(s) {', '.join(unknown)}; known CNIs: {', '.join(cni_catalog.known())}", 2)
+        return matrix.run_matrix(names, keep=args.keep)
     if args.command == "list":
         for name in cni_catalog.known():
             print(f"{name:12} {cni_catalog.load(name).description}")

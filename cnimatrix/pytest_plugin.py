@@ -92,9 +92,10 @@ def pytest_configure(config):
         signal.signal(signal.SIGTERM, interrupt)
 
 
-def pytest_collection_modifyitems(session, config, items):
-    state = config.stash[state_key]
-    for item in items:
+def pytest_collection_finish(session):
+    """Every scenario selected for this run (after -k): what did not run gets reported as not-run."""
+    state = session.config.stash[state_key]
+    for item in session.items:
         state.items[item.nodeid] = (suite_of(item), title_of(item))
 
 
@@ -155,7 +156,8 @@ def pytest_runtest_makereport(item, call):
     state = config.stash[state_key]
     rec = item.stash.get(record_key, None)
     entry = state.results.setdefault(item.nodeid, {
-        "id": item.nodeid, "suite": suite_of(item), "title": title_of(item), "outcome": "passed",
+        # not-run until a verdict arrives: an interrupt inside the test leaves it so
+        "id": item.nodeid, "suite": suite_of(item), "title": title_of(item), "outcome": "not-run",
         "duration_s": 0.0, "attempts": 0, "flaky": False, "message": "", "metrics": {}})
     if report.when == "call":  # setup time includes shared fixtures (the cluster itself)
         entry["duration_s"] = round(report.duration, 3)
@@ -173,7 +175,8 @@ def pytest_runtest_makereport(item, call):
         # a teardown failure after a failed call keeps the call's verdict
         if entry["outcome"] not in ("failed", "error"):
             entry.update(outcome="failed" if report.when == "call" else "error", message=_failure_line(report))
-    elif report.when == "call" and entry["outcome"] == "passed":
+    elif report.when == "call" and entry["outcome"] == "not-run":
+        entry["outcome"] = "passed"
         entry["flaky"] = bool(rec and rec.flaky)
         entry["message"] = "; ".join(rec.notes) if rec and rec.notes else ""
 
@@ -205,6 +208,9 @@ def pytest_sessionfinish(session, exitstatus):
     folder = results_dir(config)
     if exitstatus == pytest.ExitCode.INTERRUPTED and state.run_status == "completed":
         state.run_status, state.run_reason = "interrupted", "interrupted (SIGINT)"
+    for entry in state.results.values():
+        if entry["outcome"] == "not-run":  # interrupted inside the test: its probes judged nothing
+            entry.update(attempts=0, flaky=False, message=state.run_reason or "not run")
     for nodeid, (suite, title) in state.items.items():
         if nodeid not in state.results:  # interrupted, or the cluster never came up
             state.results[nodeid] = {"id": nodeid, "suite": suite, "title": title, "outcome": "not-run", "duration_s": 0.0,

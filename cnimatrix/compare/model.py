@@ -58,8 +58,10 @@ def cell(test: Mapping[str, Any] | None, run: Run) -> dict[str, Any]:
     """One CNI's verdict on one scenario."""
     if not run.has_results:
         return {"status": "not-run", "reason": NO_RESULTS, "declared": None, "flags": []}
-    if test is None:
-        return {"status": "not-run", "reason": MISSING_IN_SUMMARY, "declared": None, "flags": []}
+    if test is None:  # a run that stopped early (or never started) says why
+        ended = run.doc.get("run", {})
+        why = one_line(ended.get("reason", "")) if ended.get("status", "completed") != "completed" else ""
+        return {"status": "not-run", "reason": why or MISSING_IN_SUMMARY, "declared": None, "flags": []}
     status = _FROM_OUTCOME[test["outcome"]]
     if status == "passed" and test["flaky"]:
         status = "flaky"

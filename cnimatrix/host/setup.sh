@@ -12,7 +12,8 @@ step() { printf '[setup] %s\n' "$*"; }
 fail() { printf '[setup] FAILED: %s (log: %s)\n' "$1" "$2" >&2; tail -n 15 "$2" >&2 || true; exit 1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-apt_packages=(docker.io debootstrap jq iptables rsync gcc libc6-dev libseccomp-dev pkg-config)
+# chromium: the comparison page is checked in a real browser (tests/browser), never a downloaded one.
+apt_packages=(docker.io debootstrap jq iptables rsync gcc libc6-dev libseccomp-dev pkg-config chromium)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -99,6 +99,8 @@ def test_policy_case(netpol, cni, record, request, case):
         record.metrics["matrices"] = matrices
         record.metrics["time_to_effect_s"] = effects
         if conv.ok:
+            if conv.settle_s is not None:
+                env.effects.append(conv.settle_s)
             if not enforcing and any(w.denied() for w in want.values()):
                 record.flags.append("works-despite-declared")
             continue
