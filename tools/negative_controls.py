@@ -40,10 +40,23 @@ def run_one(cni: str, item: breakage.Breakage) -> dict:
             "seconds": round(time.monotonic() - started)}
 
 
+HEADER = ("# Negative controls\n\nOne section per CNI, each rewritten by `tools/negative_controls.py --cni NAME` on a real kind\n"
+          "cluster per breakage. A control holds when every scenario it names failed.\n")
+
+
+def merge(doc: str, cni: str, section: str) -> str:
+    """The document with this CNI's section replaced (or added); the other CNIs' sections stay."""
+    sections = {}
+    for part in doc.split("\n## ")[1:]:
+        name = part.split("\n", 1)[0].strip()
+        sections[name] = "## " + part.rstrip() + "\n"
+    sections[cni] = section
+    return HEADER + "".join("\n" + sections[name] for name in sorted(sections))
+
+
 def render(cni: str, results: list[dict]) -> str:
-    lines = [f"# Negative controls ({cni})", "",
-             f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `tools/negative_controls.py --cni {cni}` on a real",
-             "kind cluster per breakage. A control holds when every scenario it names failed.", "",
+    lines = [f"## {cni}", "",
+             f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `tools/negative_controls.py --cni {cni}`.", "",
              "| breakage | what is broken | held | scenario: outcome (first line of the failure) |", "|---|---|---|---|"]
     for r in results:
         cells = "<br>".join(f"`{t}`: {o} {msg}" for t, runs in r["outcomes"].items() for o, msg in runs)
@@ -62,7 +75,7 @@ def main() -> int:
     results = [run_one(args.cni, b) for b in chosen]
     doc = REPO / "docs" / "negative-controls.md"
     doc.parent.mkdir(exist_ok=True)
-    doc.write_text(render(args.cni, results))
+    doc.write_text(merge(doc.read_text() if doc.exists() else "", args.cni, render(args.cni, results)))
     for r in results:
         print(f"{r['name']:28} held={r['held']}  ({r['seconds']}s)")
     return 0 if all(r["held"] for r in results) else 1
