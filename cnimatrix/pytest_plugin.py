@@ -132,9 +132,10 @@ def _allure_labels(item, state: RunState) -> None:
         import allure
     except ImportError:
         return
-    if state.cni is not None:
-        allure.dynamic.label("cni", state.cni.name)
-        allure.dynamic.parent_suite(state.cni.name)
+    # The option, not state.cni: the first test's setup runs before the cni fixture has loaded it.
+    name = item.config.getoption("--cni")
+    allure.dynamic.label("cni", name)
+    allure.dynamic.parent_suite(name)
     allure.dynamic.suite(suite_of(item))
     allure.dynamic.title(title_of(item))
 

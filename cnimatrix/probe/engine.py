@@ -185,6 +185,70 @@ def udp(executor: Executor, targets: list[str], payload: str = "hostname", timeo
     return parse_lines(output, targets, classify_udp)
 
 
+# Many probes at once from one process: non-blocking TCP connects (then an HTTP/1.0 GET) and UDP
+# datagrams, multiplexed with select. Where hundreds of probes share two cores (a NetworkPolicy
+# matrix), a process per probe would starve itself into false timeouts. Lines use the same codes
+# as the curl and /dev/udp loops, so the same classifiers read them.
+_MUX = r"""
+perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
+  my ($limit, @specs) = @ARGV; my (%live, @done);
+  my $start = time;
+  sub finish { my ($i, $rc, $text) = @_; my $p = delete $live{$i} or return; close $p->{sock} if $p->{sock};
+    $text =~ s/[\t\n\r]+/ /g; printf "@@%d\t%d\t%d\t%s\n", $i, $rc, (time - $p->{t}) * 1e6, substr($text, 0, 300); }
+  for my $i (1 .. @specs) {
+    my ($kind, $host, $port, $path) = $specs[$i - 1] =~ m{^(t|u)\|([^:/]+):(\d+)(/.*)?$} or do { printf "@@%d\t2\t0\tbad target\n", $i; next };
+    my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => ($kind eq "t" ? "tcp" : "udp"), Blocking => 0);
+    $live{$i} = {kind => $kind, t => time, sock => $sock, host => $host, path => $path // "/", buf => ""};
+    if (!$sock) { finish($i, $kind eq "t" ? 7 : 1, "connect: $!"); next }
+    if ($kind eq "u") { $live{$i}{sent} = 1; defined(send($sock, "hostname", 0)) or finish($i, 1, "send: $!") }
+  }
+  while (%live) {
+    my $now = time;
+    for my $i (keys %live) { my $p = $live{$i};
+      finish($i, $p->{kind} eq "t" ? 28 : 124, $p->{kind} eq "t" ? "timed out after $limit s" : "") if $now - $p->{t} > $limit }
+    last unless %live;
+    my ($r, $w) = (IO::Select->new, IO::Select->new);
+    for my $p (values %live) { ($p->{kind} eq "t" && !$p->{sent} ? $w : $r)->add($p->{sock}) }
+    my ($readable, $writable) = IO::Select->select($r, $w, undef, 0.05);
+    my %by = map { (fileno($live{$_}{sock}) => $_) } keys %live;
+    for my $sock (@{$writable || []}) { my $i = $by{fileno $sock}; my $p = $live{$i};
+      my $err = $sock->sockopt(Socket::SO_ERROR());
+      if ($err) { local $! = $err; finish($i, 7, "connect: $!"); next }
+      $p->{sent} = 1; syswrite($sock, "GET $p->{path} HTTP/1.0\r\nHost: $p->{host}\r\n\r\n") }
+    for my $sock (@{$readable || []}) { my $i = $by{fileno $sock}; my $p = $live{$i} or next;
+      if ($p->{kind} eq "u") { my $got = recv($sock, my $data, 2048, 0);
+        defined $got ? finish($i, 0, $data) : finish($i, 1, "recv: $!"); next }
+      my $n = sysread($sock, my $chunk, 65536);
+      if (!defined $n) { next if $!{EAGAIN}; finish($i, $!{ECONNREFUSED} ? 7 : 56, "recv: $!"); next }
+      if ($n) { $p->{buf} .= $chunk; next }
+      my ($status) = $p->{buf} =~ m{^HTTP/\S+ (\d+)}; my (undef, $body) = split /\r\n\r\n/, $p->{buf}, 2;
+      defined $status && $status < 400 ? finish($i, 0, $body // "") : finish($i, 22, "HTTP " . ($status // "no status") . " " . ($body // "")) }
+  }' LIMIT SPECS
+"""
+
+
+def many(executor: Executor, http_targets: list[str], udp_targets: list[str], timeout_s: float = 2.0,
+         ) -> tuple[list[ProbeResult], list[ProbeResult]]:
+    """HTTP GETs (host:port/path) and UDP 'hostname' datagrams (host:port), all at once from one
+    process in one exec; results in order, classified as `http` and `udp` classify theirs."""
+    specs = [f"t|{t}" for t in http_targets] + [f"u|{t}" for t in udp_targets]
+    if not specs:
+        return [], []
+    script = _MUX.replace("LIMIT SPECS", " ".join(shlex.quote(s) for s in [_seconds(timeout_s), *specs]))
+    output = executor.sh(script, timeout_s=timeout_s + 60)
+    tcp = parse_lines(output, http_targets, classify_http)
+    # UDP lines are numbered after the TCP ones: renumber them for the shared parser.
+    shifted = "\n".join(_shift(line, len(http_targets)) for line in output.splitlines())
+    return tcp, parse_lines(shifted, udp_targets, classify_udp)
+
+
+def _shift(line: str, by: int) -> str:
+    if not line.startswith("@@"):
+        return line
+    index, _, rest = line[2:].partition("\t")
+    return f"@@{int(index) - by}\t{rest}" if index.isdigit() else line
+
+
 def _seconds(value: float) -> str:
     return f"{value:g}"
 

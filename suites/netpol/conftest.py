@@ -11,14 +11,13 @@ from kubernetes import client
 
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol.matrix import Table, Target
-from cnimatrix.probe.engine import Outcome, PodExecutor, ProbeResult, converge, http, udp
+from cnimatrix.probe.engine import Outcome, PodExecutor, ProbeResult, converge, many
 from cnimatrix.pytest_plugin import state_key
 from cnimatrix.stats import latency_summary
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace
 
-PROBE_TIMEOUT_S = 2.0   # a denied probe costs this much; under load an allowed one can take over 1 s
-PARALLEL = 18           # probes at once per source and protocol: 9 sources x 2 protocols share 2 cores
+PROBE_TIMEOUT_S = 1.5   # a denied probe costs this much; an allowed one answers in milliseconds
 DEFAULT_POD_CIDR = "10.244.0.0/16"  # kind's default podSubnet
 
 
@@ -32,7 +31,7 @@ class MatrixEnv:
     effects: list[float] = field(default_factory=list)   # seconds from a change to its matrix, every case
     # One API client per concurrent exec: the client's stream() swaps its request method while a
     # websocket is open, so a client shared between threads sends plain calls down that path.
-    exec_clients: dict[tuple[str, str], client.ApiClient] = field(default_factory=dict)
+    exec_clients: dict[str, client.ApiClient] = field(default_factory=dict)
 
     @property
     def names(self) -> dict[str, str]:
@@ -43,11 +42,11 @@ class MatrixEnv:
         logical, _, name = ref.partition("/")
         return self.namespaces[logical], name
 
-    def executor(self, pod: str, channel: str = "main") -> PodExecutor:
+    def executor(self, pod: str) -> PodExecutor:
         ns, name = self.real(pod)
-        api = self.exec_clients.get((pod, channel))
+        api = self.exec_clients.get(pod)
         if api is None:
-            api = self.exec_clients[(pod, channel)] = ns.cluster.api()
+            api = self.exec_clients[pod] = ns.cluster.api()
         return PodExecutor(api, ns.name, name, "cont-80")
 
     def kubectl(self, *args: str, input: str | None = None) -> str:
@@ -90,30 +89,22 @@ class MatrixEnv:
     # --- probing ------------------------------------------------------------------------------
 
     def observe(self, targets: tuple[Target, ...], through_service: bool = False) -> dict[Target, Table]:
-        """Every pod probes every pod (or its Service) on every target, all sources at once:
-        one exec per source and protocol through the shared probe engine."""
+        """Every pod probes every pod (or its Service) on every target, all sources at once: one
+        exec per source, whose probes run concurrently in one process (probe engine `many`)."""
         address = self.service_ips if through_service else self.ips
-        jobs = []
-        for src in catalog.MATRIX_PODS:
-            for protocol in sorted({t.protocol for t in targets}):
-                cells = [(dst, t) for t in targets if t.protocol == protocol for dst in catalog.MATRIX_PODS]
-                jobs.append((src, protocol, cells))
+        cells = [(dst, t) for t in targets for dst in catalog.MATRIX_PODS]
+        tcp = [(dst, t) for dst, t in cells if t.protocol == "TCP"]
+        udp_cells = [(dst, t) for dst, t in cells if t.protocol == "UDP"]
 
-        def run(job) -> list[tuple[str, str, Target, ProbeResult]]:
-            src, protocol, cells = job
-            executor = self.executor(src, protocol)
-            if protocol == "TCP":
-                addrs = [f"{address[dst]}:{t.port}/hostname" for dst, t in cells]
-                results = http(executor, addrs, timeout_s=PROBE_TIMEOUT_S, parallel=PARALLEL)
-            else:
-                addrs = [f"{address[dst]}:{t.port}" for dst, t in cells]
-                results = udp(executor, addrs, timeout_s=PROBE_TIMEOUT_S, parallel=PARALLEL)
-            return [(src, dst, t, r) for (dst, t), r in zip(cells, results)]
+        def run(src: str) -> list[tuple[str, str, Target, ProbeResult]]:
+            http_results, udp_results = many(self.executor(src), [f"{address[d]}:{t.port}/hostname" for d, t in tcp],
+                                             [f"{address[d]}:{t.port}" for d, t in udp_cells], timeout_s=PROBE_TIMEOUT_S)
+            return [(src, d, t, r) for (d, t), r in zip(tcp + udp_cells, http_results + udp_results)]
 
         tables = {t: Table(catalog.MATRIX_PODS, t) for t in targets}
         outcomes: dict[str, int] = {}
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            for batch in pool.map(run, jobs):
+        with ThreadPoolExecutor(max_workers=len(catalog.MATRIX_PODS)) as pool:
+            for batch in pool.map(run, catalog.MATRIX_PODS):
                 for src, dst, target, result in batch:
                     tables[target].record(src, dst, allowed(result))
                     outcomes[result.outcome.value] = outcomes.get(result.outcome.value, 0) + 1

@@ -104,3 +104,42 @@ def test_parse_dig_reads_answers_rcodes_and_transport_failures():
     assert missing.ok and missing.status == "NXDOMAIN" and not missing.records
     assert unreachable.outcome is Outcome.TIMEOUT and "no servers" in unreachable.error
     assert absent.outcome is Outcome.ERROR
+
+
+class CannedExecutor:
+    name = "canned"
+
+    def __init__(self, output: str):
+        self.output, self.scripts = output, []
+
+    def sh(self, script: str, timeout_s: float) -> str:
+        self.scripts.append(script)
+        return self.output
+
+
+def test_many_splits_tcp_and_udp_lines_and_classifies_each():
+    from cnimatrix.probe.engine import Outcome, many
+
+    out = "\n".join([
+        "@@1\t0\t1200\tpod-a", "@@2\t7\t300\tconnect: Connection refused", "@@3\t28\t1500000\ttimed out after 1.5 s",
+        "@@4\t0\t900\tpod-b", "@@5\t1\t200\trecv: Connection refused",  # index 6 (UDP) never reported
+    ])
+    executor = CannedExecutor(out)
+    tcp, udp_results = many(executor, ["10.0.0.1:80/hostname", "10.0.0.2:80/hostname", "10.0.0.3:80/hostname"],
+                            ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"], timeout_s=1.5)
+    assert [r.outcome for r in tcp] == [Outcome.OK, Outcome.REFUSED, Outcome.TIMEOUT]
+    assert tcp[0].reply == "pod-a" and tcp[0].ms == 1.2
+    assert [r.outcome for r in udp_results] == [Outcome.OK, Outcome.REFUSED, Outcome.ERROR]
+    assert udp_results[0].target == "10.0.0.1:80" and udp_results[0].reply == "pod-b"
+    assert udp_results[2].reply.startswith("no result line")
+    # one exec for all of them, with every target and the timeout on the command line
+    assert len(executor.scripts) == 1
+    assert "'t|10.0.0.3:80/hostname'" in executor.scripts[0] and "'u|10.0.0.2:80'" in executor.scripts[0]
+    assert " 1.5 " in executor.scripts[0]
+
+
+def test_many_with_nothing_to_probe_runs_nothing():
+    from cnimatrix.probe.engine import many
+
+    executor = CannedExecutor("")
+    assert many(executor, [], []) == ([], []) and executor.scripts == []
