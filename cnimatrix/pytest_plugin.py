@@ -90,6 +90,9 @@ def pytest_configure(config):
             state.run_status, state.run_reason = "interrupted", f"{signal.Signals(signum).name} received"
             raise KeyboardInterrupt(state.run_reason)
         signal.signal(signal.SIGTERM, interrupt)
+        # A run started in the background inherits SIGINT ignored; Ctrl-C forwarded by `cnimatrix run`
+        # must still stop it.
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def pytest_collection_finish(session):

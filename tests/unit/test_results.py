@@ -263,7 +263,7 @@ def test_schema_rejects_bad_outcome_with_a_readable_message():
         (lambda d: d.update(started_at="yesterday"), "started_at"),
         (lambda d: d["timings_s"].update(extra_phase="slow"), "extra_phase"),
         (lambda d: d["timings_s"].pop("cni_ready"), "cni_ready"),
-        (lambda d: d["cluster"].update(nodes=0), "nodes"),
+        (lambda d: d["cluster"].update(nodes=-1), "nodes"),
         (lambda d: d.update(diagnostics="/abs/path"), "diagnostics"),
         (lambda d: d.update(surprise=True), "surprise"),
         (lambda d: d["tests"][0].pop("message"), "message"),
@@ -328,3 +328,13 @@ def test_rfc3339_formats_utc_and_rejects_naive_datetimes():
         rfc3339(datetime(2026, 1, 2))
     doc = make_summary(started_at=rfc3339(datetime.now(UTC)), finished_at="2026-01-02T03:04:05.25+02:00")
     validate(doc.to_dict())
+
+
+def test_a_run_that_never_created_a_cluster_has_zero_nodes():
+    from cnimatrix.results import RunSummary, validate
+
+    doc = RunSummary(cni_name="kindnet", cni_version="v1", kubernetes_version="v1.37.1", kind_version="v0.33.0",
+                     node_image="kindest/node:v1.37.1", offline=True, cluster_name="none", cluster_nodes=0,
+                     cluster_existing=False, started_at="2026-11-22T05:00:00Z", finished_at="2026-11-22T05:00:00Z",
+                     run_status="preflight-failed", run_reason="images cannot be built offline").to_dict()
+    validate(doc)
