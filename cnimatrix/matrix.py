@@ -7,7 +7,7 @@ CNIs not reached as not run, still writes the comparison, and exits 130/143.
 """
 from __future__ import annotations
 
-import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -55,8 +55,11 @@ def run_matrix(names: list[str], keep: bool = False) -> int:
     cnis = [cni_catalog.load(name) for name in names]
     print(f"cnimatrix matrix: {len(cnis)} CNIs, one cluster at a time ({'offline' if offline else 'online'}: {why}): "
           + ", ".join(names), flush=True)
-    for cni in cnis:  # results of an earlier matrix must not pass for this one's
-        (REPORTS / cni.name / "summary.json").unlink(missing_ok=True)
+    for cni in cnis:  # results of an earlier run must not pass for this one's
+        folder = REPORTS / cni.name
+        for name in ("summary.json", "junit.xml"):
+            (folder / name).unlink(missing_ok=True)
+        shutil.rmtree(folder / "allure-results", ignore_errors=True)
     shares: dict[str, float] = {}
     stopped: int | None = None
     failed: list[str] = []
