@@ -478,8 +478,9 @@ def cni_verdict(name: str, req: CniRequirement, features: Mapping[str, bool | No
     parts = [f"without {_short(s)}: {req.limits[s]}" for s in lost]
     if absent_variants:
         parts.append("no " + " or ".join(req.variants[s] for s in absent_variants))
-    if req.offline_reason:
-        parts.insert(0, "online only, its images cannot be built offline: " + " ".join(req.offline_reason.split()))
+    if req.offline_reason:  # its first clause; the catalog entry has the whole evidence
+        first = " ".join(req.offline_reason.split()).split(";")[0].rstrip(". ")
+        parts.append(f"online only, its images cannot be built offline ({first})")
     head = "runs" + (f" ({req.mode})" if req.mode else "")
     message = head + ("; " + "; ".join(parts) if parts else "")
     return CniVerdict(name, True, "warn" if lost or req.offline_reason else "ok", missing_limits=lost,
