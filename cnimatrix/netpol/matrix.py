@@ -144,12 +144,12 @@ def report(result: Diff) -> str:
              f"{target} observed ({MARKS[None]} no answer)", render(result.observed),
              f"{target} difference ({DIFFERENT} differs, {NOT_JUDGED} loopback, not judged)", render_diff(result)]
     for miss in result.mismatches:
-        parts.append(f"{miss.src} -> {miss.dst}: expected {_word(miss.expected)}, "
-                     f"observed {_word(miss.observed)}: {miss.why}")
+        parts.append(f"{miss.src} -> {miss.dst}: expected {word(miss.expected)}, "
+                     f"observed {word(miss.observed)}: {miss.why}")
     return "\n".join(parts)
 
 
-def _word(value: bool | None) -> str:
+def word(value: bool | None) -> str:
     return {True: "allowed", False: "denied", None: "no answer"}[value]
 
 
@@ -164,6 +164,6 @@ def to_json(result: Diff) -> dict:
         "difference": rows(pods, result.mark),
         "mismatches": len(result.mismatches),
         "loopback_differences": len(result.loopback),
-        "cells": [{"from": m.src, "to": m.dst, "expected": _word(m.expected), "observed": _word(m.observed), "why": m.why}
+        "cells": [{"from": m.src, "to": m.dst, "expected": word(m.expected), "observed": word(m.observed), "why": m.why}
                   for m in result.mismatches],
     }

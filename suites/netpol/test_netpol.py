@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from cnimatrix.netpol import cases as catalog
-from cnimatrix.netpol.matrix import diff, expected, report, to_json
+from cnimatrix.netpol.matrix import diff, expected, report, to_json, word
 from cnimatrix.probe.engine import converge, dns
 from cnimatrix.pytest_plugin import declared_key
 
@@ -63,8 +63,7 @@ def judge_against(want: dict):
         cells = sum(len(d.mismatches) for d in bad)
         first = bad[0].mismatches[0]
         return False, (f"{cells} cell(s) differ, e.g. {first.src} -> {first.dst} {bad[0].expected.target}: "
-                       f"expected {'allowed' if first.expected else 'denied'}, observed "
-                       f"{ {True: 'allowed', False: 'denied', None: 'no answer'}[first.observed] }")
+                       f"expected {word(first.expected)}, observed {word(first.observed)}")
     return judge
 
 
