@@ -125,16 +125,15 @@ def clean() -> int:
     except ClusterError as exc:
         return error(str(exc))
     from cnimatrix.cluster import guard
-    from cnimatrix.cluster.kind import HELPER_LABEL
+    from cnimatrix.cluster.kind import remove_helpers
 
     names = subprocess.run([kind, "get", "clusters"], capture_output=True, text=True).stdout.split()
     for name in (n for n in names if n.startswith("cnimatrix-")):
         print(f"cnimatrix: deleting cluster {name}")
         subprocess.run([kind, "delete", "cluster", "--name", name], capture_output=True)
-    helpers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={HELPER_LABEL}"], capture_output=True, text=True).stdout.split()
-    if helpers:
-        print(f"cnimatrix: removing {len(helpers)} helper container(s)")
-        subprocess.run(["docker", "rm", "-f", *helpers], capture_output=True)
+    removed = remove_helpers()
+    if removed:
+        print(f"cnimatrix: removed {removed} helper container(s)")
     released = guard.release("kind")
     if released:
         print(f"cnimatrix: {released}")

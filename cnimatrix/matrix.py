@@ -39,7 +39,7 @@ def write_unrun(cni: cni_catalog.Cni, status: str, reason: str, offline: bool) -
     summary = RunSummary(cni_name=cni.name, cni_version=cni.version, kubernetes_version=V.KUBERNETES, kind_version=V.KIND,
                          node_image=V.NODE_IMAGE if offline else f"kind {V.KIND} default node image", offline=offline,
                          cluster_name="none", cluster_nodes=0, cluster_existing=False, started_at=now, finished_at=now,
-                         cnimatrix_commit=current_commit(), run_status=status, run_reason=" ".join(reason.split())[:300])
+                         cnimatrix_commit=current_commit(), run_status=status, run_reason=reason)
     return write_summary(REPORTS / cni.name / "summary.json", summary)
 
 

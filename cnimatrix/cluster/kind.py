@@ -128,11 +128,13 @@ class Cluster:
 HELPER_LABEL = "io.cnimatrix.cluster"  # on containers a run starts beside a cluster (outside clients)
 
 
-def remove_helpers(cluster_name: str) -> None:
-    found = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={HELPER_LABEL}={cluster_name}"],
-                           capture_output=True, text=True).stdout.split()
+def remove_helpers(cluster_name: str | None = None) -> int:
+    """Remove the helper containers of one cluster (or of every cnimatrix cluster); returns how many."""
+    label = HELPER_LABEL if cluster_name is None else f"{HELPER_LABEL}={cluster_name}"
+    found = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True).stdout.split()
     if found:
         subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
+    return len(found)
 
 
 def create(name: str, cni: Cni, workdir: Path, image: str | None = V.NODE_IMAGE, workers: int = 2,

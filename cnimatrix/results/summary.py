@@ -25,6 +25,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 SCHEMA_VERSION = 2
+RUN_REASON_LIMIT = 300
 READABLE_VERSIONS = (1, 2)  # read_summary accepts these; write_summary writes only SCHEMA_VERSION
 SUITES = ("service", "dns", "netpol", "ingress", "podnet", "perf")
 OUTCOMES = ("passed", "failed", "skipped", "error", "not-enforced", "not-run")
@@ -170,7 +171,8 @@ class RunSummary:
         return {
             "schema_version": SCHEMA_VERSION,
             "cnimatrix_commit": self.cnimatrix_commit,
-            "run": {"status": self.run_status, "reason": self.run_reason},
+            # the format wants one line: an error's several lines are folded here, once for every writer
+            "run": {"status": self.run_status, "reason": " ".join(self.run_reason.split())[:RUN_REASON_LIMIT]},
             "cni": {"name": self.cni_name, "version": self.cni_version,
                     **({"source": self.cni_source} if self.cni_source else {})},
             "kubernetes_version": self.kubernetes_version,

@@ -338,3 +338,17 @@ def test_a_run_that_never_created_a_cluster_has_zero_nodes():
                      cluster_existing=False, started_at="2026-11-22T05:00:00Z", finished_at="2026-11-22T05:00:00Z",
                      run_status="preflight-failed", run_reason="images cannot be built offline").to_dict()
     validate(doc)
+
+
+def test_a_multi_line_run_reason_is_written_as_one_line():
+    from cnimatrix.results import RunSummary, validate
+    from cnimatrix.results.summary import RUN_REASON_LIMIT
+
+    reason = "cluster x not ready after 240s: calico-node 0/3\n  pod kube-system/calico-node-a: waiting\n  | log " + "x" * 400
+    doc = RunSummary(cni_name="calico", cni_version="v3.28.5", kubernetes_version="v1.37.1", kind_version="v0.33.0",
+                     node_image="kindest/node:v1.37.1", offline=True, cluster_name="cnimatrix-calico", cluster_nodes=3,
+                     cluster_existing=False, started_at="2026-11-22T05:00:00Z", finished_at="2026-11-22T05:01:00Z",
+                     run_status="cluster-not-ready", run_reason=reason).to_dict()
+    validate(doc)
+    assert "\n" not in doc["run"]["reason"] and len(doc["run"]["reason"]) == RUN_REASON_LIMIT
+    assert doc["run"]["reason"].startswith("cluster x not ready after 240s: calico-node 0/3 pod kube-system/calico-node-a")
