@@ -85,6 +85,30 @@ KERNEL_FEATURES: dict[str, tuple[str, str]] = {
         "bpf() syscall: Cilium eBPF datapath",
         "no bpf() syscall: Cilium ruled out",
     ),
+    "CONFIG_BPF_JIT": (
+        "BPF JIT: Cilium's programs run compiled",
+        "no BPF JIT: Cilium ruled out",
+    ),
+    "CONFIG_NET_CLS_BPF": (
+        "tc BPF classifier: Cilium attaches its datapath to devices",
+        "no tc BPF classifier: Cilium ruled out",
+    ),
+    "CONFIG_NET_SCH_INGRESS": (
+        "tc ingress/clsact qdisc: Cilium's device hooks",
+        "no clsact qdisc: Cilium ruled out",
+    ),
+    "CONFIG_CGROUP_BPF": (
+        "cgroup BPF: Cilium socket load-balancing (kube-proxy replacement)",
+        "no cgroup BPF: Cilium socket load-balancing ruled out",
+    ),
+    "CONFIG_NET_SCH_FQ": (
+        "fq qdisc: Cilium bandwidth manager",
+        "no fq qdisc: Cilium bandwidth manager off",
+    ),
+    "CONFIG_NETKIT": (
+        "netkit devices: Cilium netkit datapath mode",
+        "no netkit: Cilium uses veth pairs",
+    ),
     "CONFIG_DEBUG_INFO_BTF": (
         "BTF type info: Cilium eBPF programs",
         "no BTF type info: Cilium ruled out",
@@ -602,16 +626,21 @@ def build_lines(report: Report) -> list[Line]:
         add("info", "kernel config", f"{k.source}; modules supported (=m features must be loadable)")
     else:
         add("info", "kernel config", f"{k.source}; CONFIG_MODULES not set: only =y counts, nothing loadable")
+    # Absent or unknown features one line each (they rule things out); present ones together,
+    # so the screen stays one screen as the catalog's list grows.
+    present_symbols = []
     for symbol, (rules_in, rules_out) in KERNEL_FEATURES.items():
         present = k.features.get(symbol)
         value = k.values.get(symbol)
         if present is None:
             add("warn", _short(symbol), f"{'?':<4} unknown: {rules_in}")
         elif present:
-            add("ok", _short(symbol), f"={value:<3} {rules_in}")
+            present_symbols.append(f"{_short(symbol)}={value}")
         else:
             shown = "=m" if value == "m" else "off"
             add("warn", _short(symbol), f"{shown:<4} {rules_out}")
+    if present_symbols:
+        add("ok", "kernel features", ", ".join(present_symbols))
 
     # Verdict
     for verdict in report.cnis:

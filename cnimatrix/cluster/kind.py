@@ -31,14 +31,15 @@ class ClusterError(RuntimeError):
 
 
 def tool(name: str) -> Path:
-    """The kind/kubectl this project built, else the one on PATH."""
-    built = {"kind": output_dir("kind") / "bin" / "kind", "kubectl": output_dir("kubernetes") / "bin" / "kubectl"}[name]
+    """The kind/kubectl/helm this project built, else the one on PATH."""
+    built = {"kind": output_dir("kind") / "bin" / "kind", "kubectl": output_dir("kubernetes") / "bin" / "kubectl",
+             "helm": output_dir("helm") / "bin" / "helm"}[name]
     if built.exists():
         return built
     found = shutil.which(name)
     if not found:
-        raise ClusterError(f"{name} not found: run `make images` (offline) or install {name} "
-                           f"{V.KIND if name == 'kind' else V.KUBERNETES} on PATH")
+        version = {"kind": V.KIND, "kubectl": V.KUBERNETES, "helm": V.HELM}[name]
+        raise ClusterError(f"{name} not found: run `make images` (it builds {name} from its Go module) or install {name} {version} on PATH")
     return Path(found)
 
 
@@ -203,6 +204,11 @@ def load_images(cluster: Cluster, images: list[str], workdir: Path) -> float:
 def install_cni(cluster: Cluster, cni: Cni) -> None:
     if cni.install.source == "builtin":
         return  # kind applied it from the node image during create
+    if cni.install.source == "helm":
+        rendered = render_chart(cluster, cni)
+        say(f"applying {cni.install.module}@{cni.install.version}: {cni.install.chart} (helm template, {rendered.name})")
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(rendered))
+        return
     if cni.install.source not in ("manifest", "module"):
         raise ClusterError(f"CNI {cni.name}: install source {cni.install.source} is not supported yet")
     try:
@@ -213,6 +219,38 @@ def install_cni(cluster: Cluster, cni: Cni) -> None:
         shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else f"{cni.install.module}@{cni.install.version}: {path.name}"
         say(f"applying {shown}")
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+
+
+def chart_values(values, cluster: Cluster):
+    """The catalog's values with ${control_plane} (the API server's node name, resolvable on the
+    kind network) filled in for this cluster."""
+    if isinstance(values, dict):
+        return {k: chart_values(v, cluster) for k, v in values.items()}
+    if isinstance(values, list):
+        return [chart_values(v, cluster) for v in values]
+    if isinstance(values, str):
+        return values.replace("${control_plane}", f"{cluster.name}-control-plane")
+    return values
+
+
+def render_chart(cluster: Cluster, cni: Cni) -> Path:
+    """`helm template` of the CNI's chart, read from its pinned module, with the catalog's values;
+    the rendered manifest is kept beside the kubeconfig for diagnostics."""
+    install = cni.install
+    try:
+        chart = install.chart_dir()
+    except UpstreamError as exc:
+        raise ClusterError(f"CNI {cni.name}: {exc}") from exc
+    folder = cluster.kubeconfig.parent
+    values = folder / f"{cni.name}-values.yaml"
+    values.write_text(yaml.safe_dump(chart_values(install.values, cluster), sort_keys=False))
+    proc = subprocess.run([str(tool("helm")), "template", chart.name, str(chart), "--namespace", install.chart_namespace,
+                           "--kube-version", V.KUBERNETES, "--values", str(values)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ClusterError(f"helm template {install.chart} failed: {proc.stderr.strip()[:400]}")
+    rendered = folder / f"{cni.name}-rendered.yaml"
+    rendered.write_text(proc.stdout)
+    return rendered
 
 
 def _node_ready(node) -> bool:
@@ -325,6 +363,11 @@ def collect_diagnostics(cluster: Cluster, cni: Cni, folder: Path) -> Path:
         save(f"describe-{rule.namespace}.txt", "describe", "pods", "-n", rule.namespace)
         save(f"logs-{rule.namespace}-{rule.name}.txt", "logs", "-n", rule.namespace, f"{rule.kind.lower()}/{rule.name}",
              "--all-containers", "--tail=300", "--prefix")
+    for diag in cni.diagnostics:
+        pods = cluster.kubectl("get", "pods", "-n", diag.namespace, "-l", diag.selector, "-o", "name", check=False).split()
+        for pod in pods:
+            save(f"{diag.name}-{pod.split('/')[-1]}.txt", "exec", "-n", diag.namespace, pod, "-c", diag.container,
+                 "--request-timeout=60s", "--", *diag.command)
     for node in cluster.node_containers(include_stopped=True):
         proc = subprocess.run(["docker", "exec", node, "journalctl", "--no-pager", "-n", "300", "-u", "kubelet", "-u", "containerd"],
                               capture_output=True, text=True)

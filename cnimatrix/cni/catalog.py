@@ -39,6 +39,7 @@ __all__ = [
     "UNSUPPORTED_HERE",
     "Capability",
     "Cni",
+    "Diagnostic",
     "HostNeeds",
     "CniDataError",
     "Install",
@@ -85,6 +86,18 @@ class ReadinessRule:
 
 
 @dataclass(frozen=True)
+class Diagnostic:
+    """A command run in every pod matching `selector` when the CNI never becomes ready (or a run
+    fails); each pod's output is kept as diagnostics/<name>-<pod>.txt."""
+
+    name: str
+    namespace: str
+    selector: str
+    container: str
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class HostNeeds:
     """What the CNI, as cnimatrix deploys it, needs from the host kernel (read by `make doctor`).
 
@@ -104,14 +117,15 @@ class Install:
     """How the CNI gets onto the cluster and which images that needs.
 
     source=manifest applies files of this repository; source=module applies files read from a
-    pinned Go module (`module`@`version`), so upstream manifests are used as released."""
+    pinned Go module (`module`@`version`), so upstream manifests are used as released;
+    source=helm renders the chart at `chart` inside that module with `values`."""
 
     source: str
     manifests: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
-    module: str | None = None  # module only
-    version: str | None = None  # module only
-    chart: str | None = None  # helm only: chart path relative to the repo root
+    module: str | None = None  # module and helm
+    version: str | None = None  # module and helm
+    chart: str | None = None  # helm only: chart folder inside the module
     chart_namespace: str = "kube-system"  # helm only
     values: dict[str, Any] = field(default_factory=dict)  # helm only
 
@@ -123,6 +137,15 @@ class Install:
 
             return [upstream.module_file(self.module, self.version, m) for m in self.manifests]
         return [root / m for m in self.manifests]
+
+    def chart_dir(self) -> Path:
+        """The chart folder in the pinned module (fetched on first use)."""
+        from cnimatrix import upstream
+
+        found = upstream.module_dir(self.module, self.version) / self.chart
+        if not (found / "Chart.yaml").is_file():
+            raise upstream.UpstreamError(f"{self.module}@{self.version} has no chart at {self.chart}")
+        return found
 
 
 @dataclass(frozen=True)
@@ -139,6 +162,7 @@ class Cni:
     ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
     host: HostNeeds = field(default_factory=HostNeeds)
     offline_reason: str | None = None  # why its images cannot be built without registries, if so
+    diagnostics: tuple[Diagnostic, ...] = ()
     path: Path | None = None
 
     def capability(self, name: str) -> Capability:
@@ -230,8 +254,9 @@ class _Parser:
 
     _TOP_KEYS = {
         "name", "description", "version", "kind_config", "install",
-        "readiness", "ready_timeout_s", "capabilities", "host", "offline",
+        "readiness", "ready_timeout_s", "capabilities", "host", "offline", "diagnostics",
     }
+    _DIAGNOSTIC_KEYS = {"name", "namespace", "selector", "container", "command"}
     _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values", "module", "version"}
     _HOST_KEYS = {"requires_kernel", "limits", "variants", "mode"}
     _OFFLINE_KEYS = {"buildable", "reason"}
@@ -310,8 +335,24 @@ class _Parser:
             capabilities=self.capabilities(top.get("capabilities"), "capabilities"),
             host=self.host(top.get("host"), "host"),
             offline_reason=self.offline(top.get("offline"), "offline"),
+            diagnostics=self.diagnostics(top.get("diagnostics", []), "diagnostics"),
             path=self.path,
         )
+
+    def diagnostics(self, value: Any, where: str) -> tuple[Diagnostic, ...]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"must be a list, got {type(value).__name__}")
+        found = []
+        for i, raw in enumerate(value):
+            at = f"{where}[{i}]"
+            data = self.mapping(raw, at, self._DIAGNOSTIC_KEYS)
+            command = self.strings(data.get("command"), f"{at}.command") if "command" in data else ()
+            if not command:
+                raise self.fail(f"{at}.command", "must list the program and its arguments")
+            found.append(Diagnostic(name=self.text(data, "name", at), namespace=self.text(data, "namespace", at),
+                                    selector=self.text(data, "selector", at), container=self.text(data, "container", at),
+                                    command=command))
+        return tuple(found)
 
     def host(self, value: Any, where: str) -> HostNeeds:
         if value is None:
@@ -361,19 +402,22 @@ class _Parser:
         if source == "module":
             return Install(source=source, manifests=manifests, images=images,
                            module=self.text(data, "module", where), version=self.text(data, "version", where))
-        if module_only:
-            raise self.fail(f"{where}.{module_only[0]}", f"only applies to source=module, not {source}")
         helm_only = sorted({"chart", "namespace", "values"} & set(data))
         if source != "helm":
+            if module_only:
+                raise self.fail(f"{where}.{module_only[0]}", f"only applies to source=module or helm, not {source}")
             if helm_only:
                 raise self.fail(f"{where}.{helm_only[0]}", f"only applies to source=helm, not {source}")
             return Install(source=source, manifests=manifests, images=images)
+        # The chart is read from the pinned module, like a module's manifests.
         chart = self.repo_path(self.text(data, "chart", where), f"{where}.chart")
         namespace = self.text(data, "namespace", where) if "namespace" in data else "kube-system"
         values = data.get("values") or {}
         return Install(
             source=source,
             images=images,
+            module=self.text(data, "module", where),
+            version=self.text(data, "version", where),
             chart=chart,
             chart_namespace=namespace,
             values=copy.deepcopy(self.mapping(values, f"{where}.values")),

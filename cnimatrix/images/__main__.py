@@ -13,6 +13,7 @@ from cnimatrix.images.engine import STATE, StepFailed, fail, run_steps
 from cnimatrix.images.recipes import all_steps, steps_for
 
 MIN_FREE_GIB = 15
+ONLINE_TOOLS = ("helm",)  # steps that make tools, not images: needed online too
 
 
 def image_sizes(steps) -> list[tuple[str, str]]:
@@ -72,7 +73,17 @@ def main(argv=None) -> int:
     except mode.BadSetting as exc:
         return fail(str(exc))
     if not is_offline and not args.force:
-        print(f"[images] online ({why}): official images are used, nothing to build (OFFLINE=1 builds anyway)")
+        # Online the official images are pulled, but tools the install needs (Helm renders a
+        # chart) still come from their Go modules.
+        tools = {name for name in ONLINE_TOOLS if wanted is None or name in wanted}
+        if not tools or not shutil.which("go"):
+            print(f"[images] online ({why}): official images are used, nothing to build (OFFLINE=1 builds anyway)")
+            return 0
+        print(f"[images] online ({why}): official images are used; building {', '.join(sorted(tools))} from Go modules")
+        try:
+            run_steps(steps, tools)
+        except StepFailed as exc:
+            return fail(str(exc))
         return 0
     for tool in ("docker", "go", "debootstrap", "gcc"):
         if not shutil.which(tool):

@@ -43,3 +43,27 @@ def test_breakages_load_and_name_real_scenarios():
 def test_unknown_breakage_lists_known_ones():
     with pytest.raises(breakage.BreakageError, match="known: .*no-kube-proxy"):
         breakage.load("nope")
+
+
+def test_cilium_kpr_drops_kube_proxy_and_names_the_api_server_node():
+    from pathlib import Path
+
+    from cnimatrix.cluster.kind import Cluster, chart_values
+
+    cni = load("cilium-kpr")
+    assert kind_config(cni)["networking"]["kubeProxyMode"] == "none"
+    values = chart_values(cni.install.values, Cluster(name="cnimatrix-cilium-kpr", kubeconfig=Path("k")))
+    assert values["k8sServiceHost"] == "cnimatrix-cilium-kpr-control-plane"
+    assert values["kubeProxyReplacement"] is True and values["k8sServicePort"] == 6443
+    assert load("cilium").install.values["kubeProxyReplacement"] is False
+
+
+def test_chart_values_fill_placeholders_everywhere_and_keep_other_types():
+    from pathlib import Path
+
+    from cnimatrix.cluster.kind import Cluster, chart_values
+
+    cluster = Cluster(name="c", kubeconfig=Path("k"))
+    given = {"a": ["${control_plane}:6443", 3], "b": {"c": None, "d": True}}
+    assert chart_values(given, cluster) == {"a": ["c-control-plane:6443", 3], "b": {"c": None, "d": True}}
+    assert given["a"][0] == "${control_plane}:6443"  # the catalog's values are not changed

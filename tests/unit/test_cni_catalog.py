@@ -141,12 +141,22 @@ def test_optional_fields_have_defaults(catalog):
 
 def test_helm_entry(catalog):
     def helm(d):
-        d["install"] = {"source": "helm", "chart": "charts/toy", "values": {"ipam": {"mode": "kubernetes"}},
-                        "images": ["toy:v1"]}
+        d["install"] = {"source": "helm", "module": "example.com/toy", "version": "v1.0.0", "chart": "charts/toy",
+                        "values": {"ipam": {"mode": "kubernetes"}}, "images": ["toy:v1"]}
 
     install = load(catalog(variant(helm))).install
     assert (install.chart, install.chart_namespace) == ("charts/toy", "kube-system")
+    assert (install.module, install.version) == ("example.com/toy", "v1.0.0")
     assert install.values == {"ipam": {"mode": "kubernetes"}}
+
+
+def test_diagnostics_entry(catalog):
+    def diag(d):
+        d["diagnostics"] = [{"name": "status", "namespace": "kube-system", "selector": "k8s-app=toy",
+                             "container": "agent", "command": ["toy", "status"]}]
+
+    (only,) = load(catalog(variant(diag))).diagnostics
+    assert (only.name, only.selector, only.command) == ("status", "k8s-app=toy", ("toy", "status"))
 
 
 # --------------------------------------------------------------------------- invalid files
@@ -183,7 +193,12 @@ def test_helm_entry(catalog):
         (lambda d: d["install"].update(images="toy:v1"), "install.images", "must be a list"),
         (lambda d: d["install"].update(source="builtin"), "install.manifests", "must be empty"),
         (lambda d: d["install"].update(chart="charts/toy"), "install.chart", "only applies to source=helm"),
+        (lambda d: d.update(diagnostics={"name": "x"}), "diagnostics", "must be a list"),
+        (lambda d: d.update(diagnostics=[{"name": "x", "namespace": "n", "selector": "a=b", "container": "c"}]),
+         "diagnostics[0].command", "must list"),
         (lambda d: d["install"].update(source="helm", manifests=[]), "install.chart", "required"),
+        (lambda d: d["install"].update(source="helm", manifests=[], chart="c"), "install.module", "required"),
+        (lambda d: d["install"].update(module="example.com/toy"), "install.module", "only applies to source=module or helm"),
     ],
 )
 def test_invalid_files_name_the_file_and_field(catalog, tmp_path, mutate, field, problem):
@@ -293,7 +308,7 @@ def test_module_source_needs_module_and_version(catalog):
     with pytest.raises(CniDataError, match=r"install\.version: is required"):
         load("toy")
     catalog(variant(lambda d: d["install"].update(module="example.com/toy")))
-    with pytest.raises(CniDataError, match=r"install\.module: only applies to source=module, not manifest"):
+    with pytest.raises(CniDataError, match=r"install\.module: only applies to source=module or helm, not manifest"):
         load("toy")
 
 
