@@ -13,7 +13,8 @@ from pathlib import Path
 from cnimatrix import upstream
 from cnimatrix import versions as V
 from cnimatrix.images.engine import Context, Step, output_dir
-from cnimatrix.images.recipes import add_dirs, add_file, bin_of, docker_import, go_build, static_image, tar_dir
+from cnimatrix.images.recipes import (IPTABLES_SELECT, SELECT_LINKS, add_dirs, add_file, bin_of, docker_import, go_build,
+                                      static_image, tar_dir)
 
 MODULE = "github.com/cilium/cilium"
 AGENT_IMAGE = f"quay.io/cilium/cilium:{V.CILIUM}"
@@ -69,7 +70,11 @@ def build_cilium_images(ctx: Context) -> None:
     bpf_skip = ("tests", "complexity-tests", "custom")
 
     def agent(tar: tarfile.TarFile) -> None:
-        tar_dir(tar, root, skip={"usr/local/bin/clang"})
+        tar_dir(tar, root, skip={"usr/local/bin/clang", *SELECT_LINKS})
+        # Like kube-proxy's image: use the iptables backend the node already uses.
+        add_file(tar, "usr/local/sbin/iptables-select", IPTABLES_SELECT)
+        for arc, target in SELECT_LINKS.items():
+            link(tar, arc, target)
         add_dirs(tar, "home/cilium", "var/lib/cilium", "opt/cni", "opt/cni/bin")
         for name in AGENT_BINARIES.values():
             if name != "cilium-cni":
@@ -119,5 +124,6 @@ def steps(rootfs) -> list[Step]:
         Step("helm", f"Helm {V.HELM} (renders Cilium's chart)", {"helm": V.HELM}, build_helm, files=("bin/helm",)),
         rootfs("cilium", RUNTIME_PACKAGES),
         Step("cilium-images", "Cilium agent and operator images", {}, build_cilium_images,
-             needs=("cilium", "rootfs-cilium", "node-runtime", "helm"), images=(AGENT_IMAGE, OPERATOR_IMAGE)),
+             needs=("cilium", "rootfs-cilium", "node-runtime", "helm"), images=(AGENT_IMAGE, OPERATOR_IMAGE),
+             sources=(IPTABLES_SELECT,)),
     ]
