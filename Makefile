@@ -11,7 +11,7 @@ PY := .venv/bin/python
 # The machine image's Go lives here; make sure every recipe finds it even from a bare CI shell.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: help setup images doctor conformance matrix compare unit browser test clean
+.PHONY: help setup python-env images doctor conformance e2e matrix compare unit browser test lint nightly-matrix step-summary clean
 
 help:
 	@echo "make setup                    install Docker (+ runc wrapper), Go and the Python environment"
@@ -21,10 +21,17 @@ help:
 	@echo "make matrix [CNIS=\"a b\"]      every CNI this host can run (or CNIS), one cluster at a time, then the comparison"
 	@echo "make test                     unit tests, the report page in headless chromium, then an end-to-end run with CNI=$(E2E_CNI)"
 	@echo "make compare [CNIS=\"a b\"]     compare reports/<cni>/summary.json files -> reports/comparison/"
+	@echo "make lint                     actionlint over .github/workflows (built from its Go module) and ruff"
+	@echo "make nightly-matrix           the CNIs the nightly CI runs (nightly: true in cnis/), as JSON"
 	@echo "make clean                    delete cnimatrix kind clusters and reports"
 
 setup:
 	@bash cnimatrix/host/setup.sh
+
+# Only the Python environment: for targets that need neither Docker nor Go images. Its progress
+# goes to stderr so that `make nightly-matrix` prints nothing but the JSON.
+python-env:
+	@bash cnimatrix/host/setup.sh python >&2
 
 images: setup
 	@$(PY) -m cnimatrix.images --cni $(CNI)
@@ -47,12 +54,27 @@ browser: setup
 	@$(PY) -m pytest tests/browser -q
 
 test: unit browser
+	@$(MAKE) --no-print-directory e2e
+
+# The one end-to-end run CI makes (.github/workflows/ci.yml and `make test`).
+e2e:
 	@$(MAKE) --no-print-directory conformance CNI=$(E2E_CNI)
 
 # Only reads reports/ and writes reports/comparison/: no Docker, so no `setup` prerequisite.
-compare:
-	@test -x $(PY) || { echo "make compare: $(PY) is missing; run 'make setup' first" >&2; exit 2; }
+compare: python-env
 	@$(PY) -m cnimatrix.compare $(CNIS)
+
+# actionlint and ruff; builds actionlint on first use, never a cluster.
+lint: python-env
+	@$(PY) -m cnimatrix.ci lint
+
+nightly-matrix: python-env
+	@$(PY) -m cnimatrix.ci matrix
+
+# The comparison as a CI job's summary page (GitHub sets GITHUB_STEP_SUMMARY; elsewhere: stdout).
+step-summary:
+	@test -f reports/comparison/comparison.md || { echo "make step-summary: no reports/comparison/comparison.md; run make compare" >&2; exit 2; }
+	@cat reports/comparison/comparison.md >> "$${GITHUB_STEP_SUMMARY:-/dev/stdout}"
 
 clean:
 	@$(PY) -m cnimatrix clean

@@ -50,6 +50,7 @@ __all__ = [
     "known",
     "load",
     "load_all",
+    "nightly",
     "load_file",
     "merge_kind_config",
 ]
@@ -163,6 +164,7 @@ class Cni:
     host: HostNeeds = field(default_factory=HostNeeds)
     offline_reason: str | None = None  # why its images cannot be built without registries, if so
     diagnostics: tuple[Diagnostic, ...] = ()
+    nightly: bool = False  # run by the scheduled CI matrix (.github/workflows/nightly.yml)
     path: Path | None = None
 
     def capability(self, name: str) -> Capability:
@@ -203,6 +205,11 @@ def load(name: str) -> Cni:
 def load_all() -> list[Cni]:
     """Every catalog entry, sorted by name."""
     return [load(name) for name in known()]
+
+
+def nightly() -> list[str]:
+    """The CNIs the nightly CI matrix runs, sorted (`make nightly-matrix` prints them)."""
+    return [cni.name for cni in load_all() if cni.nightly]
 
 
 def load_file(path: str | os.PathLike[str]) -> Cni:
@@ -254,7 +261,7 @@ class _Parser:
 
     _TOP_KEYS = {
         "name", "description", "version", "kind_config", "install",
-        "readiness", "ready_timeout_s", "capabilities", "host", "offline", "diagnostics",
+        "readiness", "ready_timeout_s", "capabilities", "host", "offline", "diagnostics", "nightly",
     }
     _DIAGNOSTIC_KEYS = {"name", "namespace", "selector", "container", "command"}
     _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values", "module", "version"}
@@ -291,6 +298,12 @@ class _Parser:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(field_path, f"must be a non-empty string, got {value!r}")
         return value.strip()
+
+    def flag(self, data: Mapping[str, Any], key: str, where: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}.{key}" if where else key, f"must be true or false, got {value!r}")
+        return value
 
     def choice(self, data: Mapping[str, Any], key: str, where: str, options: tuple[str, ...]) -> str:
         value = self.text(data, key, where)
@@ -336,6 +349,7 @@ class _Parser:
             host=self.host(top.get("host"), "host"),
             offline_reason=self.offline(top.get("offline"), "offline"),
             diagnostics=self.diagnostics(top.get("diagnostics", []), "diagnostics"),
+            nightly=self.flag(top, "nightly", ""),
             path=self.path,
         )
 

@@ -13,7 +13,9 @@ from cnimatrix.images.engine import STATE, StepFailed, fail, run_steps
 from cnimatrix.images.recipes import all_steps, steps_for
 
 MIN_FREE_GIB = 15
-ONLINE_TOOLS = ("helm",)  # steps that make tools, not images: needed online too
+# Steps that make tools, not images: needed online too (kind at the pinned version, whose default
+# node image is the Kubernetes the reports name; Helm renders a chart).
+ONLINE_TOOLS = ("kind", "helm")
 
 
 def image_sizes(steps) -> list[tuple[str, str]]:
@@ -73,8 +75,7 @@ def main(argv=None) -> int:
     except mode.BadSetting as exc:
         return fail(str(exc))
     if not is_offline and not args.force:
-        # Online the official images are pulled, but tools the install needs (Helm renders a
-        # chart) still come from their Go modules.
+        # Online the official images are pulled, but tools the run needs still come from their Go modules.
         tools = {name for name in ONLINE_TOOLS if wanted is None or name in wanted}
         if not tools or not shutil.which("go"):
             print(f"[images] online ({why}): official images are used, nothing to build (OFFLINE=1 builds anyway)")
