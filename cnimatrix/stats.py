@@ -18,6 +18,7 @@ __all__ = [
     "percentile",
     "spread_verdict",
     "sticky_verdict",
+    "weighted_verdict",
 ]
 
 

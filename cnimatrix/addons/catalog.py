@@ -1,0 +1,241 @@
+"""The add-on catalog: cluster add-ons installed after the CNI (addons/<name>.yaml), as data.
+
+An add-on says its version and images, how it is installed (files read from a pinned Go module,
+optionally only some kinds of objects, and our own manifests under manifests/addons/), when it is
+ready, which LoadBalancer Services must get an address, and what it provides to the suites (class
+names, Services). The same versions are installed on every CNI, so differences are the CNI's.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cnimatrix.cni.catalog import READINESS_KINDS, ReadinessRule
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ADDON_DIR = REPO_ROOT / "addons"
+ADDON_DIR_ENV = "CNIMATRIX_ADDON_DIR"
+DEFAULT_READY_TIMEOUT_S = 180.0
+
+GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
+# The backend the Gateway API conformance tests use (conformance/base/manifests.yaml of v1.4.0
+# names this tag): it answers every request with JSON naming its pod, path, host and headers.
+# Offline it is built from conformance/echo-basic of the gateway-api module.
+ECHO_IMAGE = "gcr.io/k8s-staging-gateway-api/echo-basic:v20240412-v1.0.0-394-g40c666fd"
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_PARAM = re.compile(r"\$\{?([a-z_][a-z0-9_]*)")
+
+
+class AddonDataError(ValueError):
+    """An add-on file is missing, unreadable or has an invalid field."""
+
+
+@dataclass(frozen=True)
+class InstallStep:
+    """One thing to apply: `files` of a pinned Go module (module@version), or one of our own
+    manifests (rendered with install-time parameters such as $address_pool). `kinds` keeps only
+    those kinds of objects; `ready` must hold before the next step is applied."""
+
+    module: str | None = None
+    version: str | None = None
+    files: tuple[str, ...] = ()
+    manifest: str | None = None
+    kinds: tuple[str, ...] = ()
+    ready: tuple[ReadinessRule, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.manifest or f"{self.module}@{self.version}: {', '.join(Path(f).name for f in self.files)}"
+
+    def params(self, root: Path = REPO_ROOT) -> set[str]:
+        """The $placeholders our own manifest uses (none for module files, applied as released)."""
+        return set(_PARAM.findall((root / self.manifest).read_text())) if self.manifest else set()
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Addon:
+    name: str
+    description: str
+    version: str
+    install: tuple[InstallStep, ...]
+    images: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    load_balancers: tuple[ServiceRef, ...] = ()
+    provides: dict[str, Any] = field(default_factory=dict)
+    ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
+    path: Path | None = None
+
+    @property
+    def readiness(self) -> tuple[ReadinessRule, ...]:
+        return tuple(rule for step in self.install for rule in step.ready)
+
+
+def addon_dir() -> Path:
+    override = os.environ.get(ADDON_DIR_ENV)
+    return Path(override) if override else ADDON_DIR
+
+
+def known() -> list[str]:
+    directory = addon_dir()
+    if not directory.is_dir():
+        raise AddonDataError(f"add-on directory {directory} does not exist (see {ADDON_DIR_ENV})")
+    return sorted(p.stem for p in directory.glob("*.yaml") if p.is_file())
+
+
+def load(name: str) -> Addon:
+    names = known()
+    if name not in names:
+        raise AddonDataError(f"unknown add-on {name!r}; known add-ons: {', '.join(names) or 'none'}")
+    return load_file(addon_dir() / f"{name}.yaml")
+
+
+def load_all() -> list[Addon]:
+    return [load(name) for name in known()]
+
+
+def install_order(addons: list[Addon] | None = None) -> list[Addon]:
+    """Every add-on after those it names in `after`; a cycle or an unknown name is a data error."""
+    addons = load_all() if addons is None else addons
+    by_name = {a.name: a for a in addons}
+    ordered: list[Addon] = []
+    visiting: list[str] = []
+
+    def visit(name: str) -> None:
+        if any(a.name == name for a in ordered):
+            return
+        if name in visiting:
+            raise AddonDataError(f"add-ons install after each other in a cycle: {' -> '.join(visiting + [name])}")
+        if name not in by_name:
+            raise AddonDataError(f"{visiting[-1]}: after names unknown add-on {name!r}")
+        visiting.append(name)
+        for before in by_name[name].after:
+            visit(before)
+        visiting.pop()
+        ordered.append(by_name[name])
+
+    for addon in sorted(by_name):
+        visit(addon)
+    return ordered
+
+
+def all_images() -> tuple[str, ...]:
+    """Every image the add-ons and the Ingress/Gateway suites' backends need."""
+    return tuple(sorted({tag for a in load_all() for tag in a.images} | {ECHO_IMAGE}))
+
+
+def load_file(path: str | os.PathLike[str]) -> Addon:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AddonDataError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise AddonDataError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    return _Parser(path).addon(data)
+
+
+class _Parser:
+    _TOP = {"name", "description", "version", "images", "after", "install", "load_balancers", "provides", "ready_timeout_s"}
+    _STEP = {"module", "version", "files", "manifest", "kinds", "ready"}
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> AddonDataError:
+        return AddonDataError(f"{self.path}: {where}: {problem}")
+
+    def mapping(self, value: Any, where: str, allowed: set[str]) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(where or "(top level)", f"must be a mapping, got {type(value).__name__}")
+        extra = sorted(set(value) - allowed)
+        if extra:
+            raise self.fail(f"{where}.{extra[0]}" if where else extra[0], f"unknown field (allowed: {', '.join(sorted(allowed))})")
+        return value
+
+    def text(self, data: dict, key: str, where: str) -> str:
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{where}.{key}" if where else key, f"must be a non-empty string, got {value!r}")
+        return value.strip()
+
+    def strings(self, value: Any, where: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(where, f"must be a list of non-empty strings, got {value!r}")
+        return tuple(v.strip() for v in value)
+
+    def relative(self, value: str, where: str) -> str:
+        pure = Path(value)
+        if pure.is_absolute() or ".." in pure.parts:
+            raise self.fail(where, f"{value!r} must be a relative path without '..'")
+        return value
+
+    def addon(self, data: Any) -> Addon:
+        top = self.mapping(data, "", self._TOP)
+        name = self.text(top, "name", "")
+        if name != self.path.stem or not _NAME.match(name):
+            raise self.fail("name", f"{name!r} must match the file name {self.path.stem!r} (lower case, digits, '-')")
+        version = self.text(top, "version", "")
+        steps = top.get("install")
+        if not isinstance(steps, list) or not steps:
+            raise self.fail("install", "must be a non-empty list of steps")
+        timeout = top.get("ready_timeout_s", DEFAULT_READY_TIMEOUT_S)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise self.fail("ready_timeout_s", f"must be a positive number of seconds, got {timeout!r}")
+        provides = top.get("provides") or {}
+        if not isinstance(provides, dict):
+            raise self.fail("provides", "must be a mapping")
+        return Addon(
+            name=name, description=self.text(top, "description", ""), version=version,
+            install=tuple(self.step(s, f"install[{i}]", version) for i, s in enumerate(steps)),
+            images=self.strings(top.get("images", []), "images"),
+            after=self.strings(top.get("after", []), "after"),
+            load_balancers=tuple(self.service(s, f"load_balancers[{i}]") for i, s in enumerate(top.get("load_balancers") or [])),
+            provides=dict(provides), ready_timeout_s=float(timeout), path=self.path,
+        )
+
+    def step(self, value: Any, where: str, default_version: str) -> InstallStep:
+        data = self.mapping(value, where, self._STEP)
+        kinds = self.strings(data.get("kinds", []), f"{where}.kinds")
+        ready = tuple(self.rule(r, f"{where}.ready[{i}]") for i, r in enumerate(data.get("ready") or []))
+        if ("module" in data) == ("manifest" in data):
+            raise self.fail(where, "needs exactly one of module (with files) or manifest")
+        if "manifest" in data:
+            for key in ("files", "version"):
+                if key in data:
+                    raise self.fail(f"{where}.{key}", "only applies to a module step")
+            manifest = self.relative(self.text(data, "manifest", where), f"{where}.manifest")
+            if not (REPO_ROOT / manifest).is_file():
+                raise self.fail(f"{where}.manifest", f"{manifest} does not exist")
+            return InstallStep(manifest=manifest, kinds=kinds, ready=ready)
+        files = self.strings(data.get("files"), f"{where}.files") if "files" in data else ()
+        if not files:
+            raise self.fail(f"{where}.files", "a module step must list the files to apply")
+        version = self.text(data, "version", where) if "version" in data else default_version
+        return InstallStep(module=self.text(data, "module", where), version=version,
+                           files=tuple(self.relative(f, f"{where}.files") for f in files), kinds=kinds, ready=ready)
+
+    def rule(self, value: Any, where: str) -> ReadinessRule:
+        data = self.mapping(value, where, {"kind", "namespace", "name"})
+        kind = self.text(data, "kind", where)
+        if kind not in READINESS_KINDS:
+            raise self.fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(READINESS_KINDS)}")
+        return ReadinessRule(kind=kind, namespace=self.text(data, "namespace", where), name=self.text(data, "name", where))
+
+    def service(self, value: Any, where: str) -> ServiceRef:
+        data = self.mapping(value, where, {"namespace", "name"})
+        return ServiceRef(self.text(data, "namespace", where), self.text(data, "name", where))

@@ -1,0 +1,90 @@
+"""The cluster's front door as an outside client sees it: the controller's LoadBalancer addresses
+and the NodePort of every node, reached from a container on the kind network.
+
+Checks (cnimatrix.ingress.routing) are sent through one or more entries and judged per round; a
+change (an Ingress or route applied) is followed until its checks hold for several rounds, and the
+time from the change to the first round of that streak is its time-to-effect.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from cnimatrix.ingress.routing import Check, RoundVerdict, judge_round
+from cnimatrix.probe.engine import Convergence, Executor, converge
+from cnimatrix.probe.web import Response, send
+
+STABLE_ROUNDS = 3
+CHANGE_DEADLINE_S = 60.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One way in: an address and the port for each scheme."""
+
+    name: str
+    address: str
+    ports: dict[str, int]
+
+
+@dataclass
+class FrontDoor:
+    client: Executor
+    client_ip: str
+    lb: Entry                        # externalTrafficPolicy Cluster
+    lb_local: Entry                  # externalTrafficPolicy Local
+    node_ports: list[Entry]          # every node's IP with the Cluster Service's node ports
+    ca_pem: str = ""
+    effects: dict[str, float] = field(default_factory=dict)   # change -> seconds to its first correct answer
+
+    def entries(self, via: str) -> list[Entry]:
+        return {"lb": [self.lb], "lb-local": [self.lb_local], "nodeports": self.node_ports,
+                "all": [self.lb, *self.node_ports]}[via]
+
+    def send(self, checks: list[Check], via: str = "lb", copies: int = 1) -> tuple[list[Check], list[Response]]:
+        """Every check through every entry of `via`, `copies` times (both controller replicas
+        answer behind one address); returns the checks as sent, aligned with their responses."""
+        sent = [c for entry in self.entries(via) for c in checks for _ in range(copies)]
+        requests = [c.request(entry.address, entry.ports) for entry in self.entries(via) for c in checks for _ in range(copies)]
+        return sent, send(self.client, requests, ca_pem=self.ca_pem)
+
+    def judge(self, sent: list[Check], responses: list[Response]) -> RoundVerdict:
+        return judge_round(sent, responses, self.client_ip)
+
+    def hold(self, checks: list[Check], via: str = "lb", copies: int = 2, deadline_s: float = CHANGE_DEADLINE_S,
+             stable: int = STABLE_ROUNDS, extra: Callable[[], tuple[bool, str]] | None = None) -> Convergence:
+        """Send `checks` in rounds until every response matches (and `extra`, a second observation
+        such as a route's status, holds) for `stable` rounds in a row."""
+        def observe():
+            verdict = self.judge(*self.send(checks, via, copies))
+            return verdict, extra() if extra else (True, "")
+
+        def judge(observed) -> tuple[bool, str]:
+            verdict, (extra_ok, extra_reason) = observed
+            if not verdict.ok:
+                return False, verdict.reason
+            return extra_ok, extra_reason or verdict.reason
+
+        return converge(observe, judge, deadline_s=deadline_s, stable=stable, interval_s=0.5)
+
+    def after(self, name: str, change: Callable[[], None], checks: list[Check], **kwargs) -> Convergence:
+        """Make `change`, then `hold` its checks; records the time-to-effect under `name`."""
+        started = time.monotonic()
+        change()
+        applied = time.monotonic() - started
+        conv = self.hold(checks, **kwargs)
+        if conv.ok and conv.settle_s is not None:
+            self.effects[name] = round(applied + conv.settle_s, 3)
+        return conv
+
+    def serve(self, record, name: str, change: Callable[[], None], checks, **kwargs) -> Convergence:
+        """`after`, folded into the test's record (attempts, time-to-effect); fails the test with
+        the last wrong answer when the checks never held."""
+        conv = self.after(name, change, list(checks), **kwargs)
+        record.convergence(name, conv, steady=False)
+        if name in self.effects:
+            record.metrics.setdefault("time_to_effect_s", {})[name] = self.effects[name]
+        if not conv.ok:
+            raise AssertionError(f"{name}: {conv.reason} (after {conv.count} rounds)")
+        return conv
