@@ -249,6 +249,45 @@ def min_requests_for(backends: int) -> int:
     return max(n, floor)
 
 
+def weighted_verdict(counts: dict[str, int], weights: dict[str, float], alpha: float = 1e-3) -> SpreadVerdict:
+    """Judge whether `counts` (responses per backend) follow the split `weights` (backend -> weight).
+
+    A chi-square goodness-of-fit test against total * weight / sum(weights); fails when a weighted
+    backend got nothing, when a backend outside `weights` answered, or when p < `alpha`. Raises
+    ValueError when some backend's expected count is under 5 (send more requests)."""
+    if not weights or any(w <= 0 for w in weights.values()):
+        raise ValueError(f"weighted_verdict needs positive weights, got {weights}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be within (0, 1), got {alpha}")
+    wanted = sorted(weights)
+    observed = {name: counts.get(name, 0) for name in wanted}
+    extra = {name: n for name, n in counts.items() if name not in observed and n > 0}
+    total = sum(observed.values()) + sum(extra.values())
+    share = {name: weights[name] / math.fsum(weights.values()) for name in wanted}
+    expected = {name: total * share[name] for name in wanted}
+    if min(expected.values()) < _MIN_EXPECTED_PER_CELL:
+        raise ValueError(f"{total} responses are too few to judge weights {weights}; "
+                         f"send at least {math.ceil(_MIN_EXPECTED_PER_CELL / min(share.values()))}")
+    chi2 = math.fsum((observed[n] - expected[n]) ** 2 / expected[n] for n in wanted)
+    dof = len(wanted) - 1
+    p_value = chi_square_sf(chi2, dof) if dof else 1.0
+    missing = [name for name in wanted if observed[name] == 0]
+    unexpected = sorted(extra)
+    want_text = "{" + ", ".join(f"{n}: {expected[n]:.0f}" for n in wanted) + "}"
+    problems = []
+    if missing:
+        problems.append(f"{_names(missing)} got 0 of {total} responses")
+    if unexpected:
+        problems.append(f"unexpected {_names(unexpected)} answered {sum(extra.values())} of {total} responses")
+    if not problems and p_value < alpha:
+        problems.append(f"p={p_value:.2g} < alpha={alpha:g}: distribution {_format_counts(observed)} does not follow "
+                        f"the weights (expected {want_text})")
+    reason = "; ".join(problems) or (f"{total} responses split {_format_counts(observed)}, expected {want_text} "
+                                     f"(p={p_value:.2g} >= alpha={alpha:g})")
+    return SpreadVerdict(ok=not problems, reason=reason, total=total, chi2=round(chi2, 6), p_value=p_value, dof=dof,
+                         counts={**observed, **extra}, missing=missing, unexpected=unexpected)
+
+
 # --------------------------------------------------------------------------- session affinity
 
 
