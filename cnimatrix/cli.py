@@ -9,12 +9,11 @@ from pathlib import Path
 
 from cnimatrix import breakage
 from cnimatrix import cni as cni_catalog
-from cnimatrix import mode
-from cnimatrix import versions as V
+from cnimatrix import mode, preflight, runs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SUITES = ("service", "dns", "netpol")
-DEFAULT_CNI = "calico"  # builds and enforces NetworkPolicy on every host, online or offline
+DEFAULT_CNI = preflight.DEFAULT_CNI  # builds and enforces NetworkPolicy on every host, online or offline
 
 
 def error(message: str, code: int = 1) -> int:
@@ -22,28 +21,51 @@ def error(message: str, code: int = 1) -> int:
     return code
 
 
-def missing_images(images: list[str]) -> list[str]:
-    return [tag for tag in images
-            if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode != 0]
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments: one line and exit 2, not the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def preflight(cni: cni_catalog.Cni, existing: bool) -> str | None:
-    """Why this run cannot start, or None."""
-    if existing:
-        return None
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        return "Docker is not reachable: run `make setup`"
-    offline, why = mode.offline()
-    if not offline:
-        return None
-    needed = [V.NODE_IMAGE, *cni.install.images]
-    absent = missing_images(needed)
-    if absent and cni.offline_reason:
-        return (f"{cni.name} cannot run on this offline host ({why}): {' '.join(cni.offline_reason.split())} "
-                f"Use a CNI whose images build here, e.g. CNI={DEFAULT_CNI}")
-    if absent:
-        return f"offline ({why}) and these images are missing: {', '.join(absent)}; run `make images CNI={cni.name}`"
-    return None
+def input_problem(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str]) -> str | None:
+    """Settings and arguments that are wrong whatever the host: no Docker needed, nothing created."""
+    problem = preflight.offline_setting()
+    if not problem and args.breakage:
+        try:
+            chosen = breakage.load(args.breakage)
+        except breakage.BreakageError as exc:
+            return str(exc)
+        if not chosen.applies_to(cni.name):
+            return f"breakage {chosen.name} breaks part of {', '.join(chosen.cnis)}, not {cni.name}"
+    if not problem and args.cluster:
+        problem = preflight.cluster_name_problem(args.cluster)
+    if not problem and args.kubeconfig:
+        problem = preflight.kubeconfig_problem(args.kubeconfig)
+    if not problem and args.k:
+        problem = preflight.selection_problem(suites, args.k, cni.name)
+    return problem
+
+
+def claim_cluster(args: argparse.Namespace, cni: cni_catalog.Cni) -> runs.Record | str:
+    """Host checks, then this run's claim on its cluster name (refused while a live run holds it),
+    then what a killed run left behind goes. Returns the claim, or why the run cannot start."""
+    from cnimatrix.cluster.kind import tool
+
+    name = args.cluster or f"cnimatrix-{cni.name}"
+    problem = preflight.host_problem(cni) or preflight.name_problem(name, str(tool("kind")))
+    if problem:
+        return problem
+    try:
+        record = runs.claim(name, cni.name, keep=args.keep, command=" ".join(["cnimatrix", *sys.argv[1:]]))
+    except runs.Busy as exc:
+        return str(exc)
+    kind = str(tool("kind"))
+    found = runs.leftovers(runs.read_all(), runs.kind_clusters(kind), runs.helper_containers(), runs.boot_id())
+    removed = runs.remove(found, kind) if found else ""
+    if removed:
+        print(f"cnimatrix: {removed} (left by a run that was killed)", flush=True)
+    return record
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,15 +75,26 @@ def run(args: argparse.Namespace) -> int:
         return error(str(exc), 2)
     except cni_catalog.CniDataError as exc:
         return error(f"invalid CNI data: {exc}", 2)
-    try:
-        problem = preflight(cni, bool(args.kubeconfig))
-    except mode.BadSetting as exc:
-        return error(str(exc), 2)
+    suites = [str(REPO_ROOT / "suites" / s) for s in (args.suite or SUITES)]
+    problem = input_problem(args, cni, suites)
     if problem:
         return error(problem, 2)
+    record = None
+    if not args.kubeconfig:
+        claimed = claim_cluster(args, cni)
+        if isinstance(claimed, str):
+            return error(claimed, 2)
+        record = claimed
+    try:
+        return run_suites(args, cni, suites, record)
+    finally:
+        if record is not None:
+            runs.finish(record)
+
+
+def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str], record: runs.Record | None) -> int:
     out = Path(args.out) if args.out else REPO_ROOT / "reports" / cni.name
     out.mkdir(parents=True, exist_ok=True)
-    suites = [str(REPO_ROOT / "suites" / s) for s in (args.suite or SUITES)]
     # sys-level capture only: progress lines written to the real stderr (cluster creation, image
     # loading, waiting for readiness) reach the terminal as they happen.
     cmd = [sys.executable, "-m", "pytest", *suites, "-p", "no:cacheprovider", "--capture=sys", "--rootdir", str(REPO_ROOT),
@@ -78,24 +111,21 @@ def run(args: argparse.Namespace) -> int:
     if args.k:
         cmd += ["-k", args.k]
     if args.breakage:
-        try:
-            chosen = breakage.load(args.breakage)
-        except breakage.BreakageError as exc:
-            return error(str(exc), 2)
-        if not chosen.applies_to(cni.name):
-            return error(f"breakage {chosen.name} breaks part of {', '.join(chosen.cnis)}, not {cni.name}", 2)
         cmd += ["--break", args.breakage]
     cmd += args.pytest_args
     print(f"cnimatrix: running {', '.join(args.suite or SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)
-    return run_stoppable(cmd)
+    # pytest runs in its own session and outlives a SIGKILLed parent: its pid keeps the claim live.
+    return run_stoppable(cmd, started=(lambda pid: runs.add_owner(record, pid)) if record else None)
 
 
-def run_stoppable(cmd: list[str]) -> int:
+def run_stoppable(cmd: list[str], started=None) -> int:
     """Run the suites in their own session and pass on the first Ctrl-C or SIGTERM exactly once:
     pytest then stops, tears the cluster down and writes what finished. Further signals are
     ignored until it has cleaned up, so a second Ctrl-C cannot cut the cleanup short (a SIGKILL
     still can; the next run or `make clean` removes what that leaves). Exit 130/143 when stopped."""
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, start_new_session=True)
+    if started is not None:
+        started(proc.pid)
     received: list[int] = []
 
     def forward(signum, frame):
@@ -118,30 +148,24 @@ def run_stoppable(cmd: list[str]) -> int:
 
 
 def clean() -> int:
+    """Every cnimatrix cluster no live run owns (kept ones too), their helpers and the firewall
+    rule; a user's own kind clusters and live runs' clusters stay."""
     from cnimatrix.cluster.kind import ClusterError, tool
 
     try:
         kind = str(tool("kind"))
     except ClusterError as exc:
         return error(str(exc))
-    from cnimatrix.cluster import guard
-    from cnimatrix.cluster.kind import remove_helpers
-
-    names = subprocess.run([kind, "get", "clusters"], capture_output=True, text=True).stdout.split()
-    for name in (n for n in names if n.startswith("cnimatrix-")):
-        print(f"cnimatrix: deleting cluster {name}")
-        subprocess.run([kind, "delete", "cluster", "--name", name], capture_output=True)
-    removed = remove_helpers()
-    if removed:
-        print(f"cnimatrix: removed {removed} helper container(s)")
-    released = guard.release("kind")
-    if released:
-        print(f"cnimatrix: {released}")
+    found = runs.leftovers(runs.read_all(), runs.kind_clusters(kind), runs.helper_containers(), runs.boot_id(),
+                           everything=True)
+    removed = runs.remove(found, kind)
+    print(f"cnimatrix: {removed or 'nothing to remove'}"
+          + (f"; left alone, in use by a live run: {', '.join(found.live)}" if found.live else ""))
     return 0
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="cnimatrix", description="Kubernetes networking conformance across CNIs")
+    parser = OneLineParser(prog="cnimatrix", description="Kubernetes networking conformance across CNIs")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="create a kind cluster with a CNI, run the suites, write reports/<cni>/")
     p_run.add_argument("--cni", default=DEFAULT_CNI, help=f"one of: {', '.join(cni_catalog.known())}")

@@ -1,0 +1,145 @@
+"""Bad input (README "Bad input"): the real `cnimatrix run` prints one line, exits 2 and creates
+nothing. Each test runs the command in a subprocess with its own state folder and results folder."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnimatrix import preflight
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def refuse(tmp_path):
+    """Run `cnimatrix <args>`, assert one line on stderr, nothing on stdout, exit 2, no results folder
+    and no run record; returns the line."""
+    def run(*args: str, env: dict | None = None) -> str:
+        out, state = tmp_path / "out", tmp_path / "state"
+        full_env = {**os.environ, "OFFLINE": "1", "CNIMATRIX_STATE": str(state), **(env or {})}
+        argv = list(args) + (["--out", str(out)] if args[0] == "run" else [])
+        proc = subprocess.run([sys.executable, "-m", "cnimatrix", *argv], cwd=REPO_ROOT, env=full_env,
+                              capture_output=True, text=True, timeout=120)
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+        assert len(lines) == 1 and lines[0].startswith("cnimatrix"), proc.stderr
+        assert proc.stdout == ""
+        assert not out.exists() and not list((state / "runs").glob("*.json"))
+        return lines[0]
+    return run
+
+
+def kubeconfig(tmp_path: Path, server: str) -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text(f"""apiVersion: v1
+kind: Config
+current-context: c
+contexts: [{{name: c, context: {{cluster: k, user: u}}}}]
+clusters: [{{name: k, cluster: {{server: "{server}"}}}}]
+users: [{{name: u, user: {{}}}}]
+""")
+    return path
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unknown_cni(refuse):
+    assert "unknown CNI 'nope'; known CNIs: " in refuse("run", "--cni", "nope")
+    assert "unknown CNI(s) nope" in refuse("matrix", "--cni", "nope")
+
+
+def test_unknown_suite(refuse):
+    assert "argument --suite: invalid choice: 'nope'" in refuse("run", "--suite", "nope")
+
+
+def test_bad_offline_value(refuse):
+    assert refuse("run", "--cni", "flannel", env={"OFFLINE": "maybe"}).endswith("OFFLINE must be 1 or 0, not 'maybe'")
+    assert "OFFLINE must be 1 or 0" in refuse("matrix", env={"OFFLINE": "maybe"})
+
+
+def test_docker_not_running(refuse, tmp_path):
+    line = refuse("run", "--cni", "flannel", env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    assert line == "cnimatrix: Docker is not reachable: run `make setup`"
+
+
+def test_kubeconfig_missing_unreadable_or_pointing_at_nothing(refuse, tmp_path):
+    assert refuse("run", "--cni", "flannel", "--kubeconfig", str(tmp_path / "absent")).endswith(": no such file")
+    assert refuse("run", "--cni", "flannel", "--kubeconfig", str(tmp_path)).endswith(": not a file")
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"\xff\xfe\x00\x81 not text")
+    assert "cannot read it" in refuse("run", "--cni", "flannel", "--kubeconfig", str(garbage))
+    empty = tmp_path / "empty"
+    empty.write_text("apiVersion: v1\nkind: Config\n")
+    assert "names no cluster with a server" in refuse("run", "--cni", "flannel", "--kubeconfig", str(empty))
+    nothing = kubeconfig(tmp_path, f"https://127.0.0.1:{closed_port()}")
+    assert refuse("run", "--cni", "flannel", "--kubeconfig", str(nothing)).endswith("does not answer (connection refused)")
+
+
+def test_k_selecting_nothing_or_nonsense(refuse):
+    line = refuse("run", "--cni", "flannel", "--suite", "service", "-k", "no_scenario_is_called_this")
+    assert line == "cnimatrix: -k 'no_scenario_is_called_this' selects no scenario of the service suite(s)"
+    assert "is not a valid selection: Wrong expression" in refuse("run", "--cni", "flannel", "--suite", "service", "-k", "and or")
+
+
+def test_bad_cluster_name_and_unknown_breakage(refuse):
+    assert "a kind cluster name is lower-case" in refuse("run", "--cni", "flannel", "--cluster", "Not_A_Name")
+    assert "unknown breakage 'nope'" in refuse("run", "--cni", "flannel", "--break", "nope")
+
+
+# --------------------------------------------------------------------------- the pure parts
+
+
+def test_server_of_reads_the_current_context():
+    doc = {"current-context": "b", "contexts": [{"name": "a", "context": {"cluster": "x"}}, {"name": "b", "context": {"cluster": "y"}}],
+           "clusters": [{"name": "x", "cluster": {"server": "https://x:1"}}, {"name": "y", "cluster": {"server": "https://y:2"}}]}
+    assert preflight.server_of(doc) == "https://y:2"
+    assert preflight.server_of({**doc, "current-context": "z"}) is None
+    assert preflight.server_of({**doc, "clusters": []}) is None
+    assert preflight.server_of("text") is None and preflight.server_of(None) is None
+
+
+def test_answers_tells_a_listening_port_from_a_closed_one():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        assert preflight.answers(f"https://127.0.0.1:{server.getsockname()[1]}") is None
+    assert preflight.answers(f"https://127.0.0.1:{closed_port()}") == "connection refused"
+    assert "not a URL" in preflight.answers("no scheme here")
+
+
+def test_disk_too_small():
+    gib = 1024**3
+    assert preflight.disk_problem(20 * gib, "/var/lib/docker") is None
+    assert preflight.disk_problem(None, "/var/lib/docker") is None  # cannot tell: Docker will say
+    line = preflight.disk_problem(int(1.5 * gib), "/var/lib/docker")
+    assert line.startswith("only 1.5 GiB free at /var/lib/docker; a cluster needs 5 GiB")
+
+
+def test_disk_too_small_stops_the_host_checks(monkeypatch):
+    from cnimatrix.cni import load
+
+    monkeypatch.setattr(preflight.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, "/var/lib/docker\n", ""))
+    monkeypatch.setattr(preflight.shutil, "disk_usage", lambda path: type("U", (), {"free": 2 * 1024**3})())
+    assert preflight.host_problem(load("flannel")).startswith("only 2.0 GiB free at /var/lib/docker")
+
+
+def test_a_name_taken_by_something_not_ours():
+    from cnimatrix.runs import Owner, Record
+
+    assert "kind cluster cnimatrix did not create" in preflight.taken("dev", ["dev"], {"dev-control-plane": "dev"}, {})
+    assert preflight.taken("cnimatrix-calico", ["cnimatrix-calico"], {"cnimatrix-calico-control-plane": "cnimatrix-calico"}, {}) is None
+    ours = {"mine": Record(cluster="mine", cni="calico", owners=(Owner(1, 1),), boot="b", started_at=0.0)}
+    assert preflight.taken("mine", ["mine"], {"mine-control-plane": "mine"}, ours) is None
+    assert "container dev-worker2 exists" in preflight.taken("dev", [], {"dev-worker2": ""}, {})
+    assert preflight.taken("dev", [], {"dev-database": ""}, {}) is None  # not a node name
+    assert preflight.cluster_name_problem("cnimatrix-robust-test") is None
+    assert preflight.cluster_name_problem("../etc") is not None
