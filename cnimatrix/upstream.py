@@ -30,6 +30,19 @@ def go_binary() -> str:
 
 def module_dir(module: str, version: str) -> Path:
     """The extracted module in Go's cache (downloaded on first use)."""
+    return Path(_download(module, version)["Dir"])
+
+
+def module_time(module: str, version: str) -> str:
+    """When the proxy says this version was published (RFC 3339), e.g. to stamp a build."""
+    info = _download(module, version)
+    try:
+        return json.loads(Path(info["Info"]).read_text()).get("Time") or "unknown"
+    except (KeyError, OSError, ValueError):
+        return "unknown"
+
+
+def _download(module: str, version: str) -> dict:
     proc = subprocess.run([go_binary(), "mod", "download", "-json", f"{module}@{version}"],
                           capture_output=True, text=True, env={**os.environ, **GO_ENV})
     try:
@@ -38,7 +51,7 @@ def module_dir(module: str, version: str) -> Path:
         info = {"Error": (proc.stderr or proc.stdout).strip()[:300]}
     if info.get("Error") or not info.get("Dir"):
         raise UpstreamError(f"cannot fetch {module}@{version}: {info.get('Error') or 'no directory reported'}")
-    return Path(info["Dir"])
+    return info
 
 
 def module_file(module: str, version: str, path: str) -> Path:

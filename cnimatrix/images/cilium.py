@@ -51,7 +51,10 @@ def build_cilium(ctx: Context) -> None:
         "github.com/osrg/gobgp/v4": f"github.com/osrg/gobgp/v4 {V.CILIUM_GOBGP}",
         MCS_CONTROLLERS: str(stub),
     })
-    ldflags = f"-s -w -X {MODULE}/pkg/version.ciliumVersion={V.CILIUM.lstrip('v')}"
+    # "<version> <revision> <date>" as upstream's Makefile stamps it (cilium-dbg version parses the
+    # fields); a module zip has no git revision, so the tag and the module's release time stand in.
+    released = upstream.module_time(MODULE, V.CILIUM)
+    ldflags = f"-s -w -X '{MODULE}/pkg/version.ciliumVersion={V.CILIUM.lstrip('v')} {V.CILIUM} {released}'"
     common = dict(ldflags=ldflags, replaces=replaces, sums_from=source / "go.sum")
     go_build(ctx, MODULE, V.CILIUM, AGENT_BINARIES, tags="osusergo", **common)
     go_build(ctx, MODULE, V.CILIUM, OPERATOR_BINARIES, tags="osusergo,ipam_provider_operator", **common)

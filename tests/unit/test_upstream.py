@@ -38,3 +38,12 @@ def test_module_dir_reports_a_missing_go(monkeypatch):
     monkeypatch.setattr(upstream.os, "access", lambda path, mode: False)
     with pytest.raises(upstream.UpstreamError, match="make setup"):
         upstream.module_dir("example.com/x", "v1.0.0")
+
+
+def test_module_time_reads_the_proxy_info_and_says_unknown_without_it(monkeypatch, tmp_path):
+    info = tmp_path / "v1.0.0.info"
+    info.write_text('{"Version":"v1.0.0","Time":"2026-09-15T20:03:11Z"}')
+    monkeypatch.setattr(upstream, "_download", lambda module, version: {"Dir": str(tmp_path), "Info": str(info)})
+    assert upstream.module_time("example.com/x", "v1.0.0") == "2026-09-15T20:03:11Z"
+    info.unlink()
+    assert upstream.module_time("example.com/x", "v1.0.0") == "unknown"
