@@ -47,6 +47,10 @@ def input_problem(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[s
     return problem
 
 
+def stop_early(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def claim_cluster(args: argparse.Namespace, cni: cni_catalog.Cni) -> runs.Record | str:
     """Host checks, then this run's claim on its cluster name (refused while a live run holds it),
     then what a killed run left behind goes. Returns the claim, or why the run cannot start."""
@@ -76,15 +80,26 @@ def run(args: argparse.Namespace) -> int:
     except cni_catalog.CniDataError as exc:
         return error(f"invalid CNI data: {exc}", 2)
     suites = [str(REPO_ROOT / "suites" / s) for s in (args.suite or SUITES)]
-    problem = input_problem(args, cni, suites)
-    if problem:
-        return error(problem, 2)
     record = None
-    if not args.kubeconfig:
-        claimed = claim_cluster(args, cni)
-        if isinstance(claimed, str):
-            return error(claimed, 2)
-        record = claimed
+    # Until the suites start, Ctrl-C or SIGTERM stops the checks with one line (no traceback).
+    previous = {s: signal.signal(s, stop_early) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        problem = input_problem(args, cni, suites)
+        if problem:
+            return error(problem, 2)
+        if not args.kubeconfig:
+            claimed = claim_cluster(args, cni)
+            if isinstance(claimed, str):
+                return error(claimed, 2)
+            record = claimed
+    except KeyboardInterrupt as exc:
+        name = exc.args[0] if exc.args else "SIGINT"
+        if record is not None:
+            runs.finish(record)
+        return error(f"stopped by {name} before the suites started; no cluster was created", 128 + signal.Signals[name])
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     try:
         return run_suites(args, cni, suites, record)
     finally:
