@@ -129,7 +129,9 @@ def trial(cni: str, cluster: str, signal_name: str, delay_s: float, deadline_s: 
 
 def last_progress(text: str) -> str:
     """Where the run was when the signal came: its last progress line before the stop message."""
-    lines = [line for line in text.splitlines() if line.startswith(("[cluster]", "cnimatrix: running", "suites/"))]
+    before = text.split("cnimatrix: SIG", 1)[0].split("cnimatrix: stopped by", 1)[0]
+    marks = ("[cluster]", " • ", "cnimatrix: running", "suites/")
+    lines = [line.strip() for line in before.splitlines() if line.startswith(marks)]
     return lines[-1][:160] if lines else "preflight"
 
 

@@ -97,6 +97,7 @@ def test_verdict(signal_name, code, stop_s, summary_doc, started, leaked, proble
 
 
 def test_last_progress_line():
-    text = "cnimatrix: running service suite(s) on flannel\n[cluster] creating x\n[cluster] loading 1 image(s)\nnoise\n"
-    assert interrupts.last_progress(text) == "[cluster] loading 1 image(s)"
+    text = ("cnimatrix: running service suite(s) on flannel\n[cluster] creating x\n • Joining worker nodes  ...\nnoise\n"
+            "cnimatrix: SIGTERM: stopping, deleting the cluster and writing the results ...\n[cluster] deleting cluster x\n")
+    assert interrupts.last_progress(text) == "• Joining worker nodes  ..."
     assert interrupts.last_progress("cnimatrix: stopped by SIGINT before the suites started") == "preflight"
