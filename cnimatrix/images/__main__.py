@@ -9,6 +9,7 @@ import time
 
 from cnimatrix import cni as cni_catalog
 from cnimatrix import mode
+from cnimatrix.addons import catalog as addon_catalog
 from cnimatrix.images.engine import STATE, StepFailed, fail, run_steps
 from cnimatrix.images.recipes import all_steps, steps_for
 
@@ -41,7 +42,8 @@ def cni_steps(steps, names: list[str]) -> set[str]:
         if cni.offline_reason is not None:
             raise NotBuildable(f"{cni.name}'s images cannot be built on this host: {cni.offline_reason}")
         try:
-            wanted |= steps_for(steps, list(cni.install.images))
+            # Every cluster gets the add-ons (addons/*.yaml) after its CNI, so their images too.
+            wanted |= steps_for(steps, list(cni.install.images) + list(addon_catalog.all_images()))
         except KeyError as exc:
             raise NotBuildable(f"{cni.name} lists images no build step makes: {exc.args[0]}") from None
     return wanted

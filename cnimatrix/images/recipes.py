@@ -428,7 +428,7 @@ for i in $(seq 30); do pgrep -x containerd >/dev/null || break; sleep 1; done
 
 def all_steps() -> list[Step]:
     """Every step, in dependency order."""
-    from cnimatrix.images import cilium  # imports this module's helpers
+    from cnimatrix.images import addons, cilium  # imports this module's helpers
     rootfs = lambda name, pkgs: Step(f"rootfs-{name}", f"Debian {V.DEBIAN_SUITE} rootfs ({name})", {"suite": V.DEBIAN_SUITE, "packages": pkgs}, debootstrap(pkgs), files=("root/etc/os-release",))
     return [
         Step("kind", f"kind {V.KIND}", {"kind": V.KIND}, build_kind, files=("bin/kind",)),
@@ -464,6 +464,7 @@ def all_steps() -> list[Step]:
         Step("local-path-images", "local-path-provisioner and helper images", {}, build_local_path_images, needs=("local-path", "rootfs-min"),
              images=(f"docker.io/rancher/local-path-provisioner:{V.LOCAL_PATH_PROVISIONER}", LOCAL_PATH_HELPER)),
         *cilium.steps(rootfs),
+        *addons.steps(rootfs),
         Step("node-base", "kind node base (systemd, containerd, runc, CNI plugins)", {}, build_node_base, needs=("node-runtime", "rootfs-node"),
              images=("cnimatrix.local/node-base:latest",), sources=(FILES / "node",)),
         Step("node-image", f"kind node image {V.NODE_IMAGE}", {"images": node_preloaded_images()}, build_node_image,

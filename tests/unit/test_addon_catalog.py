@@ -117,3 +117,12 @@ def test_own_manifests_use_the_add_on_images():
     text = (catalog.REPO_ROOT / "manifests/addons/traefik.yaml").read_text()
     assert f"image: {load('traefik').images[0]}" in text
     assert "--global.sendanonymoususage=false" in text and "--global.checknewversion=false" in text
+
+
+def test_every_add_on_image_has_an_offline_build_step():
+    from cnimatrix.images.recipes import all_steps, steps_for
+    steps = all_steps()
+    wanted = steps_for(steps, list(catalog.all_images()))
+    assert {"traefik", "metallb", "echo-basic", "addon-images"} <= wanted
+    from cnimatrix.images.__main__ import cni_steps
+    assert "addon-images" in cni_steps(steps, ["flannel"])
