@@ -151,6 +151,26 @@ STANDARD_MEASUREMENTS = {
 }
 
 
+# metrics.netpol.live_update (the 100 ms watch of live policy changes): figure -> label; p50 and max
+LIVE_UPDATE_FIGURES = {
+    "first_flip_s": "first watched pair flipped",
+    "all_flipped_s": "every watched pair flipped",
+    "matrix_converged_s": "whole matrix converged",
+}
+
+
+def _live_update_figures(live: Any) -> dict[str, tuple[str, str, str, float | None]]:
+    figures = {}
+    for key, label in LIVE_UPDATE_FIGURES.items():
+        stats = live.get(key) if isinstance(live, Mapping) else None
+        for stat in ("p50", "max"):
+            value = _number(stats.get(stat)) if isinstance(stats, Mapping) else None
+            if value is not None:
+                figures[f"netpol.live_update.{key}.{stat}"] = (
+                    "time-to-effect", f"NetworkPolicy live update, {label}: {stat}", "s", value)
+    return figures
+
+
 def _run_figures(doc: Mapping[str, Any]) -> dict[str, tuple[str, str, str, float | None]]:
     """key -> (group, label, unit, value) for every figure one summary offers."""
     timings = doc["timings_s"]
@@ -171,6 +191,8 @@ def _run_figures(doc: Mapping[str, Any]) -> dict[str, tuple[str, str, str, float
             key = "netpol.time_to_effect_s" + (f".{path}" if path else "")
             label = "NetworkPolicy time-to-effect" + (f": {path}" if path else "")
             figures[key] = ("time-to-effect", label, "s", value)
+    if isinstance(netpol, Mapping):
+        figures.update(_live_update_figures(netpol.get("live_update")))
     for test in doc["tests"]:
         for path, value in _leaves(test.get("metrics", {}).get("settle_s", {})):
             figures[f"settle:{test['id']}:{path}"] = ("time-to-effect", f"{test['title']}: {path}", "s", value)

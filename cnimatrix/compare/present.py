@@ -19,7 +19,9 @@ STATUS = {
     "not-run": ("⏸️", "not run", "no result: run stopped, cluster not ready, or no summary"),
 }
 REASON_SHOWN = {"failed", "error", "not-run"}  # statuses whose reason is written in the cell itself
-FLAG_WORDS = {"works-despite-declared": "works despite declared gap"}
+FLAG_WORDS = {"works-despite-declared": "works despite declared gap",
+              "established-connection-kept": "open connection kept after the deny",
+              "established-connection-cut": "open connection cut by the deny"}
 
 
 def word(status: str) -> str:

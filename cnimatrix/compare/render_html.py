@@ -130,7 +130,8 @@ def render(doc: Mapping[str, Any]) -> str:
                   scenario_table(doc, suite["scenarios"], "suite", suite["name"], with_suite=False)]
     parts += ['<h2 id="measurements">Measurements</h2>', _measurements(doc), *plots.charts(doc),
               '<p class="meta">Create-to-Ready is timings_s cluster_create + cni_ready; DNS latency from '
-              "metrics.dns.latency_ms; time-to-effect from per-test settle_s and metrics.netpol.time_to_effect_s. "
+              "metrics.dns.latency_ms; time-to-effect from per-test settle_s, metrics.netpol.time_to_effect_s (one probe round) "
+              "and metrics.netpol.live_update (100 ms probes of the pairs a live change flips). "
               "— means not measured.</p>",
               "</body></html>"]
     return "\n".join(p for p in parts if p) + "\n"

@@ -105,6 +105,7 @@ def render(doc: Mapping[str, Any]) -> str:
                    [[escape(f"{m['label']} ({m['unit']})"), *(present.number(m["values"][c]) for c in columns)]
                     for m in doc["measurements"]])
     lines += ["", "Create-to-Ready is timings_s cluster_create + cni_ready; DNS latency from "
-                  "metrics.dns.latency_ms; time-to-effect rows from per-test settle_s and "
-                  "metrics.netpol.time_to_effect_s. — means not measured."]
+                  "metrics.dns.latency_ms; time-to-effect rows from per-test settle_s, "
+                  "metrics.netpol.time_to_effect_s (one probe round) and metrics.netpol.live_update (100 ms probes "
+                  "of the pairs a live change flips). — means not measured."]
     return "\n".join(lines) + "\n"

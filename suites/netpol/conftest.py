@@ -2,7 +2,7 @@
 and UDP on ports 80 and 81, spread so every row has same-node and cross-node pairs."""
 from __future__ import annotations
 
-import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -10,14 +10,20 @@ import pytest
 from kubernetes import client
 
 from cnimatrix.netpol import cases as catalog
+from cnimatrix.netpol import timing
 from cnimatrix.netpol.matrix import Table, Target
+from cnimatrix.probe import timeline
 from cnimatrix.probe.engine import Outcome, PodExecutor, ProbeResult, converge, many
-from cnimatrix.pytest_plugin import state_key
+from cnimatrix.pytest_plugin import declared_key, state_key
 from cnimatrix.stats import latency_summary
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace
 
 PROBE_TIMEOUT_S = 1.5   # a denied probe costs this much; an allowed one answers in milliseconds
+# Live changes: a probe per watched cell every 100 ms, 0.9 s to answer (a TCP SYN is resent after
+# 1 s: a later answer would be dated to the first SYN), done after 10 in a row.
+WATCH = {"interval_s": 0.1, "timeout_s": 0.9, "hold": 10}
+WATCH_DEADLINE_S = 30
 DEFAULT_POD_CIDR = "10.244.0.0/16"  # kind's default podSubnet
 
 
@@ -29,9 +35,14 @@ class MatrixEnv:
     nodes: dict[str, str] = field(default_factory=dict)         # x/a -> node
     pod_cidr: str = DEFAULT_POD_CIDR
     effects: list[float] = field(default_factory=list)   # seconds from a change to its matrix, every case
+    live_updates: list[dict] = field(default_factory=list)  # per live-update step: timing.step_figures
+    established: dict[str, dict] = field(default_factory=dict)     # scenario -> what the open connection did
+    node_traffic: dict[str, dict] = field(default_factory=dict)    # scenario -> probe -> observed
+    watch_spacing_ms: list[float] = field(default_factory=list)
     # One API client per concurrent exec: the client's stream() swaps its request method while a
     # websocket is open, so a client shared between threads sends plain calls down that path.
     exec_clients: dict[str, client.ApiClient] = field(default_factory=dict)
+    side_clients: dict[str, client.ApiClient] = field(default_factory=dict)   # for probes that overlap a round
 
     @property
     def names(self) -> dict[str, str]:
@@ -42,32 +53,35 @@ class MatrixEnv:
         logical, _, name = ref.partition("/")
         return self.namespaces[logical], name
 
-    def executor(self, pod: str) -> PodExecutor:
+    def executor(self, pod: str, side: bool = False) -> PodExecutor:
+        """An exec into a matrix pod; `side` for one that runs while a matrix round uses the pod."""
         ns, name = self.real(pod)
-        api = self.exec_clients.get(pod)
+        clients = self.side_clients if side else self.exec_clients
+        api = clients.get(pod)
         if api is None:
-            api = self.exec_clients[pod] = ns.cluster.api()
+            api = clients[pod] = ns.cluster.api()
         return PodExecutor(api, ns.name, name, "cont-80")
-
-    def kubectl(self, *args: str, input: str | None = None) -> str:
-        return next(iter(self.namespaces.values())).cluster.kubectl(*args, input=input)
 
     # --- state of the matrix ----------------------------------------------------------------
 
     def reset(self) -> None:
-        """No policies, and only the matrix's own labels, as every case expects to start from."""
+        """No policies, and only the matrix's own labels, as every case expects to start from.
+        Through the API, touching only what differs: kubectl per call would cost ~0.3 s each."""
         for logical, ns in self.namespaces.items():
-            ns.cluster.kubectl("delete", "networkpolicy", "--all", "-n", ns.name, "--wait=true")
-            self.set_namespace_labels(logical, {**{k: None for k in self._extra_labels(ns)}, "ns": logical})
-            for pod in catalog.POD_NAMES:
-                current = ns.core.read_namespaced_pod(pod, ns.name).metadata.labels or {}
-                self.set_pod_labels(f"{logical}/{pod}", {**{k: None for k in current if k != "pod"}, "pod": pod})
+            self.networking(ns).delete_collection_namespaced_network_policy(ns.name)
+            labels = ns.core.read_namespace(ns.name).metadata.labels or {}
+            extra = {k: None for k in labels if k not in _KEEP_NAMESPACE_LABELS}
+            if extra or labels.get("ns") != logical:
+                self.set_namespace_labels(logical, {**extra, "ns": logical})
+            for pod in ns.core.list_namespaced_pod(ns.name).items:
+                current = pod.metadata.labels or {}
+                if pod.metadata.name in catalog.POD_NAMES and current != {"pod": pod.metadata.name}:
+                    self.set_pod_labels(f"{logical}/{pod.metadata.name}",
+                                        {**{k: None for k in current if k != "pod"}, "pod": pod.metadata.name})
 
     @staticmethod
-    def _extra_labels(ns: Namespace) -> list[str]:
-        labels = ns.core.read_namespace(ns.name).metadata.labels or {}
-        keep = {"ns", "kubernetes.io/metadata.name", "app.kubernetes.io/managed-by", "cnimatrix/purpose"}
-        return [k for k in labels if k not in keep]
+    def networking(ns: Namespace) -> client.NetworkingV1Api:
+        return client.NetworkingV1Api(ns.api)
 
     def set_pod_labels(self, pod: str, labels: dict) -> None:
         ns, name = self.real(pod)
@@ -77,16 +91,48 @@ class MatrixEnv:
         ns = self.namespaces[logical]
         ns.core.patch_namespace(ns.name, {"metadata": {"labels": labels}})
 
-    def apply_policy(self, policy: dict) -> None:
-        rendered = catalog.render(policy, catalog.placeholders(self.ips, self.pod_cidr, self.names))
-        doc = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", **rendered}
-        self.kubectl("apply", "-f", "-", input=json.dumps(doc))
+    def apply_policy(self, policy: dict, extra: dict[str, str] | None = None) -> None:
+        """Create the policy, or replace the one of that name (as `kubectl apply` would, in one call)."""
+        mapping = {**catalog.placeholders(self.ips, self.pod_cidr, self.names), **(extra or {})}
+        doc = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", **catalog.render(policy, mapping)}
+        ns = next(n for n in self.namespaces.values() if n.name == doc["metadata"]["namespace"])
+        api = self.networking(ns)
+        try:
+            api.create_namespaced_network_policy(ns.name, doc)
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+            current = api.read_namespaced_network_policy(doc["metadata"]["name"], ns.name)
+            doc["metadata"] = {**doc["metadata"], "resourceVersion": current.metadata.resource_version}
+            api.replace_namespaced_network_policy(doc["metadata"]["name"], ns.name, doc)
 
     def delete_policy(self, ref: str) -> None:
         ns, name = self.real(ref)
-        ns.cluster.kubectl("delete", "networkpolicy", name, "-n", ns.name, "--wait=true")
+        self.networking(ns).delete_namespaced_network_policy(name, ns.name)
 
     # --- probing ------------------------------------------------------------------------------
+
+    def watch_cells(self, cells: list[timing.Cell], through_service: bool = False) -> ChangeWatch:
+        return ChangeWatch(self, cells, through_service)
+
+    @staticmethod
+    def probe(requests: list[tuple[str, PodExecutor, str]]) -> list[ProbeResult]:
+        """One HTTP GET of /hostname per (source, its executor, host:port); sources in parallel."""
+        groups: dict[str, list[int]] = {}
+        for index, (source, _, _) in enumerate(requests):
+            groups.setdefault(source, []).append(index)
+
+        def run(source: str) -> tuple[list[int], list[ProbeResult]]:
+            indexes = groups[source]
+            results, _ = many(requests[indexes[0]][1], [f"{requests[i][2]}/hostname" for i in indexes], [],
+                              timeout_s=PROBE_TIMEOUT_S)
+            return indexes, results
+
+        found: dict[int, ProbeResult] = {}
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            for indexes, results in pool.map(run, groups):
+                found.update(zip(indexes, results))
+        return [found[i] for i in range(len(requests))]
 
     def observe(self, targets: tuple[Target, ...], through_service: bool = False) -> dict[Target, Table]:
         """Every pod probes every pod (or its Service) on every target, all sources at once: one
@@ -110,6 +156,56 @@ class MatrixEnv:
                     outcomes[result.outcome.value] = outcomes.get(result.outcome.value, 0) + 1
         self.last_outcomes = outcomes
         return tables
+
+
+_KEEP_NAMESPACE_LABELS = {"ns", "kubernetes.io/metadata.name", "app.kubernetes.io/managed-by", "cnimatrix/purpose"}
+
+
+class ChangeWatch:
+    """Watchers for the cells a live change flips: probing before the change, read after it."""
+
+    def __init__(self, env: MatrixEnv, cells: list[timing.Cell], through_service: bool = False):
+        address = env.service_ips if through_service else env.ips
+        self.env, self.groups = env, {}
+        for src, dst, target, want in cells:
+            path = "/hostname" if target.protocol == "TCP" else ""
+            self.groups.setdefault(src, []).append(
+                timeline.WatchTarget(f"{address[dst]}:{target.port}{path}", target.protocol, want))
+        self.results: dict[str, timeline.Watch | BaseException] = {}
+        self.threads: list[threading.Thread] = []
+
+    def start(self, timeout_s: float = 30) -> bool:
+        """Start one watcher per source pod; True once every one of them probes."""
+        events = []
+        for src, targets in self.groups.items():
+            ready = threading.Event()
+            thread = threading.Thread(target=self._run, args=(src, targets, ready), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+            events.append(ready)
+        return all(event.wait(timeout_s) for event in events)
+
+    def _run(self, src: str, targets: list[timeline.WatchTarget], ready: threading.Event) -> None:
+        try:
+            self.results[src] = timeline.watch(self.env.executor(src, side=True), targets, ready=ready,
+                                               deadline_s=WATCH_DEADLINE_S, **WATCH)
+        except Exception as exc:  # reported as an unmeasured step, never as the case's verdict
+            self.results[src] = exc
+
+    def finish(self, changed_at: float) -> tuple[list[timeline.Flip], list[float], str]:
+        """Per watched cell when it flipped, the probe spacing achieved, and any watcher error."""
+        for thread in self.threads:
+            thread.join(WATCH_DEADLINE_S + 60)
+        flips, gaps, errors = [], [], []
+        for src, targets in self.groups.items():
+            result = self.results.get(src)
+            if not isinstance(result, timeline.Watch):
+                errors.append(f"watcher in {src}: {result or 'did not finish'}")
+                continue
+            for target, samples in zip(targets, result.samples):
+                flips.append(timeline.flip(samples, target.want, changed_at, WATCH["hold"]))
+                gaps.extend(timeline.spacing_ms(samples))
+        return flips, gaps, "; ".join(errors)
 
 
 def allowed(result: ProbeResult) -> bool | None:
@@ -145,11 +241,67 @@ def netpol(request, cluster, cni, make_namespace):
             env.service_ips[f"{logical}/{pod}"] = ns.service(f"svc-{pod}").spec.cluster_ip
     metrics = request.config.stash[state_key].metrics.setdefault("netpol", {})
     metrics["matrix_connected_s"] = wait_matrix_up(env)
-    apply_requested_breakage(request, "netpol", cluster, {"ns": env.namespaces["x"].name})
+    apply_requested_breakage(request, "netpol", cluster, {"ns": env.namespaces["x"].name, "pod_cidr": env.pod_cidr})
     yield env
     if env.effects:  # the probe round (~2 s) bounds the resolution of these figures
         metrics["time_to_effect_s"] = {k: round(v / 1000, 2) if k != "count" else v
                                        for k, v in latency_summary(e * 1000 for e in env.effects).items()}
+    if env.live_updates:  # the 100 ms watch of each live-update step
+        metrics["live_update"] = timing.summary(env.live_updates, env.watch_spacing_ms)
+    if env.established:
+        metrics["established_connection"] = env.established
+    if env.node_traffic:
+        metrics["node_traffic"] = env.node_traffic
+
+
+@pytest.fixture
+def enforcing(cni) -> bool:
+    """The CNI declares NetworkPolicy enforced (else a fail-open result is reported as declared)."""
+    return cni.capability("networkpolicy").status == "enforced"
+
+
+@pytest.fixture
+def not_enforced(cni, record, request):
+    """Report the scenario as not enforced (declared), with the CNI's evidence, and stop it."""
+    def report(reason: str):
+        status = cni.capability("networkpolicy")
+        record.not_enforced = True
+        request.node.stash[declared_key] = {"capability": "networkpolicy", "status": status.status,
+                                            "evidence": " ".join(status.evidence.split())}
+        pytest.skip(f"not enforced (declared {status.status}): {reason}")
+    return report
+
+
+HOST_PORT = 19080   # what the hostNetwork pods serve; clear of kubelet, kube-proxy, etcd and NodePorts
+
+
+@dataclass
+class Hosts:
+    """One hostNetwork pod per node (namespace labelled ns=host): the nodes as clients and servers."""
+
+    ns: Namespace
+    pods: dict[str, str]        # node -> pod
+    ips: dict[str, str]         # node -> InternalIP
+    port: int = HOST_PORT
+    clients: dict[str, client.ApiClient] = field(default_factory=dict)
+
+    def executor(self, node: str) -> PodExecutor:
+        api = self.clients.get(node)
+        if api is None:
+            api = self.clients[node] = self.ns.cluster.api()
+        return PodExecutor(api, self.ns.name, self.pods[node], "agnhost")
+
+
+@pytest.fixture(scope="package")
+def hosts(cluster, make_namespace, netpol) -> Hosts:
+    ns = make_namespace("netpol-host")
+    ns.core.patch_namespace(ns.name, {"metadata": {"labels": {"ns": "host"}}})
+    ips, _, _ = cluster.node_roles()
+    pods = {node: f"host-{i}" for i, node in enumerate(sorted(ips))}
+    for node, pod in pods.items():
+        ns.apply("netpol/host-pod", name=pod, node=node, port=HOST_PORT)
+    ns.wait_pods_ready("role=host-client", len(pods), timeout_s=120)
+    return Hosts(ns, pods, ips)
 
 
 def wait_matrix_up(env: MatrixEnv, deadline_s: float = 180) -> float:

@@ -11,12 +11,14 @@ anyway, that is flagged. A CNI that declares enforcement and lets denied traffic
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cnimatrix.netpol import cases as catalog
+from cnimatrix.netpol import timing
 from cnimatrix.netpol.matrix import diff, expected, report, to_json, word
 from cnimatrix.probe.engine import converge, dns
-from cnimatrix.pytest_plugin import declared_key
 
 pytestmark = pytest.mark.suite("netpol")
 
@@ -25,10 +27,6 @@ ENFORCED_DEADLINE_S = 60     # a policy change must show within this
 DECLARED_DEADLINE_S = 6      # a CNI that declares no enforcement: long enough to see it anyway
 STABLE_ROUNDS = 3
 DNS_NAME = "kubernetes.default.svc.cluster.local"
-
-
-def enforces(cni) -> bool:
-    return cni.capability("networkpolicy").status == "enforced"
 
 
 def apply_initial(env, case) -> None:
@@ -76,22 +74,31 @@ def fail_open_only(want: dict, observed: dict) -> bool:
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=pytest.mark.title(f"{c.category}: {c.description}"))
                                   for c in CASES])
-def test_policy_case(netpol, cni, record, request, case):
+def test_policy_case(netpol, enforcing, not_enforced, record, case):
     env = netpol
-    enforcing = enforces(cni)
     deadline = ENFORCED_DEADLINE_S if enforcing else DECLARED_DEADLINE_S
     states = catalog.states(case, ips=env.ips, pod_cidr=env.pod_cidr)
     record.metrics.update(category=case.category, features=list(case.features), targets=[str(t) for t in case.targets])
     apply_initial(env, case)
-    effects, matrices = {}, []
+    effects, matrices, live = {}, [], {}
+    want: dict = {}
     for index, state in enumerate(states):
+        before, want = want, {t: expected(state.policies, state.namespaces, state.pods, t) for t in case.targets}
+        watch = None
         if index:
+            # Enforcing CNIs: the cells this step flips are watched every 100 ms across the change.
+            if enforcing:
+                watch = env.watch_cells(timing.changing_cells(before, want, env.nodes), through_service=case.service)
+                watch.start()
             apply_step(env, case.steps[index - 1])
-        want = {t: expected(state.policies, state.namespaces, state.pods, t) for t in case.targets}
+        changed_at = time.time()
         conv = converge(lambda: env.observe(case.targets, through_service=case.service), judge_against(want),
                         deadline_s=deadline, stable=STABLE_ROUNDS, interval_s=0)
         record.convergence(state.title, conv, steady=False)
         effects[state.title] = conv.settle_s
+        if watch is not None:
+            live[state.title] = finish_watch(env, watch, changed_at, conv)
+            record.metrics["live_update"] = live
         observed = conv.last or {}
         matrices.append({"state": state.title, "converged": conv.ok, "attempts": conv.count,
                          "tables": [to_json(diff(want[t], observed[t])) for t in case.targets if t in observed]})
@@ -106,14 +113,21 @@ def test_policy_case(netpol, cni, record, request, case):
         text = "\n\n".join(report(diff(want[t], observed[t])) for t in case.targets if t in observed)
         attach(f"{case.name} {state.title}", text)
         if not enforcing and observed and fail_open_only(want, observed):
-            record.not_enforced = True
-            status = cni.capability("networkpolicy")
-            request.node.stash[declared_key] = {"capability": "networkpolicy", "status": status.status,
-                                                "evidence": " ".join(status.evidence.split())}
-            pytest.skip(f"not enforced (declared {status.status}): {state.title}: {conv.reason}")
+            not_enforced(f"{state.title}: {conv.reason}")
         pytest.fail(f"{state.title}: {conv.reason} (after {conv.count} rounds)\n{text}", pytrace=False)
     if case.dns:
         check_dns_still_resolves(env)
+
+
+def finish_watch(env, watch, changed_at: float, conv) -> dict:
+    """The step's 100 ms figures; the matrix time is the end of the first round of the final streak."""
+    flips, gaps, error = watch.finish(changed_at)
+    figures = timing.step_figures(flips, conv.settle_s if conv.ok else None)
+    if error:
+        figures.update(first_flip_s=None, all_flipped_s=None, note=error[:300])
+    env.live_updates.append(figures)
+    env.watch_spacing_ms.extend(gaps)
+    return figures
 
 
 def check_dns_still_resolves(env) -> None:

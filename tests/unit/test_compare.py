@@ -216,6 +216,22 @@ def test_a_plain_number_time_to_effect_is_one_row(reports):
     assert rows["netpol.time_to_effect_s"]["label"] == "NetworkPolicy time-to-effect"
 
 
+def test_live_update_times_are_p50_and_max_rows(reports):
+    path = reports / "kindnet" / "summary.json"
+    doc = read_summary(path)
+    doc["metrics"]["netpol"] = {"live_update": {"steps": 12, "first_flip_s": {"count": 12, "p50": 0.1, "max": 0.25},
+                                                "matrix_converged_s": {"count": 12, "p50": 3.5, "max": "n/a"}}}
+    path.write_text(json.dumps(doc))
+    rows = {m["key"]: m for m in compare(reports)["measurements"]}
+    first = rows["netpol.live_update.first_flip_s.max"]
+    assert first["values"]["kindnet"] == 0.25 and first["group"] == "time-to-effect" and first["unit"] == "s"
+    assert first["label"] == "NetworkPolicy live update, first watched pair flipped: max"
+    assert rows["netpol.live_update.matrix_converged_s.p50"]["values"] == {
+        "flannel": None, "kindnet": 3.5, "cilium": None, "flannel-v0.27": None, "calico": None}
+    assert "netpol.live_update.matrix_converged_s.max" not in rows      # not a number: no row
+    assert not any(key.startswith("netpol.live_update.all_flipped_s") for key in rows)
+
+
 # --------------------------------------------------------------------------- loading
 
 

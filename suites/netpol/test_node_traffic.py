@@ -1,0 +1,88 @@
+"""NetworkPolicy and the nodes: manifests/netpol/node-traffic.yaml.
+
+hostNetwork pods on every node stand for the nodes. Each scenario applies its policies, waits
+until its pod-to-pod control probes show them in force (3 rounds in a row), and meanwhile probes
+node traffic: `allowed`/`denied` probes are asserted (Kubernetes is clear there: a pod isolated
+for ingress still admits its own node); `recorded` probes report what the CNI did in those stable
+rounds, without a verdict.
+"""
+from __future__ import annotations
+
+import pytest
+
+from cnimatrix.netpol import scenarios
+from cnimatrix.netpol.matrix import word
+from cnimatrix.probe.engine import converge
+
+pytestmark = pytest.mark.suite("netpol")
+
+SCENARIOS = scenarios.load_node_traffic()
+ENFORCED_DEADLINE_S = 60
+DECLARED_DEADLINE_S = 6
+STABLE_ROUNDS = 3
+
+
+def endpoints(env, hosts, scenario: scenarios.NodeTraffic) -> tuple[dict, dict, dict]:
+    """The nodes node/own and node/other stand for, and executors and addresses of every name a
+    probe uses (matrix pods serve port 80, hostNetwork pods hosts.port)."""
+    own = env.nodes[scenario.pod]
+    nodes = {"node/own": own, "node/other": next(node for node in sorted(hosts.pods) if node != own)}
+    executors = {ref: hosts.executor(node) for ref, node in nodes.items()}
+    addresses = {ref: f"{hosts.ips[node]}:{hosts.port}" for ref, node in nodes.items()}
+    for probe in scenario.probes:
+        for ref in (probe.src, probe.dst):
+            if ref not in nodes:
+                executors[ref], addresses[ref] = env.executor(ref), f"{env.ips[ref]}:80"
+    return nodes, executors, addresses
+
+
+def reading(rounds: list[list], index: int) -> str:
+    """What one probe showed over the stable rounds: allowed, denied (refused/timeout) or mixed."""
+    results = [r[index] for r in rounds]
+    if all(r.ok for r in results):
+        return "allowed"
+    if not any(r.ok for r in results):
+        how = sorted({r.outcome.value for r in results})
+        return f"denied ({'/'.join(how)})"
+    return f"mixed ({sum(r.ok for r in results)}/{len(results)} allowed)"
+
+
+@pytest.mark.parametrize("scenario", [pytest.param(s, id=s.name, marks=pytest.mark.title(f"node traffic: {s.description}"))
+                                      for s in SCENARIOS])
+def test_node_traffic(netpol, hosts, enforcing, not_enforced, record, scenario):
+    env = netpol
+    env.reset()
+    nodes, executors, addresses = endpoints(env, hosts, scenario)
+    for policy in scenario.policies:
+        env.apply_policy(policy, {"node_ip:own": hosts.ips[nodes["node/own"]], "node_ip:other": hosts.ips[nodes["node/other"]]})
+    requests = [(p.src, executors[p.src], addresses[p.dst]) for p in scenario.probes]
+    rounds: list[list] = []
+
+    def observe():
+        rounds.append(env.probe(requests))
+        return rounds[-1]
+
+    def wrong(results) -> list[tuple]:
+        return [(p, r) for p, r in zip(scenario.probes, results) if p.expect != "recorded" and (p.expect == "allowed") != r.ok]
+
+    def judge(results) -> tuple[bool, str]:
+        text = [f"{p.src} -> {p.dst}: expected {p.expect}, observed {word(r.ok)} ({r.outcome.value})" for p, r in wrong(results)]
+        return not text, "; ".join(text) or "every asserted probe as expected"
+
+    conv = converge(observe, judge, deadline_s=ENFORCED_DEADLINE_S if enforcing else DECLARED_DEADLINE_S,
+                    stable=STABLE_ROUNDS, interval_s=0)
+    record.convergence("policies in force", conv, steady=False)
+    stable = rounds[-STABLE_ROUNDS:]
+    observed = {p.label: {"expect": p.expect, "observed": reading(stable, i), "why": p.why}
+                for i, p in enumerate(scenario.probes)}
+    record.metrics["node_traffic"] = {"own_node": nodes["node/own"], "other_node": nodes["node/other"], "probes": observed}
+    env.node_traffic[scenario.name] = {label: o["observed"] for label, o in observed.items()}
+    for probe in scenario.probes:
+        if probe.expect == "recorded":
+            record.flags.append(f"{probe.label}-{observed[probe.label]['observed'].split(' ')[0]}")
+    if conv.ok:
+        return
+    # Not enforced: only traffic the policies deny got through (a denied own-node probe is a fault).
+    if not enforcing and conv.last and all(p.expect == "denied" and r.ok for p, r in wrong(conv.last)):
+        not_enforced(f"{conv.reason}; node traffic: {env.node_traffic[scenario.name]}")
+    pytest.fail(f"{conv.reason} (after {conv.count} rounds)", pytrace=False)
