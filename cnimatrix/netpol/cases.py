@@ -45,7 +45,8 @@ FEATURES = frozenset({
     "live-update", "update-policy", "pod-labels", "namespace-labels", "delete-policy",
 })
 _CASE_FIELDS = {"name", "description", "features", "policies", "targets", "pod_labels", "namespace_labels",
-                "steps", "spot_checks", "dns", "service", "allow_all"}
+                "steps", "spot_checks", "dns", "service", "allow_all", "requires"}
+_CAPABILITY = re.compile(r"^[a-z][a-z0-9_]*$")
 _ACTIONS = ("apply", "delete", "pod_labels", "namespace_labels")
 _STEP_FIELDS = {*_ACTIONS, "description", "spot_checks"}
 _CHECK_FIELDS = {"from", "to", "target", "allowed"}
@@ -93,6 +94,9 @@ class Case:
     service: bool           # the suite probes through a ClusterIP Service in front of each pod
     allow_all: str          # why the case deliberately expects everything allowed; "" if it does not
     path: Path
+    # CNI capabilities (cnis/*.yaml) beyond enforcement that the case relies on; a CNI declaring
+    # one unsupported still runs the case, and a mismatch is reported as that declared gap.
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,7 +256,15 @@ class _Parser:
             service=self.flag(entry.get("service", False), "service"),
             allow_all=self.text(entry["allow_all"], "allow_all") if "allow_all" in entry else "",
             path=self.path,
+            requires=self.capabilities(entry.get("requires", [])),
         )
+
+    def capabilities(self, value: Any) -> tuple[str, ...]:
+        names = self.items(value, "requires")
+        bad = [n for n in names if not isinstance(n, str) or not _CAPABILITY.fullmatch(n)]
+        if bad:
+            raise self.fail("requires", f"capability names are lower_snake_case; got {bad}")
+        return tuple(names)
 
     def fields(self, value: Any, field: str, allowed: set[str], required: tuple[str, ...] = ()) -> None:
         self.checked(require_mapping, value, "" if field == "(case)" else field, allowed, required)

@@ -272,6 +272,23 @@ def not_enforced(cni, record, request):
     return report
 
 
+@pytest.fixture
+def declared_gaps(cni, kernel_features):
+    """The capabilities a case requires that this CNI declares unsupported (with evidence), and a
+    reporter that records one as the reason the case's mismatch is expected."""
+    from cnimatrix.cni import effective
+    from fixtures.cluster import NOT_SUPPORTED
+
+    def gaps(case) -> list[dict]:
+        found = []
+        for name in case.requires:
+            status, reason = effective(cni.capability(name), kernel_features)
+            if status in NOT_SUPPORTED:
+                found.append({"capability": name, "status": status, "evidence": " ".join(reason.split())})
+        return found
+    return gaps
+
+
 HOST_PORT = 19080   # what the hostNetwork pods serve; clear of kubelet, kube-proxy, etcd and NodePorts
 
 

@@ -228,6 +228,20 @@ def test_good_case_loads_with_defaults(tmp_path):
     assert case.policies[0]["apiVersion"] == "networking.k8s.io/v1" and case.policies[0]["kind"] == "NetworkPolicy"
 
 
+def test_requires_names_capabilities_and_rejects_other_words(tmp_path):
+    [case] = C.load_all(write(tmp_path, lambda c: c.update(requires=["networkpolicy_ipblock_pods"])))
+    assert case.requires == ("networkpolicy_ipblock_pods",)
+    with pytest.raises(C.CaseError, match="requires: capability names are lower_snake_case"):
+        C.load_all(write(tmp_path, lambda c: c.update(requires=["ipBlock pods"])))
+
+
+def test_cases_matching_pod_ips_by_cidr_name_that_capability():
+    """A CNI may declare that ipBlock does not select pods (Cilium's default): those cases say so."""
+    for case in CASES:
+        allows_pods = case.category == "ipblock" and case.name != "ipblock-everything-but-pods"
+        assert ("networkpolicy_ipblock_pods" in case.requires) == allows_pods, case.name
+
+
 def step(**fields):
     return lambda case: case.setdefault("steps", []).append({"description": "a step", **fields})
 
