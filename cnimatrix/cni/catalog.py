@@ -42,6 +42,7 @@ __all__ = [
     "Diagnostic",
     "HostNeeds",
     "CniDataError",
+    "IpamCount",
     "Install",
     "ReadinessRule",
     "UnknownCni",
@@ -96,6 +97,18 @@ class Diagnostic:
     selector: str
     container: str
     command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IpamCount:
+    """How many pod addresses the CNI's IPAM holds on one node, by its own accounting: a shell
+    command that prints one number, run in the node's container (where=node) or on this host
+    with $kubectl and $node filled in (where=host). The podnet suite reads it before and after
+    a batch of pods comes and goes, to tell a leak."""
+
+    where: str
+    command: str
+    evidence: str
 
 
 @dataclass(frozen=True)
@@ -165,6 +178,7 @@ class Cni:
     offline_reason: str | None = None  # why its images cannot be built without registries, if so
     diagnostics: tuple[Diagnostic, ...] = ()
     nightly: bool = False  # run by the scheduled CI matrix (.github/workflows/nightly.yml)
+    ipam_count: IpamCount | None = None  # None: the CNI exposes no accounting; addresses seen are counted
     path: Path | None = None
 
     def capability(self, name: str) -> Capability:
@@ -261,8 +275,9 @@ class _Parser:
 
     _TOP_KEYS = {
         "name", "description", "version", "kind_config", "install",
-        "readiness", "ready_timeout_s", "capabilities", "host", "offline", "diagnostics", "nightly",
+        "readiness", "ready_timeout_s", "capabilities", "host", "offline", "diagnostics", "nightly", "ipam_count",
     }
+    _IPAM_COUNT_KEYS = {"node", "host", "evidence"}
     _DIAGNOSTIC_KEYS = {"name", "namespace", "selector", "container", "command"}
     _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values", "module", "version"}
     _HOST_KEYS = {"requires_kernel", "limits", "variants", "mode"}
@@ -350,6 +365,7 @@ class _Parser:
             offline_reason=self.offline(top.get("offline"), "offline"),
             diagnostics=self.diagnostics(top.get("diagnostics", []), "diagnostics"),
             nightly=self.flag(top, "nightly", ""),
+            ipam_count=self.ipam_count(top.get("ipam_count"), "ipam_count"),
             path=self.path,
         )
 
@@ -367,6 +383,15 @@ class _Parser:
                                     selector=self.text(data, "selector", at), container=self.text(data, "container", at),
                                     command=command))
         return tuple(found)
+
+    def ipam_count(self, value: Any, where: str) -> IpamCount | None:
+        if value is None:
+            return None
+        data = self.mapping(value, where, self._IPAM_COUNT_KEYS)
+        places = sorted({"node", "host"} & set(data))
+        if len(places) != 1:
+            raise self.fail(where, "needs exactly one of node: (shell in the node container) or host: (shell here)")
+        return IpamCount(where=places[0], command=self.text(data, places[0], where), evidence=self.text(data, "evidence", where))
 
     def host(self, value: Any, where: str) -> HostNeeds:
         if value is None:

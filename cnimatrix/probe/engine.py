@@ -475,3 +475,114 @@ def resolve_latencies(executor: Executor, name: str, count: int, budget_s: float
             if status == "ok":
                 times.append(float(ms))
     return times, count - len(times)
+
+# --- pod network: ICMP, packets at the MTU, whole transfers, set-up time ---------------------
+
+# iputils ping: exit 0 = a reply, 1 = no reply (or ICMP errors), 2 = could not send. `-M do`
+# forbids fragmentation, so a packet larger than the path's MTU fails instead of being split.
+_PING_PROBE = r"""
+  body=$(ping -n -c {count} -W {timeout} {flags} "$2" 2>&1); rc=$?
+  body=$(printf '%s' "$body" | grep -i -E 'received|too long|frag|unreachable|unknown|invalid|error' | tr '\n' ' ')"""
+
+# A whole HTTP body to a file, then its size and digest (what arrived, not what curl claims).
+_DOWNLOAD_PROBE = r"""
+  f=/tmp/cnimatrix-download.$$.$1
+  err=$(curl -sS --max-time {timeout} --connect-timeout 5 -o "$f" "http://$2" 2>&1); rc=$?
+  body="bytes=$(cat "$f" 2>/dev/null | wc -c) sha256=$(cat "$f" 2>/dev/null | sha256sum | cut -c1-64) $err"
+  rm -f "$f" """
+
+_PING_LOOP = _LOOP_HEAD + _PING_PROBE + _LOOP_TAIL
+_DOWNLOAD_LOOP = _LOOP_HEAD + _DOWNLOAD_PROBE + _LOOP_TAIL
+
+# One UDP datagram of exactly SIZE payload bytes per target, never fragmented (IP_MTU_DISCOVER =
+# IP_PMTUDISC_DO), as agnhost netexec's "echo" command; the reply must be the same padding back.
+_DATAGRAM = r"""
+perl -MIO::Socket::INET -MSocket -MTime::HiRes=time -e '
+  my ($limit, $size, @targets) = @ARGV; my $pad = "x" x ($size - 5); my $i = 0;
+  sub out { my ($i, $rc, $t0, $text) = @_; $text =~ s/[\t\n\r]+/ /g;
+    printf "@@%d\t%d\t%d\t%s\n", $i, $rc, (time - $t0) * 1e6, substr($text, 0, 300) }
+  for my $target (@targets) { $i++; my $t0 = time;
+    my ($host, $port) = $target =~ /^(.+):(\d+)$/ or do { out($i, 2, $t0, "bad target"); next };
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => "udp") or do { out($i, 1, $t0, "socket: $!"); next };
+    setsockopt($s, IPPROTO_IP, 10, 2) or do { out($i, 1, $t0, "IP_MTU_DISCOVER: $!"); next };
+    defined(send($s, "echo $pad", 0)) or do { out($i, 1, $t0, "send: $!"); next };
+    my $bits = ""; vec($bits, fileno($s), 1) = 1;
+    select(my $ready = $bits, undef, undef, $limit) or do { out($i, 124, $t0, ""); next };
+    defined(recv($s, my $data, 65535, 0)) or do { out($i, 1, $t0, "recv: $!"); next };
+    out($i, 0, $t0, sprintf("bytes=%d intact=%d", length($data), $data eq $pad ? 1 : 0));
+  }' LIMIT SIZE TARGETS
+"""
+
+
+def classify_ping(rc: int, text: str) -> Outcome:
+    lowered = text.lower()
+    if rc == 0:
+        return Outcome.OK
+    if "unknown host" in lowered or "name or service not known" in lowered:
+        return Outcome.DNS
+    if any(word in lowered for word in ("too long", "frag needed", "unreachable", "invalid")):
+        return Outcome.ERROR   # refused to send, or told why it could not arrive
+    return Outcome.TIMEOUT if rc == 1 else Outcome.ERROR
+
+
+def ping(executor: Executor, targets: list[str], *, size: int | None = None, dont_fragment: bool = False,
+         count: int = 1, timeout_s: float = 2.0, parallel: int = PARALLEL) -> list[ProbeResult]:
+    """ICMP echo to each address; `size` is the ICMP payload (the IP packet is size + 28 bytes)."""
+    if not targets:
+        return []
+    flags = (f"-s {int(size)} " if size is not None else "") + ("-M do" if dont_fragment else "")
+    script = _PING_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=max(1, round(timeout_s)),
+                               count=count, flags=flags, parallel=parallel)
+    output = executor.sh(script, timeout_s=len(targets) * (count * timeout_s + 1) / parallel + 60)
+    return parse_lines(output, targets, classify_ping)
+
+
+def datagram(executor: Executor, targets: list[str], size: int, timeout_s: float = 2.0) -> list[ProbeResult]:
+    """One never-fragmented UDP datagram of `size` payload bytes to each host:port (netexec echo);
+    the reply reads 'bytes=N intact=1' when the same padding came back."""
+    if not targets:
+        return []
+    script = _DATAGRAM.replace("LIMIT SIZE TARGETS", " ".join(shlex.quote(str(a)) for a in [_seconds(timeout_s), int(size), *targets]))
+    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) + 60)
+    return parse_lines(output, targets, classify_udp)
+
+
+def download(executor: Executor, targets: list[str], timeout_s: float = 60.0, parallel: int = 2) -> list[ProbeResult]:
+    """GET http://<target> into a file; the reply reads 'bytes=N sha256=HEX' of what arrived."""
+    if not targets:
+        return []
+    script = _DOWNLOAD_LOOP.format(targets=" ".join(shlex.quote(t) for t in targets), timeout=_seconds(timeout_s), parallel=parallel)
+    output = executor.sh(script, timeout_s=len(targets) * (timeout_s + 1) / parallel + 60)
+    return parse_lines(output, targets, classify_http)
+
+
+def fields(reply: str) -> dict[str, str]:
+    """The key=value words of a reply ('bytes=4194304 sha256=ab..' -> {'bytes': ..., 'sha256': ...})."""
+    return dict(word.split("=", 1) for word in reply.split() if "=" in word)
+
+
+# Network set-up time seen from inside a new pod: its first command stamps the time, pings PEER
+# until a reply comes, prints one line and hands over to agnhost. A container command, so the
+# probe runs the moment the pod's network exists, with no exec round trip to blur the stamps.
+FIRST_ANSWER_SCRIPT = r"""start=$(date +%s%N); tries=0
+until ping -n -c 1 -W 1 "$PEER" >/dev/null 2>&1; do tries=$((tries+1)); sleep 0.05; done
+echo "@@first-answer start=$start answered=$(date +%s%N) tries=$tries"
+exec /agnhost pause"""
+
+
+@dataclass(frozen=True)
+class FirstAnswer:
+    start_ns: int       # the pod's first command ran (sandbox and network set up, container started)
+    answered_ns: int    # its first packet to the peer was answered
+    tries: int          # pings that went unanswered before that
+
+
+def parse_first_answer(log: str) -> FirstAnswer | None:
+    for line in log.splitlines():
+        if line.startswith("@@first-answer "):
+            words = fields(line)
+            try:
+                return FirstAnswer(int(words["start"]), int(words["answered"]), int(words["tries"]))
+            except (KeyError, ValueError):
+                return None
+    return None

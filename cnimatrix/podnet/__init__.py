@@ -1,0 +1,1 @@
+"""The pod network suite's data and judgements (suites/podnet)."""
