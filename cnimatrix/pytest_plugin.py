@@ -248,7 +248,7 @@ def pytest_sessionfinish(session, exitstatus):
 def _cni_source(cni) -> str | None:
     """An offline build names the pinned upstream source its images came from."""
     install = cni.install
-    return f"{install.module}@{install.version}" if install.source == "module" else None
+    return f"{install.module}@{install.version}" if install.source in ("module", "helm") else None
 
 
 def _allure_environment(config, summary: RunSummary) -> None:

@@ -5,6 +5,7 @@ node image so that it never downloads anything.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -276,6 +277,27 @@ def _rule_ready(api: client.ApiClient, rule) -> tuple[bool, str]:
         raise
 
 
+LOG_SCAN_LINES = 400
+# What names the cause in an agent's log: errors, and the kernel or permission refusals behind them.
+TELLING = re.compile(r"level=(error|fatal)|\b(ERROR|FATAL)\b|not supported|not permitted|CONFIG_[A-Z0-9_]+|kernel", re.I)
+
+
+def telling_lines(lines: list[str], count: int) -> list[str]:
+    """The last `count` lines of a log, led by up to 3 earlier lines that name a cause (an error,
+    a missing kernel feature) which the tail would otherwise hide."""
+    tail = lines[-count:]
+    earlier = [line for line in lines[:-count] if TELLING.search(line)]
+    seen, causes = set(), []
+    for line in reversed(earlier):  # the most recent of each distinct message
+        key = line.split("msg=", 1)[-1][:120]
+        if key not in seen:
+            seen.add(key)
+            causes.insert(0, line)
+        if len(causes) == 3:
+            break
+    return causes + (["..."] if causes else []) + tail
+
+
 def unready_pods(api: client.ApiClient, rules, log_lines: int = 8) -> list[str]:
     """For workloads that never became ready: each unready pod, why, and its last log lines (of
     the init container it is stuck in, else of its first unready container)."""
@@ -307,10 +329,10 @@ def unready_pods(api: client.ApiClient, rules, log_lines: int = 8) -> list[str]:
                 continue
             try:
                 log = core.read_namespaced_pod_log(pod.metadata.name, rule.namespace, container=stuck.name,
-                                                   tail_lines=log_lines, previous=bool(stuck.restart_count and not stuck.state.running))
+                                                   tail_lines=LOG_SCAN_LINES, previous=bool(stuck.restart_count and not stuck.state.running))
             except client.ApiException as exc:
                 log = f"(no log: {exc.reason})"
-            lines.extend(f"  | {line[:200]}" for line in (log or "(empty log)").splitlines()[-log_lines:])
+            lines.extend(f"  | {line[:240]}" for line in telling_lines((log or "(empty log)").splitlines(), log_lines))
     return lines
 
 

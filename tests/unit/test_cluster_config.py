@@ -72,3 +72,15 @@ def test_chart_values_fill_placeholders_everywhere_and_keep_other_types():
     given = {"a": ["${control_plane}:6443", 3], "b": {"c": None, "d": True}}
     assert chart_values(given, cluster) == {"a": ["c-control-plane:6443", 3], "b": {"c": None, "d": True}}
     assert given["a"][0] == "${control_plane}:6443"  # the catalog's values are not changed
+
+
+def test_telling_lines_lead_with_the_cause_the_tail_hides():
+    from cnimatrix.cluster.kind import telling_lines
+
+    log = ['level=info msg="start"',
+           'level=warn msg="failed to create a probe GENEVE device: operation not supported"',
+           *[f'level=info msg="Still waiting for CRDs" n={i}' for i in range(20)]]
+    shown = telling_lines(log, 3)
+    assert shown[0].endswith('operation not supported"') and shown[1] == "..."
+    assert shown[2:] == log[-3:]
+    assert telling_lines(['level=info msg="ok"'] * 5, 3) == ['level=info msg="ok"'] * 3
