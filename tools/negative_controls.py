@@ -54,15 +54,30 @@ def merge(doc: str, cni: str, section: str) -> str:
     return HEADER + "".join("\n" + sections[name] for name in sorted(sections))
 
 
-def render(cni: str, results: list[dict]) -> str:
+def rows_of(doc: str, cni: str) -> dict[str, str]:
+    """The table rows of a CNI's section, by breakage name (so a run of some breakages keeps the others)."""
+    rows = {}
+    for part in doc.split("\n## ")[1:]:
+        if part.split("\n", 1)[0].strip() == cni:
+            for line in part.splitlines():
+                if line.startswith("| `"):
+                    rows[line.split("`")[1]] = line
+    return rows
+
+
+def render(cni: str, results: list[dict], earlier: dict[str, str] | None = None) -> str:
     lines = [f"## {cni}", "",
-             f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `tools/negative_controls.py --cni {cni}`.", "",
+             f"Updated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `tools/negative_controls.py --cni {cni}` "
+             "(each row: the last run of that breakage).", "",
              "| breakage | what is broken | held | scenario: outcome (first line of the failure) |", "|---|---|---|---|"]
+    rows = dict(earlier or {})
     for r in results:
         cells = "<br>".join(f"`{t}`: {o} {msg}" for t, runs in r["outcomes"].items() for o, msg in runs)
         if r["missing"]:
             cells += "<br>not run: " + ", ".join(r["missing"])
-        lines.append(f"| `{r['name']}` | {r['description']} | {'yes' if r['held'] else '**NO**'} | {cells.replace('|', '/')} |")
+        rows[r["name"]] = f"| `{r['name']}` | {r['description']} | {'yes' if r['held'] else '**NO**'} | {cells.replace('|', '/')} |"
+    known = list(breakage.load_all())
+    lines += [rows[name] for name in sorted(rows, key=lambda n: (known.index(n) if n in known else len(known), n))]
     return "\n".join(lines) + "\n"
 
 
@@ -75,7 +90,8 @@ def main() -> int:
     results = [run_one(args.cni, b) for b in chosen]
     doc = REPO / "docs" / "negative-controls.md"
     doc.parent.mkdir(exist_ok=True)
-    doc.write_text(merge(doc.read_text() if doc.exists() else "", args.cni, render(args.cni, results)))
+    text = doc.read_text() if doc.exists() else ""
+    doc.write_text(merge(text, args.cni, render(args.cni, results, rows_of(text, args.cni))))
     for r in results:
         print(f"{r['name']:28} held={r['held']}  ({r['seconds']}s)")
     return 0 if all(r["held"] for r in results) else 1

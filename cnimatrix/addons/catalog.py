@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from cnimatrix.cni.catalog import READINESS_KINDS, ReadinessRule
+from cnimatrix.cni.catalog import READINESS_KINDS, STATUSES, Capability, ReadinessRule
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADDON_DIR = REPO_ROOT / "addons"
@@ -77,8 +77,12 @@ class Addon:
     after: tuple[str, ...] = ()
     load_balancers: tuple[ServiceRef, ...] = ()
     provides: dict[str, Any] = field(default_factory=dict)
+    capabilities: dict[str, Capability] = field(default_factory=dict)   # what the add-on itself lacks, with evidence
     ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
     path: Path | None = None
+
+    def capability(self, name: str) -> Capability:
+        return self.capabilities.get(name, Capability(status="supported", evidence="not declared otherwise"))
 
     @property
     def readiness(self) -> tuple[ReadinessRule, ...]:
@@ -150,7 +154,8 @@ def load_file(path: str | os.PathLike[str]) -> Addon:
 
 
 class _Parser:
-    _TOP = {"name", "description", "version", "images", "after", "install", "load_balancers", "provides", "ready_timeout_s"}
+    _TOP = {"name", "description", "version", "images", "after", "install", "load_balancers", "provides", "capabilities",
+            "ready_timeout_s"}
     _STEP = {"module", "version", "files", "manifest", "kinds", "ready"}
 
     def __init__(self, path: Path) -> None:
@@ -205,8 +210,21 @@ class _Parser:
             images=self.strings(top.get("images", []), "images"),
             after=self.strings(top.get("after", []), "after"),
             load_balancers=tuple(self.service(s, f"load_balancers[{i}]") for i, s in enumerate(top.get("load_balancers") or [])),
-            provides=dict(provides), ready_timeout_s=float(timeout), path=self.path,
+            provides=dict(provides), capabilities=self.capabilities(top.get("capabilities") or {}),
+            ready_timeout_s=float(timeout), path=self.path,
         )
+
+    def capabilities(self, value: Any) -> dict[str, Capability]:
+        if not isinstance(value, dict):
+            raise self.fail("capabilities", "must be a mapping of name -> {status, evidence}")
+        found = {}
+        for name, raw in value.items():
+            data = self.mapping(raw, f"capabilities.{name}", {"status", "evidence"})
+            status = self.text(data, "status", f"capabilities.{name}")
+            if status not in STATUSES:
+                raise self.fail(f"capabilities.{name}.status", f"{status!r} is not one of {', '.join(STATUSES)}")
+            found[name] = Capability(status=status, evidence=" ".join(self.text(data, "evidence", f"capabilities.{name}").split()))
+        return found
 
     def step(self, value: Any, where: str, default_version: str) -> InstallStep:
         data = self.mapping(value, where, self._STEP)

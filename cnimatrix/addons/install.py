@@ -58,7 +58,8 @@ def carve_pool(subnet: str, used: list[str], size: int = POOL_SIZE) -> str:
         raise AddonError(f"address pool: {subnet} has {network.num_addresses} addresses, too few to spare {size}")
     last = network.broadcast_address - 1
     first = last - (size - 1)
-    taken = sorted(ip for ip in used if first <= ipaddress.ip_address(ip) <= last)
+    addresses = [ipaddress.ip_address(ip) for ip in used]
+    taken = sorted(str(ip) for ip in addresses if ip.version == 4 and first <= ip <= last)
     if taken:
         raise AddonError(f"address pool {first}-{last} of {subnet} holds addresses in use: {', '.join(taken)}")
     return f"{first}-{last}"

@@ -22,16 +22,17 @@ BODY_LIMIT = 8000
 # microseconds, status, redirect target, then base64 of certificate subject, body and error text.
 _SCRIPT_HEAD = r"""
 dir=$(mktemp -d)
+b64() { [ -n "$1" ] && printf '%s' "$1" | base64 -w0; }
 probe() {
   i=$1; shift
   start=$(date +%s%N)
   meta=$(curl -sS -v --max-time TIMEOUT --connect-timeout TIMEOUT -o "$dir/$i.body" -w '%{http_code} %{redirect_url}' "$@" 2>"$dir/$i.err"); rc=$?
   end=$(date +%s%N)
-  subject=$(sed -n 's/^\*  *subject: //p' "$dir/$i.err" | head -n 1)
-  error=$(grep -E '^curl: |connect to .* failed|SSL certificate problem|no alternative certificate' "$dir/$i.err" | head -n 3)
-  printf '@@%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$(( (end-start)/1000 ))" "$meta" \
-    "$(printf '%s' "$subject" | base64 -w0)" "$(head -c BODY_LIMIT "$dir/$i.body" 2>/dev/null | base64 -w0)" \
-    "$(printf '%s' "$error" | tr '\n' ' ' | base64 -w0)"
+  subject= error=
+  case "$1" in https:*) subject=$(sed -n 's/^\*  *subject: //p' "$dir/$i.err" | head -n 1);; esac
+  [ "$rc" = 0 ] || error=$(grep -E '^curl: |connect to .* failed|SSL certificate problem|no alternative certificate' "$dir/$i.err" | head -n 3 | tr '\n' ' ')
+  printf '@@%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$rc" "$(( (end-start)/1000 ))" "$meta" "$(b64 "$subject")" \
+    "$(head -c BODY_LIMIT "$dir/$i.body" 2>/dev/null | base64 -w0)" "$(b64 "$error")"
 }
 """
 
@@ -129,7 +130,7 @@ def script(requests: list[Request], timeout_s: float, parallel: int = PARALLEL, 
     return "\n".join(lines) + "\n"
 
 
-def send(executor: Executor, requests: list[Request], timeout_s: float = 3.0, parallel: int = PARALLEL,
+def send(executor: Executor, requests: list[Request], timeout_s: float = 5.0, parallel: int = PARALLEL,
          ca_pem: str | None = None) -> list[Response]:
     """Send every request from `executor`'s client, `parallel` at a time; responses in order.
     `ca_pem` is written to the client first, for HTTPS requests to verify against."""

@@ -1,16 +1,14 @@
 """The Service suite's workloads: web backends over both workers, one client per node, Services."""
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 
 import pytest
 
-from cnimatrix.cluster.kind import HELPER_LABEL
-from cnimatrix.probe.engine import ContainerExecutor, PodExecutor, converge, http
+from cnimatrix.probe.engine import PodExecutor, converge, http
 from cnimatrix.pytest_plugin import state_key
 from fixtures.cluster import apply_requested_breakage
-from fixtures.workloads import DEFAULTS, Namespace, PodInfo
+from fixtures.workloads import Namespace, PodInfo
 
 BACKENDS = 4  # two per worker with the default cluster shape
 
@@ -74,19 +72,3 @@ def svc(request, cluster, make_namespace) -> ServiceEnv:
     request.config.stash[state_key].metrics["service_programmed_s"] = wait_programmed(env)
     apply_requested_breakage(request, "service", cluster, {"ns": ns.name, "victim_ip": env.ready_backends()[0].ip})
     return env
-
-
-@pytest.fixture(scope="package")
-def outside_client(cluster, svc) -> ContainerExecutor:
-    """A container on the nodes' Docker network: a client outside the cluster."""
-    if cluster.existing:
-        pytest.skip("needs a client on the node network; only available for kind clusters cnimatrix created")
-    network = subprocess.run(["docker", "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
-                              f"{cluster.name}-control-plane"], capture_output=True, text=True).stdout.split()
-    name = f"{cluster.name}-outside-client"
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    subprocess.run(["docker", "run", "-d", "--name", name, "--label", f"{HELPER_LABEL}={cluster.name}",
-                    "--network", network[0] if network else "kind",
-                    "--entrypoint", "/agnhost", DEFAULTS["agnhost"], "pause"], check=True, capture_output=True)
-    yield ContainerExecutor(name)
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)

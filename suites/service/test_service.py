@@ -11,6 +11,7 @@ import pytest
 
 from cnimatrix.probe.engine import Outcome, converge, http, udp
 from cnimatrix.stats import min_requests_for, spread_verdict, sticky_verdict
+from fixtures.outside import address_of
 
 pytestmark = pytest.mark.suite("service")
 
@@ -251,7 +252,7 @@ def test_internal_traffic_policy_local(svc, record):
 @pytest.mark.title("externalTrafficPolicy Local: outside clients reach only node-local backends, keep their source IP, and nodes without backends drop")
 def test_external_traffic_policy_local(svc, outside_client, record):
     port = svc.node_port("web-etp-local")
-    client_ip = outside_client.sh("ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1", timeout_s=20).split()[0]
+    client_ip = address_of(outside_client)
     for node, ip in svc.nodes.items():
         local = {p.name for p in svc.ready_backends() if p.node == node}
         if local:

@@ -68,6 +68,8 @@ def test_our_manifest_step_names_its_install_time_parameters():
     (lambda d: d.update(ready_timeout_s=0), "ready_timeout_s"),
     (lambda d: d.update(images="one"), "images"),
     (lambda d: d["load_balancers"][0].pop("name"), "load_balancers[0].name"),
+    (lambda d: d.update(capabilities={"x": {"status": "maybe", "evidence": "e"}}), "capabilities.x.status"),
+    (lambda d: d.update(capabilities={"x": {"status": "unsupported"}}), "capabilities.x.evidence"),
 ])
 def test_bad_fields_are_named(write, change, field):
     write(variant(change), "toy")
@@ -126,3 +128,10 @@ def test_every_add_on_image_has_an_offline_build_step():
     assert {"traefik", "metallb", "echo-basic", "addon-images"} <= wanted
     from cnimatrix.images.__main__ import cni_steps
     assert "addon-images" in cni_steps(steps, ["flannel"])
+
+
+def test_declared_capabilities(write):
+    write(variant(lambda d: d.update(capabilities={"tie": {"status": "unsupported", "evidence": "rule  length\n wins"}})))
+    toy = load("toy")
+    assert toy.capability("tie").status == "unsupported" and toy.capability("tie").evidence == "rule length wins"
+    assert toy.capability("anything else").is_supported

@@ -11,6 +11,8 @@ from cnimatrix.addons.install import AddonError, carve_pool, step_documents
 def test_the_pool_is_the_top_of_the_subnet():
     assert carve_pool("172.18.0.0/16", ["172.18.0.1", "172.18.0.2", "172.18.0.3"]) == "172.18.255.239-172.18.255.254"
     assert carve_pool("10.89.0.0/24", ["10.89.0.1"], size=8) == "10.89.0.247-10.89.0.254"
+    # kind's network is dual-stack: its IPv6 gateway is in the list of used addresses too.
+    assert carve_pool("172.18.0.0/16", ["172.18.0.1", "fc00:f853:ccd:e793::1"]) == "172.18.255.239-172.18.255.254"
 
 
 @pytest.mark.parametrize("subnet, used, message", [

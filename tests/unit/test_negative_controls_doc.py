@@ -14,3 +14,14 @@ def test_merge_replaces_only_the_named_cni_section():
     assert "new flannel table" in doc and "old flannel table" not in doc and "calico table" in doc
     assert doc.index("## calico") < doc.index("## flannel")  # sections sorted by CNI
     assert doc.count("## ") == 2
+
+
+def test_a_run_of_some_breakages_keeps_the_rows_of_the_others():
+    result = {"name": "no-coredns", "description": "CoreDNS at zero", "held": True, "missing": [],
+              "outcomes": {"test_headless_service": [("failed", "AssertionError: nothing")]}}
+    first = tool.merge("", "flannel", tool.render("flannel", [result, {**result, "name": "no-hairpin"}]))
+    again = tool.render("flannel", [{**result, "held": False}], tool.rows_of(first, "flannel"))
+    rows = tool.rows_of(tool.merge(first, "flannel", again), "flannel")
+    assert set(rows) == {"no-coredns", "no-hairpin"}
+    assert "**NO**" in rows["no-coredns"] and "| yes |" in rows["no-hairpin"]
+    assert list(rows) == ["no-coredns", "no-hairpin"]  # in the order of manifests/breakages
