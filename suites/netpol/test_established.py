@@ -91,6 +91,8 @@ def test_established_connection(netpol, enforcing, not_enforced, record, scenari
         pytest.fail(f"no connection {client} -> {server} before any policy: {connect_error or 'no exchange'}", pytrace=False)
     if fate.behaviour == "broken-before":
         pytest.fail(f"the open connection {client} -> {server} failed ({fate.how}) before any policy", pytrace=False)
+    if conv.ok and not enforcing:
+        record.flags.append("works-despite-declared")
     if not conv.ok:
         if not enforcing and conv.last is not None and conv.last.ok:
             not_enforced(f"new connections {client} -> {scenario.server}:80 still answered; the open one was {fate.behaviour}")
