@@ -347,6 +347,8 @@ def wait_matrix_up(env: MatrixEnv, deadline_s: float = 180) -> float:
 
     conv = converge(lambda: env.observe(catalog.DEFAULT_TARGETS), judge, deadline_s=deadline_s, stable=3, interval_s=0)
     if not conv.ok:
-        pytest.fail(f"the probe matrix is not steadily connected without any policy: {conv.reason} "
-                    f"(after {conv.count} rounds)")
+        misses = [a for a in conv.attempts if not a.matched]
+        last = misses[-1].reason if misses else conv.reason
+        pytest.fail(f"the probe matrix is not steadily connected without any policy: {len(misses)} of {conv.count} "
+                    f"rounds had failures; the last such round: {last}")
     return conv.settle_s
