@@ -136,7 +136,8 @@ def test_backend_rotation(ing, record):
     try:
         ing.door.serve(record, "rotation", lambda: ing.apply("rotation"), [check])
         for label, change, want in (
-            ("scale-up", lambda: ns.scale("webapp", 3), 3),
+            # The new pod's start-up is the cluster's, not the controller's: wait for it, then judge traffic.
+            ("scale-up", lambda: (ns.scale("webapp", 3), ns.wait_deployment("webapp", timeout_s=240)), 3),
             ("unready", lambda: gate(sorted(p.name for p in ns.pods("app=webapp"))[:1], "touch /tmp/unready"), 2),
             ("ready-again", lambda: gate([p.name for p in ns.pods("app=webapp")], "rm -f /tmp/unready"), 3),
         ):
