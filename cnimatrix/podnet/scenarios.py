@@ -135,6 +135,7 @@ class Round:
     """One batch of the IP lifecycle: pods created on a node, then deleted."""
 
     created: int
+    running: int = 0         # pods that started within the deadline
     addressed: int = 0       # pods that got an address
     answered: int = 0        # pods whose first packet was answered
     ipam_before: int | None = None
@@ -143,12 +144,14 @@ class Round:
 
     def problems(self) -> list[str]:
         found = []
-        if self.addressed != self.created:
-            found.append(f"{self.created - self.addressed} of {self.created} pods got no address")
-        if self.answered != self.created:
-            found.append(f"{self.created - self.answered} of {self.created} pods never had a packet answered")
-        if None not in (self.ipam_before, self.ipam_peak) and self.ipam_peak - self.ipam_before != self.created:
-            found.append(f"the IPAM held {self.ipam_peak - self.ipam_before} more addresses with {self.created} new pods")
+        if self.running != self.created:
+            found.append(f"{self.created - self.running} of {self.created} pods were not running by the deadline")
+        if self.addressed < self.running:
+            found.append(f"{self.running - self.addressed} of {self.running} running pods have no address")
+        if self.answered < self.running:
+            found.append(f"{self.running - self.answered} of {self.running} running pods never had a packet answered")
+        if None not in (self.ipam_before, self.ipam_peak) and self.ipam_peak - self.ipam_before != self.addressed:
+            found.append(f"the IPAM held {self.ipam_peak - self.ipam_before} more addresses with {self.addressed} new pods addressed")
         if None not in (self.ipam_before, self.ipam_after) and self.ipam_after != self.ipam_before:
             found.append(f"the IPAM holds {self.ipam_after} addresses after the pods went, {self.ipam_before} before (leak)")
         return found
@@ -161,8 +164,8 @@ class SetupSample:
     """One pod's network set-up, in seconds on one clock (kind nodes share the host's)."""
 
     pod: str
-    scheduled: float             # the scheduler bound it (event time, microseconds)
-    sandbox: float | None        # PodReadyToStartContainers (whole seconds) or None
+    scheduled: float             # bound to its node (first seen by a watch)
+    sandbox: float | None        # PodReadyToStartContainers (first seen by a watch), if seen
     started: float               # its first command ran
     answered: float              # its first packet was answered
 

@@ -4,20 +4,17 @@ file and a ClusterIP Service; and, for kind clusters, a netexec container outsid
 from __future__ import annotations
 
 import json
-import string
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
 import yaml
 from kubernetes import client
 
-from cnimatrix.cluster.kind import HELPER_LABEL, tool
-from cnimatrix.podnet.scenarios import (BLOB_BYTES, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP, PodAddresses,
-                                        Round, SetupSample, address_problems, parse_count, setup_summary)
-from cnimatrix.probe.engine import FIRST_ANSWER_SCRIPT, ContainerExecutor, FirstAnswer, PodExecutor, converge, parse_first_answer
+from cnimatrix.cluster.kind import HELPER_LABEL
+from cnimatrix.podnet.lifecycle import BATCH, Lifecycle, ipam_counter, run_rounds
+from cnimatrix.podnet.scenarios import BLOB_BYTES, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP, setup_summary
+from cnimatrix.probe.engine import FIRST_ANSWER_SCRIPT, ContainerExecutor, PodExecutor
 from cnimatrix.pytest_plugin import state_key
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import DEFAULTS, Namespace, PodInfo
@@ -35,6 +32,14 @@ class PodnetEnv:
     outside: ContainerExecutor | None = None
     outside_ip: str | None = None
     metrics: dict = field(default_factory=dict)   # run-level metrics.podnet
+    executors: dict = field(default_factory=dict)
+
+    def exec_in(self, pod: str) -> PodExecutor:
+        """An executor with an API client of its own: the client library's exec swaps the
+        client's transport while it runs, so execs from several threads must not share one."""
+        if pod not in self.executors:
+            self.executors[pod] = PodExecutor(self.cluster.api(), self.ns.name, pod)
+        return self.executors[pod]
 
     @property
     def node_names(self) -> list[str]:
@@ -51,10 +56,10 @@ class PodnetEnv:
         return found[0]
 
     def client(self, node: str) -> PodExecutor:
-        return self.ns.executor(f"client-{node}")
+        return self.exec_in(f"client-{node}")
 
     def host(self, node: str) -> PodExecutor:
-        return self.ns.executor(self.on("host", node).name)
+        return self.exec_in(self.on("host", node).name)
 
     def executor(self, kind: str, node: str) -> PodExecutor:
         return self.client(node) if kind == "pod" else self.host(node)
@@ -123,125 +128,22 @@ def podnet(request, cluster, cni, make_namespace) -> PodnetEnv:
 
 # --- IP lifecycle and set-up time: batches of pods on one node ---------------------------------
 
-ROUNDS, BATCH = 3, 40
-SETUP_DEADLINE_S = 240    # for a whole batch to be up and answered, on a loaded 2-core host
-GONE_DEADLINE_S = 180
-
-
-@dataclass
-class Lifecycle:
-    node: str
-    accounting: str
-    deadline_s: float
-    rounds: list[Round] = field(default_factory=list)
-    samples: list[SetupSample] = field(default_factory=list)
-    address_problems: list[str] = field(default_factory=list)
-
-
-def ipam_counter(env: PodnetEnv, node: str) -> tuple[Callable[[], int], str]:
-    """How many addresses the IPAM holds on `node`: by the CNI's own accounting (catalog
-    ipam_count) where it declares one, else the distinct pod IPs the API shows on the node."""
-    spec = env.cni.ipam_count
-    if spec is not None and not (spec.where == "node" and env.cluster.existing):
-        def count() -> int:
-            if spec.where == "node":
-                args = ["docker", "exec", node, "sh", "-c", spec.command]
-            else:
-                kubectl = f"{tool('kubectl')} --kubeconfig {env.cluster.kubeconfig}"
-                args = ["sh", "-c", string.Template(spec.command).substitute(kubectl=kubectl, node=node)]
-            return parse_count(subprocess.run(args, capture_output=True, text=True, timeout=60).stdout)
-        return count, f"{env.cni.name}'s own ({spec.where}: {' '.join(spec.command.split())})"
-    core = client.CoreV1Api(env.cluster.api())
-
-    def seen() -> int:
-        pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
-        return len({p.status.pod_ip for p in pods if not p.spec.host_network and p.status.pod_ip})
-    return seen, "addresses seen: distinct pod IPs on the node, per the API (no IPAM accounting declared)"
-
-
-def steady_count(count: Callable[[], int], deadline_s: float = 60) -> int:
-    """The count once three readings two seconds apart agree (else the last reading at the deadline)."""
-    values: list[int] = []
-    converge(lambda: values.append(count()) or values[-3:], lambda last: (len(last) == 3 and len(set(last)) == 1, f"{last}"),
-                    deadline_s=deadline_s, stable=1, interval_s=2)
-    return values[-1]
-
-
-def scheduled_times(env: PodnetEnv) -> dict[str, float]:
-    """When the scheduler bound each pod: its Scheduled event (microsecond event time)."""
-    times = {}
-    for event in client.EventsV1Api(env.cluster.api()).list_namespaced_event(env.ns.name).items:
-        stamp = event.event_time or event.deprecated_first_timestamp
-        if event.reason == "Scheduled" and event.regarding is not None and stamp is not None:
-            times[event.regarding.name] = stamp.timestamp()
-    return times
-
-
-def condition_time(pod, kind: str) -> float | None:
-    found = next((c for c in pod.status.conditions or [] if c.type == kind and c.status == "True"), None)
-    return found.last_transition_time.timestamp() if found and found.last_transition_time else None
-
-
-def batch_up(env: PodnetEnv, core: client.CoreV1Api) -> tuple[dict, dict[str, FirstAnswer]]:
-    """Scale the batch up and read each pod's first-answer line, until all are in or the deadline."""
-    env.ns.scale("churn", BATCH)
-    deadline, pods, answers = time.monotonic() + SETUP_DEADLINE_S, {}, {}
-    while time.monotonic() < deadline:
-        pods = {p.metadata.name: p for p in core.list_namespaced_pod(env.ns.name, label_selector="app=churn").items
-                if p.metadata.deletion_timestamp is None}
-        for name, pod in pods.items():
-            if name not in answers and pod.status.phase == "Running":
-                try:
-                    found = parse_first_answer(core.read_namespaced_pod_log(name, env.ns.name, container="probe", tail_lines=5))
-                except client.ApiException:
-                    found = None
-                if found:
-                    answers[name] = found
-        if len(pods) == BATCH and len(answers) == BATCH:
-            break
-        time.sleep(2)
-    return pods, answers
-
-
-def batch_gone(env: PodnetEnv, core: client.CoreV1Api) -> None:
-    env.ns.scale("churn", 0)
-    deadline = time.monotonic() + GONE_DEADLINE_S
-    while core.list_namespaced_pod(env.ns.name, label_selector="app=churn").items:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"churn pods still present {GONE_DEADLINE_S}s after scaling to 0")
-        time.sleep(2)
-
-
 @pytest.fixture(scope="package")
 def lifecycle(podnet) -> Lifecycle:
-    """ROUNDS batches of BATCH pods on the first worker, each timing its own network set-up; the
-    IPAM's count before, at the peak and after each batch is gone. Stops after a batch that
-    never came up whole (the next would only wait as long again)."""
+    """ROUNDS batches of BATCH pods on the first worker (cnimatrix/podnet/lifecycle.py); their
+    counts go to metrics.podnet.ip_lifecycle, their set-up times to metrics.podnet.setup."""
     core = client.CoreV1Api(podnet.cluster.api())
     node, peer = podnet.workers[0], podnet.on("server", podnet.anchor_node).ip
-    count, accounting = ipam_counter(podnet, node)
-    result = Lifecycle(node=node, accounting=accounting, deadline_s=SETUP_DEADLINE_S)
+    count, accounting = ipam_counter(podnet.cluster, podnet.cni, node)
+    result = Lifecycle(node=node, accounting=accounting)
     podnet.ns.apply("podnet/churn", node=node, peer=peer, script=json.dumps(FIRST_ANSWER_SCRIPT))
-    for _ in range(ROUNDS):
-        batch = Round(created=BATCH, ipam_before=steady_count(count))
-        pods, answers = batch_up(podnet, core)
-        batch.addressed = sum(1 for p in pods.values() if p.status.pod_ip)
-        batch.answered = len(answers)
-        batch.ipam_peak = count()
-        result.address_problems += address_problems(
-            [PodAddresses(name, p.spec.node_name, (p.status.pod_ip,) if p.status.pod_ip else ()) for name, p in pods.items()],
-            podnet.cluster_cidrs)
-        bound = scheduled_times(podnet)
-        result.samples += [SetupSample(name, bound[name], condition_time(pods[name], "PodReadyToStartContainers"),
-                                       a.start_ns / 1e9, a.answered_ns / 1e9) for name, a in answers.items() if name in bound]
-        batch_gone(podnet, core)
-        before = batch.ipam_before
-        conv = converge(count, lambda v: (v == before, f"{v} held, {before} before"), deadline_s=90, stable=3, interval_s=2)
-        batch.ipam_after = conv.last
-        result.rounds.append(batch)
-        if batch.answered < batch.created:
-            break
+    try:
+        run_rounds(podnet.ns, core, count, podnet.cluster_cidrs, result)
+    finally:
+        podnet.ns.scale("churn", 0)   # a round that broke off leaves no batch behind
     podnet.metrics["ip_lifecycle"] = {"node": node, "batch": BATCH, "accounting": accounting,
                                       "rounds": [vars(r) for r in result.rounds]}
-    podnet.metrics["setup"] = {"peer": "a server pod on another node (ICMP echo)", **setup_summary(result.samples)}
+    podnet.metrics["setup"] = {"peer": "a server pod on another node (ICMP echo)",
+                               "clock": "scheduled and sandbox: first seen by a pod watch; start and answer: inside the pod",
+                               **setup_summary(result.samples), "notes": result.notes}
     return result

@@ -90,19 +90,20 @@ def test_parse_count_refuses_anything_but_one_number(text):
 
 
 def test_round_without_problems():
-    assert Round(created=40, addressed=40, answered=40, ipam_before=5, ipam_peak=45, ipam_after=5).problems() == []
+    assert Round(created=40, running=40, addressed=40, answered=40, ipam_before=5, ipam_peak=45, ipam_after=5).problems() == []
 
 
 def test_round_leak_missing_addresses_and_silent_pods():
-    problems = Round(created=40, addressed=38, answered=30, ipam_before=5, ipam_peak=43, ipam_after=7).problems()
-    assert any("2 of 40 pods got no address" in p for p in problems)
-    assert any("10 of 40 pods never had a packet answered" in p for p in problems)
-    assert any("38 more addresses with 40 new pods" in p for p in problems)
+    problems = Round(created=40, running=39, addressed=38, answered=30, ipam_before=5, ipam_peak=44, ipam_after=7).problems()
+    assert any("1 of 40 pods were not running by the deadline" in p for p in problems)
+    assert any("1 of 39 running pods have no address" in p for p in problems)
+    assert any("9 of 39 running pods never had a packet answered" in p for p in problems)
+    assert any("39 more addresses with 38 new pods addressed" in p for p in problems)
     assert any("holds 7 addresses after the pods went, 5 before (leak)" in p for p in problems)
 
 
 def test_round_without_accounting_judges_only_what_it_has():
-    assert Round(created=3, addressed=3, answered=3).problems() == []
+    assert Round(created=3, running=3, addressed=3, answered=3).problems() == []
 
 
 def test_setup_summary_phases():
@@ -253,3 +254,4 @@ def test_ipam_count_node_and_host(tmp_path):
 def test_ipam_count_refuses_bad_entries(tmp_path, extra, problem):
     with pytest.raises(CniDataError, match=problem):
         load_file(write(tmp_path, extra))
+
