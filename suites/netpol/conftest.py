@@ -20,7 +20,9 @@ from cnimatrix.stats import latency_summary
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace
 
-PROBE_TIMEOUT_S = 1.5   # a denied probe costs this much; an allowed one answers in milliseconds
+# A denied probe costs this much; an allowed one answers in milliseconds. Just above the first TCP
+# SYN retransmission (1 s), so one lost SYN still counts as answered.
+PROBE_TIMEOUT_S = 1.2
 # Live changes: a probe per watched cell every 100 ms, 0.9 s to answer (a TCP SYN is resent after
 # 1 s: a later answer would be dated to the first SYN), done after 10 in a row.
 WATCH = {"interval_s": 0.1, "timeout_s": 0.9, "hold": 10}
