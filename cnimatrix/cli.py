@@ -12,7 +12,7 @@ from cnimatrix import cni as cni_catalog
 from cnimatrix import mode, preflight, runs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("service", "dns", "netpol", "ingress", "gateway")
+SUITES = ("podnet", "service", "dns", "netpol", "ingress", "gateway")
 DEFAULT_CNI = preflight.DEFAULT_CNI  # builds and enforces NetworkPolicy on every host, online or offline
 
 

@@ -30,8 +30,10 @@ NODE_PACKAGES = [
     "socat", "ebtables", "jq", "curl", "e2fsprogs", "pigz",
 ]
 NET_PACKAGES = ["iptables", "nftables", "conntrack", "ipset", "iproute2", "kmod", "procps"]
-# dig for DNS answers, perl (Time::HiRes) to time libc lookups without a process per lookup.
-TOOLS_PACKAGES = ["dnsutils", "curl", "netcat-openbsd", "iproute2", "iputils-ping", "procps", "ca-certificates", "iperf3", "perl"]
+# dig for DNS answers, perl (Time::HiRes) to time libc lookups without a process per lookup; wget,
+# socat and iperf (2) because upstream's agnhost image has them and e2e tests exec them.
+TOOLS_PACKAGES = ["dnsutils", "curl", "netcat-openbsd", "iproute2", "iputils-ping", "procps", "ca-certificates", "iperf3", "perl",
+                  "wget", "socat", "iperf"]
 MIN_PACKAGES = ["coreutils", "dash"]
 # What calico-node's startup, runit services and Felix exec (upstream's node image, on Debian).
 CALICO_NODE_PACKAGES = ["iptables", "ipset", "conntrack", "iproute2", "kmod", "procps", "findutils", "bash", "iputils-ping",
@@ -133,14 +135,15 @@ def static_image(ctx: Context, tag: str, binaries: dict[str, Path], changes: lis
 
 
 def rootfs_image(ctx: Context, tag: str, rootfs: str, files: dict[str, Path | bytes], changes: list[str], links: dict[str, str] | None = None,
-                 dirs: tuple[str, ...] = ()) -> None:
-    """A Debian root file system (from a rootfs step) plus files and links; `dirs` become plain
-    directories where the rootfs may have something else (a link) at that path."""
+                 dirs: tuple[str, ...] = (), modes: dict[str, int] | None = None) -> None:
+    """A Debian root file system (from a rootfs step) plus files (mode 0755 unless `modes` says
+    otherwise) and links; `dirs` become plain directories where the rootfs may have something
+    else (a link) at that path."""
     def fill(tar: tarfile.TarFile) -> None:
         tar_dir(tar, output_dir(rootfs) / "root", skip=set(files) | set(links or {}) | set(dirs))
         add_dirs(tar, *dirs)
         for arc, data in files.items():
-            add_file(tar, arc, data)
+            add_file(tar, arc, data, (modes or {}).get(arc, 0o755))
         for arc, target in (links or {}).items():
             info = tarfile.TarInfo(arc)
             info.type, info.linkname = tarfile.SYMTYPE, target
@@ -281,10 +284,23 @@ def build_pause_image(ctx: Context) -> None:
     static_image(ctx, f"registry.k8s.io/pause:{V.PAUSE}", {"pause": bin_of("pause", "pause")}, ['ENTRYPOINT ["/pause"]'])
 
 
+# What upstream's agnhost Dockerfile (test/images/agnhost) adds beside the binary and its Alpine
+# packages: porter's TLS pair, a CoreDNS binary at /coredns (ours: the CoreDNS this project builds,
+# v1.14.6, where upstream downloads the v1.6.2 release), /uploads for netexec, an iperf link, and
+# the user and group a SupplementalGroups e2e test expects.
+AGNHOST_USERS = {"etc/passwd": "user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\n",
+                 "etc/group": "user-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\n"}
+
+
 def build_agnhost_image(ctx: Context) -> None:
-    rootfs_image(ctx, f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}", "rootfs-tools",
-                 {"agnhost": bin_of("kubernetes", "agnhost")},
-                 [PATH_ENV, 'ENTRYPOINT ["/agnhost"]', 'CMD ["pause"]'], {"agnhost-2": "/agnhost"})
+    porter = upstream.module_dir("k8s.io/kubernetes", V.KUBERNETES) / "test" / "images" / "agnhost" / "porter"
+    root = output_dir("rootfs-tools") / "root"
+    files = {"agnhost": bin_of("kubernetes", "agnhost"), "coredns": bin_of("coredns", "coredns"),
+             "localhost.crt": porter / "localhost.crt", "localhost.key": porter / "localhost.key",
+             **{arc: ((root / arc).read_text() + extra).encode() for arc, extra in AGNHOST_USERS.items()}}
+    rootfs_image(ctx, f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}", "rootfs-tools", files,
+                 [PATH_ENV, 'ENTRYPOINT ["/agnhost"]', 'CMD ["pause"]'], {"agnhost-2": "/agnhost", "usr/local/bin/iperf": "/usr/bin/iperf"},
+                 dirs=("uploads",), modes={arc: 0o644 for arc in ("localhost.crt", "localhost.key", *AGNHOST_USERS)})
 
 
 def build_flannel_image(ctx: Context) -> None:
@@ -455,7 +471,7 @@ def all_steps() -> list[Step]:
         Step("etcd-image", "etcd image", {}, build_etcd_image, needs=("etcd",), images=(f"registry.k8s.io/etcd:{V.ETCD}",)),
         Step("coredns-image", "CoreDNS image", {}, build_coredns_image, needs=("coredns",), images=(f"registry.k8s.io/coredns/coredns:{V.COREDNS}",)),
         Step("pause-image", "pause image", {}, build_pause_image, needs=("pause",), images=(f"registry.k8s.io/pause:{V.PAUSE}",)),
-        Step("agnhost-image", "agnhost fixture image", {}, build_agnhost_image, needs=("kubernetes", "rootfs-tools"),
+        Step("agnhost-image", "agnhost fixture image", {}, build_agnhost_image, needs=("kubernetes", "coredns", "rootfs-tools"),
              images=(f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}",)),
         Step("flannel-image", "flannel image", {}, build_flannel_image, needs=("flannel", "rootfs-net"),
              images=(f"ghcr.io/flannel-io/flannel:{V.FLANNEL}",), sources=(IPTABLES_SELECT,)),

@@ -476,6 +476,7 @@ def resolve_latencies(executor: Executor, name: str, count: int, budget_s: float
                 times.append(float(ms))
     return times, count - len(times)
 
+
 # --- pod network: ICMP, packets at the MTU, whole transfers, set-up time ---------------------
 
 # iputils ping: exit 0 = a reply, 1 = no reply (or ICMP errors), 2 = could not send. `-M do`
