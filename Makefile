@@ -39,7 +39,7 @@ python-env:
 	@bash cnimatrix/host/setup.sh python >&2
 
 images: setup
-	@$(PY) -m cnimatrix.images --cni $(CNI)
+	@$(PY) -m cnimatrix.images --cni $(CNI) $(foreach s,$(SUITES),--suite $(s))
 
 # Standard library only, so it also explains a host that `make setup` cannot fix.
 doctor:

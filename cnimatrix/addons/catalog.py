@@ -137,6 +137,10 @@ def install_order(addons: list[Addon] | None = None) -> list[Addon]:
     return ordered
 
 
+# The suites whose fixtures install the add-ons: a run without them needs none of their images.
+SUITES_WITH_ADDONS = ("ingress", "gateway")
+
+
 def all_images() -> tuple[str, ...]:
     """Every image the add-ons and the Ingress/Gateway suites' backends need."""
     return tuple(sorted({tag for a in load_all() for tag in a.images} | {ECHO_IMAGE}))

@@ -10,6 +10,7 @@ import time
 from cnimatrix import cni as cni_catalog
 from cnimatrix import mode
 from cnimatrix.addons import catalog as addon_catalog
+from cnimatrix.cli import SUITES
 from cnimatrix.images.engine import STATE, StepFailed, fail, run_steps
 from cnimatrix.images.recipes import all_steps, steps_for
 
@@ -32,8 +33,10 @@ class NotBuildable(ValueError):
     pass
 
 
-def cni_steps(steps, names: list[str]) -> set[str]:
-    """The steps the named CNIs' clusters need; 'all' means every CNI whose images build here."""
+def cni_steps(steps, names: list[str], suites: list[str] | None = None) -> set[str]:
+    """The steps the named CNIs' clusters need for `suites` (default: every suite); 'all' means
+    every CNI whose images build here."""
+    with_addons = not suites or any(s in addon_catalog.SUITES_WITH_ADDONS for s in suites)
     if "all" in names:
         names = [c.name for c in cni_catalog.load_all() if c.offline_reason is None]
     wanted: set[str] = set()
@@ -42,8 +45,8 @@ def cni_steps(steps, names: list[str]) -> set[str]:
         if cni.offline_reason is not None:
             raise NotBuildable(f"{cni.name}'s images cannot be built on this host: {cni.offline_reason}")
         try:
-            # Every cluster gets the add-ons (addons/*.yaml) after its CNI, so their images too.
-            wanted |= steps_for(steps, list(cni.install.images) + list(addon_catalog.all_images()))
+            # The Ingress and Gateway suites install the add-ons (addons/*.yaml) after the CNI.
+            wanted |= steps_for(steps, list(cni.install.images) + (list(addon_catalog.all_images()) if with_addons else []))
         except KeyError as exc:
             raise NotBuildable(f"{cni.name} lists images no build step makes: {exc.args[0]}") from None
     return wanted
@@ -54,6 +57,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cni", action="append",
                         help="build what a cluster with this CNI needs (repeatable; 'all' = every CNI buildable here; "
                              "default: every step)")
+    parser.add_argument("--suite", action="append", choices=SUITES,
+                        help="with --cni: only what these suites need (repeatable; default: every suite)")
     parser.add_argument("--only", action="append", help="build only this step (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the steps and exit")
     parser.add_argument("--force", action="store_true", help="build even when registries are reachable")
@@ -68,7 +73,7 @@ def main(argv=None) -> int:
     if unknown:
         return fail(f"unknown step(s) {', '.join(sorted(unknown))}; known: {', '.join(s.name for s in steps)}")
     try:
-        wanted = set(args.only) if args.only else cni_steps(steps, args.cni) if args.cni else None
+        wanted = set(args.only) if args.only else cni_steps(steps, args.cni, args.suite) if args.cni else None
     except (cni_catalog.UnknownCni, cni_catalog.CniDataError, NotBuildable) as exc:
         print(f"[images] {exc}", file=sys.stderr)
         return 2

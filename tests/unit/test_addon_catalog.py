@@ -128,6 +128,9 @@ def test_every_add_on_image_has_an_offline_build_step():
     assert {"traefik", "metallb", "echo-basic", "addon-images"} <= wanted
     from cnimatrix.images.__main__ import cni_steps
     assert "addon-images" in cni_steps(steps, ["flannel"])
+    assert "addon-images" in cni_steps(steps, ["flannel"], ["dns", "gateway"])
+    # A run of suites that install no add-on (make test's end-to-end run) builds none of their images.
+    assert not {"traefik", "metallb", "echo-basic", "addon-images"} & cni_steps(steps, ["flannel"], ["service", "dns", "netpol"])
 
 
 def test_declared_capabilities(write):
