@@ -5,7 +5,8 @@ CNI ?= calico
 # image build is the longest part of CI on a fresh machine, so only its images are built.
 E2E_CNI ?= calico
 KEEP ?=
-# make conformance SUITES="service dns": only these suites (default: every suite).
+# make conformance SUITES="service dns": only these suites (default: every suite but the opt-in
+# perf suite, which SUITES=perf runs; `make matrix` runs every suite, perf included).
 SUITES ?=
 # The suites `make test` runs end to end: those with a recorded pass on E2E_CNI on a quiet machine.
 # podnet, ingress and gateway join once they have one (they still run in `make conformance`).

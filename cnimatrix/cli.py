@@ -12,7 +12,11 @@ from cnimatrix import cni as cni_catalog
 from cnimatrix import mode, preflight, runs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("podnet", "service", "dns", "netpol", "ingress", "gateway")
+SUITES = ("podnet", "service", "dns", "netpol", "ingress", "gateway")   # what a run runs by default
+# Opt-in suites: only when asked for (`--suite perf`, `make conformance SUITES=perf`); `make
+# matrix` runs them too. perf takes minutes of the machine to itself.
+OPT_IN_SUITES = ("perf",)
+ALL_SUITES = SUITES + OPT_IN_SUITES
 DEFAULT_CNI = preflight.DEFAULT_CNI  # builds and enforces NetworkPolicy on every host, online or offline
 
 
@@ -184,7 +188,8 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="create a kind cluster with a CNI, run the suites, write reports/<cni>/")
     p_run.add_argument("--cni", default=DEFAULT_CNI, help=f"one of: {', '.join(cni_catalog.known())}")
-    p_run.add_argument("--suite", action="append", choices=SUITES, help="run only this suite (repeatable)")
+    p_run.add_argument("--suite", action="append", choices=ALL_SUITES,
+                       help=f"run only this suite (repeatable; {', '.join(OPT_IN_SUITES)} run only when named here)")
     p_run.add_argument("--keep", action="store_true", help="keep the cluster afterwards")
     p_run.add_argument("--kubeconfig", help="test this existing cluster instead of creating one")
     p_run.add_argument("--workers", type=int, default=2, help="kind worker nodes")

@@ -49,7 +49,7 @@ def last_line(text: str) -> str:
 
 
 def run_matrix(names: list[str], keep: bool = False) -> int:
-    from cnimatrix.cli import run_stoppable
+    from cnimatrix.cli import ALL_SUITES, run_stoppable
 
     offline, why = mode.offline()
     cnis = [cni_catalog.load(name) for name in names]
@@ -79,7 +79,9 @@ def run_matrix(names: list[str], keep: bool = False) -> int:
                 shares[cni.name] = time.monotonic() - began
                 failed.append(cni.name)
                 continue
-        code = run_stoppable([sys.executable, "-m", "cnimatrix", "run", "--cni", cni.name, *(["--keep"] if keep else [])])
+        # Every suite, the opt-in ones (perf) included: a matrix is where CNIs are compared.
+        suites = [arg for suite in ALL_SUITES for arg in ("--suite", suite)]
+        code = run_stoppable([sys.executable, "-m", "cnimatrix", "run", "--cni", cni.name, *suites, *(["--keep"] if keep else [])])
         shares[cni.name] = time.monotonic() - began
         if code in SIGNALLED:
             stopped = code

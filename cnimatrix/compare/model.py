@@ -16,6 +16,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from cnimatrix.compare import perf
 from cnimatrix.compare.load import Run
 from cnimatrix.results import SUITES, UNKNOWN_COMMIT, raise_first_schema_error, rfc3339
 
@@ -193,6 +194,7 @@ def _run_figures(doc: Mapping[str, Any]) -> dict[str, tuple[str, str, str, float
             figures[key] = ("time-to-effect", label, "s", value)
     if isinstance(netpol, Mapping):
         figures.update(_live_update_figures(netpol.get("live_update")))
+    figures.update(perf.figures(doc))
     for test in doc["tests"]:
         for path, value in _leaves(test.get("metrics", {}).get("settle_s", {})):
             figures[f"settle:{test['id']}:{path}"] = ("time-to-effect", f"{test['title']}: {path}", "s", value)
@@ -237,6 +239,7 @@ def build(runs: Sequence[Run], *, kubernetes: str, commit: str = UNKNOWN_COMMIT,
             for rows in [[row for row in scenarios if row["suite"] == suite]]
         ],
         "measurements": _measurements(runs),
+        "perf": perf.section(columns, [run.doc for run in runs]),
     }
     validate(doc)
     return doc
@@ -271,3 +274,10 @@ def validate(doc: Mapping[str, Any]) -> None:
     for row in doc["measurements"]:
         if list(row["values"]) != columns:
             raise ValueError(f"invalid comparison: measurement {row['key']} lacks columns")
+    perf_doc = doc.get("perf") or {"ratios": [], "growth": []}
+    for row in perf_doc["ratios"]:
+        if any(list(row[part]) != columns for part in ("values", "raw", "baseline_raw")):
+            raise ValueError(f"invalid comparison: perf ratio {row['route']}/{row['figure']} lacks columns")
+    for curve in perf_doc["growth"]:
+        if list(curve["points"]) != columns or list(curve["declared"]) != columns:
+            raise ValueError(f"invalid comparison: perf curve {curve['curve']} lacks columns")

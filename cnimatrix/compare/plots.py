@@ -75,3 +75,68 @@ def charts(doc: Mapping[str, Any]) -> list[str]:
         out.append(bar_chart("Time-to-effect", "s", [(m["label"], [m["values"][c] for c in columns]) for m in effect],
                              columns, "chart-time-to-effect"))
     return out
+
+
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_H = 60, 20, 52, 180
+
+
+def line_chart(title: str, x_label: str, unit: str, series: Sequence[tuple[str, Sequence[tuple[float, float]]]],
+               chart_id: str) -> str:
+    """One line per series through its (x, y) points, markers on every point; both axes linear
+    from zero, ticks at the x values measured and at 0, half and the top of y."""
+    xs = sorted({x for _, points in series for x, _ in points})
+    top_y = max((y for _, points in series for _, y in points), default=0.0) or 1.0
+    top_x = max(xs, default=0.0) or 1.0
+    span_x = WIDTH - PLOT_LEFT - PLOT_RIGHT
+    legend_y = PLOT_TOP + PLOT_H + 40
+    height = legend_y + 14
+
+    def px(x: float) -> float:
+        return PLOT_LEFT + span_x * x / top_x
+
+    def py(y: float) -> float:
+        return PLOT_TOP + PLOT_H - PLOT_H * y / top_y
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" data-chart="{escape(chart_id)}" '
+        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="18" class="chart-title">{escape(title)} ({escape(unit)})</text>',
+        f'<line x1="{PLOT_LEFT}" y1="{py(0):.1f}" x2="{WIDTH - PLOT_RIGHT}" y2="{py(0):.1f}" stroke="#8c959f"/>',
+        f'<line x1="{PLOT_LEFT}" y1="{PLOT_TOP}" x2="{PLOT_LEFT}" y2="{py(0):.1f}" stroke="#8c959f"/>',
+    ]
+    for y in (0.0, top_y / 2, top_y):
+        parts.append(f'<text x="{PLOT_LEFT - 6}" y="{py(y) + 4:.1f}" text-anchor="end" class="chart-label">'
+                     f"{escape(present.number(y))}</text>")
+    for x in xs:
+        parts.append(f'<text x="{px(x):.1f}" y="{py(0) + 16:.1f}" text-anchor="middle" class="chart-label">{x:g}</text>')
+    parts.append(f'<text x="{PLOT_LEFT + span_x / 2:.0f}" y="{py(0) + 32:.1f}" text-anchor="middle" class="chart-legend">'
+                 f"{escape(x_label)}</text>")
+    x_legend = PLOT_LEFT
+    for i, (name, points) in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
+        parts.append(f'<rect x="{x_legend}" y="{legend_y - 10}" width="12" height="12" fill="{color}"/>'
+                     f'<text x="{x_legend + 16}" y="{legend_y}" class="chart-legend">{escape(name)}</text>')
+        x_legend += 24 + 8 * len(name)
+        ordered = sorted(points)
+        if len(ordered) > 1:
+            path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in ordered)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for x, y in ordered:
+            tip = f"{name}: N={x:g}: {present.number(y, unit)}"
+            parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{color}" data-series="{escape(name)}" '
+                         f'data-x="{x:g}" data-value="{y}"><title>{escape(tip)}</title></circle>')
+    if not any(points for _, points in series):
+        parts.append(f'<text x="{PLOT_LEFT + 8}" y="{PLOT_TOP + PLOT_H / 2:.0f}" class="chart-none">no data</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def growth_charts(doc: Mapping[str, Any]) -> list[str]:
+    """One line chart per growth curve of the perf suite: seconds to the first answer against N."""
+    out = []
+    for curve in (doc.get("perf") or {}).get("growth", []):
+        series = [(column, [(p["n"], p["s"]) for p in curve["points"][column]]) for column in doc["columns"]
+                  if curve["points"][column]]
+        out.append(line_chart(curve["title"], f"N ({curve['unit']})", "s", series, f"chart-growth-{curve['curve']}"))
+    return out

@@ -127,3 +127,47 @@ def declared_gaps(doc: Mapping[str, Any]) -> list[tuple[str, str, str, str, int]
 
 def scenario_index(doc: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {row["id"]: row for suite in doc["suites"] for row in suite["scenarios"]}
+
+
+def ratio_text(spread: Mapping[str, Any] | None) -> str:
+    """A ratio's median with its range over the repetitions: "0.62 (0.55–0.70)"."""
+    if spread is None:
+        return "—"
+    return f"{spread['median']:.2f} ({spread['min']:.2f}–{spread['max']:.2f})"
+
+
+def perf_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(route and figure, what it is compared with, one cell per column) of the ratio table:
+    the ratio with its spread, then the route's and the baseline's raw medians."""
+    rows = []
+    for row in (doc.get("perf") or {}).get("ratios", []):
+        cells = []
+        for column in doc["columns"]:
+            raw, base = row["raw"][column], row["baseline_raw"][column]
+            text = ratio_text(row["values"][column])
+            if raw is not None and base is not None:
+                text += f"; {number(raw)} vs {number(base)} {row['unit']}"
+            cells.append(text)
+        rows.append((f"{row['route_title']}: {row['label']}", row["baseline_title"], cells))
+    return rows
+
+
+def growth_rows(doc: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """(curve, one cell per column): "N=10: 0.31 s · N=50: 0.42 s", or the declared status."""
+    rows = []
+    for curve in (doc.get("perf") or {}).get("growth", []):
+        cells = []
+        for column in doc["columns"]:
+            points = curve["points"][column]
+            if points:
+                cells.append(" · ".join(f"N={p['n']}: {number(p['s'], 's')}" for p in points))
+            else:
+                cells.append(f"declared {curve['declared'][column]}" if curve["declared"][column] else "—")
+        rows.append((curve["title"], cells))
+    return rows
+
+
+PERF_NOTE = ("Ratios: a route's figure over its hostNetwork baseline's, taken repetition by repetition (both measured "
+             "back to back on the same nodes), median (min–max); then the raw medians, route vs baseline. Above 1 is "
+             "better for throughput, worse for latency and jitter. Growth: seconds from the change to the first correct "
+             "answer, with N already in place (metrics.perf.growth).")

@@ -98,6 +98,28 @@ def _measurements(doc: Mapping[str, Any]) -> str:
     return _table(doc, ["Measurement"], rows, data_table="measurements")
 
 
+def _perf(doc: Mapping[str, Any]) -> list[str]:
+    """The perf suite: the ratio table (data-perf-ratio cells), the growth table and its plots."""
+    ratios, growth = present.perf_rows(doc), present.growth_rows(doc)
+    if not ratios and not growth:
+        return []
+    parts = ['<h2 id="perf">Performance against the host network</h2>']
+    if ratios:
+        rows = []
+        for (name, base, cells), row in zip(ratios, doc["perf"]["ratios"]):
+            key = f"{row['route']}.{row['figure']}"
+            tds = "".join(f"<td{_attrs(class_='num', data_cni=c, data_perf_ratio=key, data_value=(row['values'][c] or {}).get('median'))}>"
+                          f"{escape(text)}</td>" for c, text in zip(doc["columns"], cells))
+            rows.append(f"<tr><th>{escape(name)}</th><td>{escape(base)}</td>{tds}</tr>")
+        parts.append(_table(doc, ["Route: figure", "Baseline"], rows, data_table="perf-ratios"))
+    if growth:
+        rows = [f"<tr><th>{escape(name)}</th>{''.join(f'<td{_attrs(data_cni=c)}>{escape(t)}</td>' for c, t in zip(doc['columns'], cells))}</tr>"
+                for name, cells in growth]
+        parts += ["<h3>Growth: time to the first correct answer</h3>", _table(doc, ["Change"], rows, data_table="perf-growth"),
+                  *plots.growth_charts(doc)]
+    return [*parts, f'<p class="meta">{escape(present.PERF_NOTE)}</p>']
+
+
 def render(doc: Mapping[str, Any]) -> str:
     ref = doc["reference"]
     index = present.scenario_index(doc)
@@ -133,5 +155,6 @@ def render(doc: Mapping[str, Any]) -> str:
               "metrics.dns.latency_ms; time-to-effect from per-test settle_s, metrics.netpol.time_to_effect_s (one probe round) "
               "and metrics.netpol.live_update (100 ms probes of the pairs a live change flips). "
               "— means not measured.</p>",
+              *_perf(doc),
               "</body></html>"]
     return "\n".join(p for p in parts if p) + "\n"

@@ -48,6 +48,21 @@ def _scenario_rows(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], wi
     return out
 
 
+def _perf_lines(doc: Mapping[str, Any]) -> list[str]:
+    """The perf suite: ratios to the host network with spread, and the growth curves."""
+    ratios, growth = present.perf_rows(doc), present.growth_rows(doc)
+    if not ratios and not growth:
+        return []
+    lines = ["", "### Performance against the host network", ""]
+    if ratios:
+        lines += table(["Route: figure", "Baseline", *doc["columns"]],
+                       [[escape(name), escape(base), *(escape(c) for c in cells)] for name, base, cells in ratios])
+    if growth:
+        lines += ["", "**Growth: time to the first correct answer**", ""]
+        lines += table(["Change", *doc["columns"]], [[escape(name), *(escape(c) for c in cells)] for name, cells in growth])
+    return [*lines, "", present.PERF_NOTE]
+
+
 def render(doc: Mapping[str, Any]) -> str:
     columns = doc["columns"]
     ref = doc["reference"]
@@ -99,6 +114,8 @@ def render(doc: Mapping[str, Any]) -> str:
         lines += table(["CNI", "Capability", "Declared", "Evidence", "Cells"],
                        [[escape(c), escape(cap), escape(status), escape(evidence), str(n)]
                         for c, cap, status, evidence, n in gaps])
+
+    lines += _perf_lines(doc)
 
     lines += ["", "### Measurements", ""]
     lines += table(["Measurement", *columns],

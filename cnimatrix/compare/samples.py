@@ -69,6 +69,35 @@ def _test(index: int, outcome: str, pace: float = 1.0) -> TestResult:
     return TestResult(test_id, suite, title, **{"outcome": outcome, "duration_s": 1.5, **extra})
 
 
+def _perf(pace: float, policies: bool) -> dict[str, Any]:
+    """metrics.perf as the perf suite writes it (two routes, cost, growth curves)."""
+    def spread(median: float) -> dict[str, Any]:
+        values = [round(median * f, 4) for f in (0.9, 1.0, 1.2)]
+        return {"median": values[1], "min": values[0], "max": values[2], "n": 3, "values": values}
+
+    def route(baseline: str | None, gbps: float, p50: float) -> dict[str, Any]:
+        doc = {"title": "t", "baseline": baseline, "figures": {"tcp_1_gbps": spread(gbps), "rr_p50_us": spread(p50)},
+               "ratios": {}, "problems": []}
+        if baseline:
+            doc["ratios"] = {"tcp_1_gbps": spread(round(0.8 / pace, 3)), "rr_p50_us": spread(round(1.5 * pace, 3))}
+        return doc
+
+    window = {"pods": 3, "wall_s": 10.0, "cpu_s": round(0.4 * pace, 3), "cores": round(0.04 * pace, 4), "peak_mib": 42.0,
+              "usage_mib": 40.0, "peak_scope": "window", "unread": []}
+    growth = {"service_backends": {"title": "t", "unit": "ready backends", "steps": [10, 50],
+                                   "points": [{"n": 10, "s": round(0.3 * pace, 3), "setup_s": 9.0},
+                                              {"n": 50, "s": round(0.6 * pace, 3), "setup_s": 30.0}]},
+              "network_policies": ({"title": "t", "unit": "NetworkPolicies", "steps": [10],
+                                    "points": [{"n": 10, "s": 1.1, "setup_s": 3.0}]} if policies
+                                   else {"title": "t", "unit": "NetworkPolicies", "steps": [], "points": [],
+                                         "declared": "not-enforced"})}
+    return {"datapath": {"routes": {"host-cross-node": route(None, 2.0, 40.0),
+                                    "pod-cross-node": route("host-cross-node", 1.6, 60.0)}, "wall_s": 100.0},
+            "cost": {"idle": {"daemonset/kube-system/cni": window, "daemonset/kube-system/kube-proxy": window},
+                     "throughput": {"daemonset/kube-system/cni": window}},
+            "growth": growth}
+
+
 def summaries(commit: str, kubernetes: str) -> dict[str, dict[str, Any]]:
     """column -> summary document."""
     def summary(cni: str, version: str, **fields: Any) -> RunSummary:
@@ -82,11 +111,12 @@ def summaries(commit: str, kubernetes: str) -> dict[str, dict[str, Any]]:
     latency = {"count": 400, "min": 0.1, "p50": 0.21, "p90": 0.9, "p99": 1.73, "max": 3.0, "mean": 0.4}
     docs = {
         "flannel": summary("flannel", "v0.28.4", timings_s={"cluster_create": 41.2, "cni_ready": 12.6, "suites": 130.0},
-                           metrics={"dns": {"latency_ms": latency}}).to_dict(),
+                           metrics={"dns": {"latency_ms": latency}, "perf": _perf(1.0, policies=False)}).to_dict(),
         "kindnet": summary("kindnet", "v20260820-69b56db7", offline=False,
                            timings_s={"cluster_create": 35.0, "cni_ready": 4.5, "suites": 120.0},
                            metrics={"dns": {"latency_ms": {**latency, "p50": 0.35, "p99": 2.4}},
-                                    "netpol": {"time_to_effect_s": {"p50": 0.8, "p99": 1.9}}}).to_dict(),
+                                    "netpol": {"time_to_effect_s": {"p50": 0.8, "p99": 1.9}},
+                                    "perf": _perf(1.2, policies=True)}).to_dict(),
         "cilium": summary("cilium", "v1.16.0", cnimatrix_commit="f" * 40, run_status="interrupted",
                           run_reason="SIGTERM during the netpol suite",
                           timings_s={"cluster_create": 44.0, "cni_ready": None, "suites": 60.0}).to_dict(),

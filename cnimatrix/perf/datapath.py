@@ -1,0 +1,236 @@
+"""Datapath measurements as data: the routes traffic takes, the tools that measure them (iperf3
+and a TCP request/response loop in perl, both in the agnhost fixture image), and their parsers.
+
+Every route through the CNI has a baseline route between hostNetwork pods on the same nodes (the
+node's own stack, no CNI in the way); the suite measures both in turn, repetition by
+repetition, so that the ratio of the two is taken under the same load.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+
+# Ports the perf workloads serve (manifests/workloads/perf). hostNetwork pods use their own so
+# they never collide with the pod servers' or anything else on the node.
+IPERF_PORT, RR_PORT = 5201, 5300
+HOST_IPERF_PORT, HOST_RR_PORT = 15201, 15300
+# NodePorts from the static band (the lowest ports of the range, which the API server leaves to
+# explicit requests): iperf3 sends UDP data to the TCP control port's number, so the Service's TCP
+# and UDP NodePorts must be one and the same number.
+NODE_IPERF_PORT, NODE_RR_PORT = 30071, 30072
+
+
+@dataclass(frozen=True)
+class Route:
+    """Traffic from `client` to `target`. Clients: "pod" (a pod on the first worker), "host" (a
+    hostNetwork pod on the first worker), "outside" (a container on the kind network). Targets:
+    "pod-a"/"pod-b" (a pod server on the first/second worker), "node-a"/"node-b" (a hostNetwork
+    server on that node's IP), "cluster-ip" and "node-port" (a Service whose one backend is pod-b;
+    the NodePort is addressed on the second worker's IP)."""
+
+    id: str
+    title: str
+    client: str
+    target: str
+    baseline: str | None = None    # the hostNetwork route this one is compared with
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.baseline is None
+
+
+BASELINES = (
+    Route("host-same-node", "hostNetwork pod to the node's own IP", "host", "node-a"),
+    Route("host-cross-node", "hostNetwork pod to another node's IP", "host", "node-b"),
+    Route("outside-to-node", "Outside client to a node's IP (no Service)", "outside", "node-b"),
+)
+ROUTES = (
+    Route("pod-same-node", "Pod to pod on the same node", "pod", "pod-a", "host-same-node"),
+    Route("pod-cross-node", "Pod to pod across nodes", "pod", "pod-b", "host-cross-node"),
+    Route("cluster-ip", "Pod to a ClusterIP whose backend is on another node", "pod", "cluster-ip", "host-cross-node"),
+    Route("node-port", "Outside client to a NodePort whose backend is on that node", "outside", "node-port",
+          "outside-to-node"),
+)
+ALL_ROUTES = {r.id: r for r in BASELINES + ROUTES}
+# Measured in this order in every repetition: each route right after its baseline.
+ORDER = ("host-same-node", "pod-same-node", "host-cross-node", "pod-cross-node", "cluster-ip",
+         "outside-to-node", "node-port")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how hard: short runs, repeated, fit the suite's 8-minute budget on 2 cores."""
+
+    reps: int = 3
+    seconds: int = 1                 # iperf3 -t per run
+    streams: int = 4                 # the multi-stream TCP run
+    udp_mbps: int = 50               # the fixed UDP rate (100 lost 20% on the host network under load)
+    udp_length: int = 1200           # datagram payload: fits every pod MTU (VXLAN 1450) unfragmented
+    rr_count: int = 2000             # request/response round trips per run ...
+    rr_budget_s: float = 1.0         # ... or fewer, when this time is up
+    rr_size: int = 32                # bytes each way
+
+
+# figure -> (label, unit, better): "higher" throughput, "lower" latency/loss
+FIGURES = {
+    "tcp_1_gbps": ("TCP throughput, 1 stream", "Gbit/s", "higher"),
+    "tcp_n_gbps": ("TCP throughput, 4 streams", "Gbit/s", "higher"),
+    "udp_gbps": ("UDP throughput at the fixed rate", "Gbit/s", "higher"),
+    "udp_loss_pct": ("UDP loss at the fixed rate", "%", "lower"),
+    "udp_jitter_ms": ("UDP jitter at the fixed rate", "ms", "lower"),
+    "rr_p50_us": ("TCP request/response latency p50", "µs", "lower"),
+    "rr_p99_us": ("TCP request/response latency p99", "µs", "lower"),
+}
+# Ratios are taken for these (loss is often 0 on the baseline: shown raw only).
+RATIO_FIGURES = ("tcp_1_gbps", "tcp_n_gbps", "udp_gbps", "udp_jitter_ms", "rr_p50_us", "rr_p99_us")
+
+
+# A TCP echo server: one process per connection, TCP_NODELAY, every byte read is written back.
+ECHO_SERVER = (
+    "exec perl -MIO::Socket::INET -MSocket=IPPROTO_TCP,TCP_NODELAY -e '"
+    '$SIG{CHLD} = "IGNORE"; my ($addr, $port) = @ARGV;'
+    " my $l = IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $port, Listen => 128, ReuseAddr => 1)"
+    ' or die "listen $addr:$port: $!";'
+    " while (1) { my $c = $l->accept or next; if (!fork) { setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);"
+    " while (sysread($c, my $b, 65536)) { syswrite($c, $b) } exit } close $c }' \"$0\" \"$1\""
+)
+
+# The request/response loop (like netperf's TCP_RR): one connection, `size` bytes out and the
+# same back, timed one round trip at a time, until `count` or the time budget is spent.
+_RR_CLIENT = r"""perl -MIO::Socket::INET -MTime::HiRes=time -MSocket=IPPROTO_TCP,TCP_NODELAY -e '
+  my ($host, $port, $count, $budget, $size) = @ARGV;
+  $SIG{ALRM} = sub { print "\n\@\@rr error: no answer within the time budget\n"; exit 1 }; alarm($budget + 10);
+  my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => "tcp", Timeout => 5)
+    or do { print "\@\@rr error: connect $host:$port: $!\n"; exit 1 };
+  setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
+  my $msg = "x" x $size; my @us; my $start = time;
+  while (@us < $count && time - $start < $budget) {
+    my $t = time; syswrite($s, $msg) == $size or do { print "\@\@rr error: write: $!\n"; exit 1 };
+    my $got = 0;
+    while ($got < $size) { my $n = sysread($s, my $b, $size - $got); $n or do { print "\@\@rr error: read: ", ($n // $!) || "closed", "\n"; exit 1 }; $got += $n }
+    push @us, int((time - $t) * 1e6 + 0.5);
+  }
+  print "\@\@rr ok ", join(",", @us), "\n"' ARGS"""
+
+
+def iperf3_command(host: str, port: int, settings: Settings, kind: str) -> str:
+    """iperf3 client for one run: kind "tcp_1", "tcp_n" or "udp"; JSON on stdout."""
+    flags = ["-c", host, "-p", str(port), "-t", str(settings.seconds), "-J", "--connect-timeout", "3000"]
+    if kind == "tcp_n":
+        flags += ["-P", str(settings.streams)]
+    elif kind == "udp":
+        flags += ["-u", "-b", f"{settings.udp_mbps}M", "-l", str(settings.udp_length)]
+    return f"timeout {settings.seconds + 20} iperf3 " + " ".join(shlex.quote(f) for f in flags)
+
+
+def rr_command(host: str, port: int, settings: Settings) -> str:
+    args = [host, str(port), str(settings.rr_count), f"{settings.rr_budget_s:g}", str(settings.rr_size)]
+    return _RR_CLIENT.replace("ARGS", " ".join(shlex.quote(a) for a in args))
+
+
+KINDS = ("tcp_1", "tcp_n", "udp", "rr")
+
+
+def set_script(host: str, iperf_port: int, rr_port: int, settings: Settings) -> str:
+    """One exec: the three iperf3 runs and the request/response loop, one after the other, each
+    between '@@begin KIND' and '@@end KIND RC' lines."""
+    parts = []
+    for kind in KINDS:
+        if kind == "rr":
+            parts.append(f'echo "@@begin rr"; {rr_command(host, rr_port, settings)} 2>&1; echo; echo "@@end rr $?"')
+            continue
+        # An iperf3 server takes a moment to finish the previous test: "busy" or a control
+        # connection reset right after one is retried, twice at most.
+        parts.append(f'echo "@@begin {kind}"; for try in 1 2 3; do out=$({iperf3_command(host, iperf_port, settings, kind)} 2>&1); '
+                     f'rc=$?; case "$out" in *"server is busy"*|*"unable to receive control message"*) sleep 1;; *) break;; esac; '
+                     f'done; printf "%s\\n" "$out"; echo "@@end {kind} $rc"')
+    return "\n".join(parts)
+
+
+def split_sections(output: str) -> dict[str, tuple[int | None, str]]:
+    """KIND -> (exit code or None when the end line is missing, text between the markers)."""
+    sections: dict[str, tuple[int | None, str]] = {}
+    current, lines = None, []
+    for line in output.splitlines():
+        if line.startswith("@@begin "):
+            current, lines = line.split()[1], []
+        elif line.startswith("@@end ") and current is not None:
+            words = line.split()
+            code = int(words[2]) if len(words) > 2 and words[2].lstrip("-").isdigit() else None
+            sections[current] = (code, "\n".join(lines))
+            current = None
+        elif current is not None:
+            lines.append(line)
+    if current is not None:
+        sections[current] = (None, "\n".join(lines))
+    return sections
+
+
+class MeasurementError(ValueError):
+    """A run that produced no figure: the message says what the tool said."""
+
+
+def parse_iperf3(text: str, kind: str) -> dict[str, float]:
+    """Figures from iperf3's JSON: the receiver's rate; for UDP also its jitter and loss."""
+    start = text.find("{")
+    try:
+        doc = json.loads(text[start:]) if start >= 0 else None
+    except json.JSONDecodeError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise MeasurementError(f"iperf3 printed no JSON: {' '.join(text.split())[:200]!r}")
+    if doc.get("error"):
+        raise MeasurementError(f"iperf3: {doc['error']}")
+    end = doc.get("end") or {}
+    if kind == "udp":
+        received = end.get("sum_received") or end.get("sum") or {}
+        if "bits_per_second" not in received:
+            raise MeasurementError("iperf3 UDP result without a receiver summary")
+        return {"udp_gbps": received["bits_per_second"] / 1e9, "udp_loss_pct": float(received.get("lost_percent", 0.0)),
+                "udp_jitter_ms": float(received.get("jitter_ms", 0.0))}
+    received = end.get("sum_received") or {}
+    if "bits_per_second" not in received:
+        raise MeasurementError("iperf3 TCP result without a receiver summary")
+    key = "tcp_1_gbps" if kind == "tcp_1" else "tcp_n_gbps"
+    figures = {key: received["bits_per_second"] / 1e9}
+    retransmits = (end.get("sum_sent") or {}).get("retransmits")
+    if retransmits is not None:
+        figures[key.replace("_gbps", "_retransmits")] = float(retransmits)
+    return figures
+
+
+def parse_rr(text: str) -> list[int]:
+    """Round-trip microseconds of the request/response loop."""
+    for line in text.splitlines():
+        if line.startswith("@@rr ok"):
+            samples = [int(v) for v in line.split(None, 2)[2].split(",") if v.strip().isdigit()] if len(line.split()) > 2 else []
+            if not samples:
+                raise MeasurementError("the request/response loop timed no round trip")
+            return samples
+        if line.startswith("@@rr error"):
+            raise MeasurementError(line.removeprefix("@@rr ").strip())
+    raise MeasurementError(f"the request/response loop printed no result: {' '.join(text.split())[:200]!r}")
+
+
+def parse_set(output: str) -> tuple[dict[str, float], list[int], list[str]]:
+    """Figures of one set (iperf3 runs and the request/response loop), its round-trip samples,
+    and one problem line for each run that gave no figure."""
+    sections = split_sections(output)
+    figures: dict[str, float] = {}
+    samples: list[int] = []
+    problems = []
+    for kind in KINDS:
+        if kind not in sections:
+            problems.append(f"{kind}: no output (exec cut short)")
+            continue
+        code, text = sections[kind]
+        try:
+            if kind == "rr":
+                samples = parse_rr(text)
+            else:
+                figures.update(parse_iperf3(text, kind))
+        except MeasurementError as exc:
+            suffix = "" if code in (0, None) else f" (exit {code}{', timed out' if code == 124 else ''})"
+            problems.append(f"{kind}: {exc}{suffix}")
+    return figures, samples, problems

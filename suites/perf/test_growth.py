@@ -1,0 +1,266 @@
+"""How the time to catch up grows with the cluster: a new Service over N ready backends, one more
+NetworkPolicy with N in place, a pod in a new namespace with N namespaces of workloads.
+
+Each step puts N in place (not timed as the measure; its set-up time is kept beside it), then
+makes one change and times the first correct answer: a waiter in a client pod starts before the
+change and tries a new connection every 20 ms (cnimatrix/perf/growth.py). The curves go to
+metrics.perf.growth. A test fails only when a step could not be measured, and says why.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import yaml
+from kubernetes import client
+
+from cnimatrix.perf.growth import (CURVES_BY_ID, Point, curve_record, fixed_service_ip, parse_waiter, seconds_between,
+                                   steps_for, waiter_script)
+from cnimatrix.probe.engine import FIRST_ANSWER_SCRIPT, converge, many, parse_first_answer
+from cnimatrix.pytest_plugin import declared_key
+from fixtures.workloads import render
+
+pytestmark = pytest.mark.suite("perf")
+
+WAIT_ANSWER_S = 120       # a change that shows no answer in this long was not measured
+DEFAULT_SERVICE_CIDR = "10.96.0.0/16"   # kubeadm's (and kind's) default
+
+
+def start_waiter(executor, host: str, port: int, expected: list[str], deadline_s: float = WAIT_ANSWER_S):
+    """Run the waiter in the background; returns once it is trying (and a way to get its answer)."""
+    ready = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(executor.sh, waiter_script(host, port, expected, deadline_s=deadline_s),
+                         deadline_s + 60, lambda line: ready.set() if line.startswith("@@waiting") else None)
+    if not ready.wait(60):
+        pool.shutdown(wait=False)
+        raise AssertionError(f"the waiter in {executor.name} did not start within 60 s")
+
+    def answer():
+        try:
+            return parse_waiter(future.result(timeout=deadline_s + 90))
+        finally:
+            pool.shutdown(wait=False)
+    return answer
+
+
+def time_change(executor, host: str, port: int, expected: list[str], change, deadline_s: float = WAIT_ANSWER_S):
+    """(seconds from the change to the first answer from `expected`, the waiter's Answer)."""
+    answer = start_waiter(executor, host, port, expected, deadline_s)
+    stamp = time.time_ns()
+    change()
+    got = answer()
+    return (seconds_between(stamp, got.at_ns) if got else None), got
+
+
+def record_curve(perf, record, curve_id: str, points: list[Point], **extra) -> dict:
+    curve = CURVES_BY_ID[curve_id]
+    doc = curve_record(curve, points, **extra)
+    perf.metrics.setdefault("growth", {})[curve_id] = doc
+    record.metrics.update(doc)
+    record.attempts += len(points)
+    return doc
+
+
+def unmeasured(points: list[Point]) -> list[str]:
+    return [f"N={p.n}: {p.problem}" for p in points if p.seconds is None]
+
+
+# --- (a) a new Service over N ready backends ------------------------------------------------------
+
+def service_cidr(core: client.CoreV1Api) -> str:
+    try:
+        config = core.read_namespaced_config_map("kubeadm-config", "kube-system").data or {}
+        subnet = (yaml.safe_load(config.get("ClusterConfiguration", "")) or {}).get("networking", {}).get("serviceSubnet")
+    except client.ApiException:
+        subnet = None
+    return (subnet or DEFAULT_SERVICE_CIDR).split(",")[0].strip()
+
+
+def free_service_ip(core: client.CoreV1Api, cidr: str, start: int) -> tuple[str, int]:
+    taken = {s.spec.cluster_ip for s in core.list_service_for_all_namespaces().items}
+    index = start
+    while fixed_service_ip(cidr, index) in taken:
+        index += 1
+    return fixed_service_ip(cidr, index), index
+
+
+def wait_backends(perf, n: int, timeout_s: float) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    ready = []
+    while time.monotonic() < deadline:
+        ready = [p.name for p in perf.ns.pods("app=perf-backend") if p.ready]
+        if len(ready) == n:
+            return ready
+        time.sleep(2)
+    return ready
+
+
+@pytest.mark.title("A new Service answers through its ClusterIP, timed with 10, 50 and 150 ready backends behind it")
+def test_growth_service_backends(perf, record):
+    core = client.CoreV1Api(perf.cluster.api())
+    cidr = service_cidr(core)
+    perf.create("perf/backends")
+    executor = perf.exec_in("client-a")
+    points, index = [], 0
+    try:
+        for n in steps_for(CURVES_BY_ID["service_backends"]):
+            point = Point(n)
+            points.append(point)
+            started = time.monotonic()
+            perf.ns.scale("backends", n)
+            names = wait_backends(perf, n, timeout_s=120 + 2 * n)
+            point.setup_s = round(time.monotonic() - started, 1)
+            if len(names) != n:
+                point.problem = f"only {len(names)} of {n} backends ready after {point.setup_s:.0f} s"
+                break
+            ip, index = free_service_ip(core, cidr, index)
+            body = yaml.safe_load(render("perf/growth-service", name=f"growth-{n}", cluster_ip=ip))
+            point.seconds, got = time_change(executor, ip, 80, names,
+                                             lambda: core.create_namespaced_service(perf.ns.name, body))
+            point.detail = {"cluster_ip": ip, "tries": got.tries if got else None, "answered_by": got.source if got else None}
+            if point.seconds is None:
+                point.problem = f"no answer through {ip}:80 within {WAIT_ANSWER_S} s ({got.source if got else 'waiter broke'})"
+            core.delete_namespaced_service(f"growth-{n}", perf.ns.name)
+            index += 1
+    finally:
+        perf.ns.scale("backends", 0)   # the namespaces curve wants the nodes' pod slots back
+    record_curve(perf, record, "service_backends", points, service_cidr=cidr)
+    bad = unmeasured(points)
+    assert not bad, "time to a new Service's first answer not measured: " + "; ".join(bad)
+
+
+# --- (b) one more NetworkPolicy with N in place ----------------------------------------------------
+
+def policy_body(name: str, peer: str) -> dict:
+    return yaml.safe_load(render("perf/policy", name=name, peer=peer))
+
+
+def denied(perf, target_ip: str) -> tuple[bool, str]:
+    tcp, _ = many(perf.exec_in("policy-probe"), [f"{target_ip}:8080/hostname"] * 2, [], timeout_s=1.5)
+    answered = [r for r in tcp if r.ok]
+    return not answered, f"{len(answered)} of {len(tcp)} probes answered"
+
+
+@pytest.mark.title("One more NetworkPolicy takes effect, timed with 10, 100 and 300 policies already selecting the pod")
+def test_growth_network_policies(perf, cni, record, request):
+    net = client.NetworkingV1Api(perf.cluster.api())
+    perf.create("perf/policy-pods", node_a=perf.node_a, node_b=perf.node_b)
+    ready = perf.ns.wait_pods_ready("app=perf-policy", 3, timeout_s=180)
+    target_ip = next(p.ip for p in ready if p.name == "policy-target")
+    # Before any policy the probe must get through, or nothing after can be timed.
+    seconds, got = time_change(perf.exec_in("policy-probe"), target_ip, 8080, ["policy-target"], lambda: None, deadline_s=30)
+    assert seconds is not None, f"policy-probe cannot reach policy-target ({target_ip}:8080) with no policy in place: {got}"
+    enforced = cni.capability("networkpolicy").status == "enforced"
+    points, fillers = [], 0
+
+    def create(name: str, peer: str):
+        net.create_namespaced_network_policy(perf.ns.name, policy_body(name, peer))
+
+    try:
+        for n in steps_for(CURVES_BY_ID["network_policies"]):
+            point = Point(n)
+            points.append(point)
+            started = time.monotonic()
+            with ThreadPoolExecutor(max_workers=4) as pool:   # n in place: n - 1 fillers and the canary
+                list(pool.map(lambda i: create(f"filler-{i}", f"nobody-{i}"), range(fillers, n - 1)))
+            fillers = max(fillers, n - 1)
+            in_force_s, canary = time_change(perf.exec_in("policy-canary"), target_ip, 8080, ["policy-target"],
+                                             lambda: create("canary", "policy-canary"))
+            point.setup_s = round(time.monotonic() - started, 1)
+            point.detail = {"canary_in_force_s": in_force_s}
+            if in_force_s is None:
+                point.problem = f"the canary policy (the {n}th) never admitted its client: {canary}"
+                break
+            # A CNI that declares no enforcement gets a short look (it is reported, not waited for).
+            conv = converge(lambda: denied(perf, target_ip), lambda v: v, deadline_s=30 if enforced else 6, stable=2,
+                            interval_s=0.5)
+            if not conv.ok:
+                if not enforced:
+                    break   # reported below as declared
+                point.problem = f"policy-probe still reaches the target with {n} policies that admit only others ({conv.reason})"
+                break
+            point.seconds, got = time_change(perf.exec_in("policy-probe"), target_ip, 8080, ["policy-target"],
+                                             lambda: create("allow-probe", "policy-probe"))
+            point.detail["tries"] = got.tries if got else None
+            if point.seconds is None:
+                point.problem = f"the policy admitting policy-probe never took effect ({got.source if got else 'waiter broke'})"
+            net.delete_namespaced_network_policy("allow-probe", perf.ns.name)
+            net.delete_namespaced_network_policy("canary", perf.ns.name)
+    finally:
+        net.delete_collection_namespaced_network_policy(perf.ns.name)
+    if not enforced and points and points[-1].seconds is None and not points[-1].problem:
+        status = cni.capability("networkpolicy")
+        record_curve(perf, record, "network_policies", [], declared=status.status)
+        record.not_enforced = True
+        request.node.stash[declared_key] = {"capability": "networkpolicy", "status": status.status,
+                                            "evidence": " ".join(status.evidence.split())}
+        pytest.skip(f"not enforced (declared {status.status}): policy-probe reached the target through "
+                    f"{points[-1].n} policies that admit only others; nothing to time")
+    record_curve(perf, record, "network_policies", points)
+    bad = unmeasured(points)
+    assert not bad, "time for one more NetworkPolicy to take effect not measured: " + "; ".join(bad)
+
+
+# --- (c) a pod in a new namespace, with N namespaces of workloads ---------------------------------
+
+def fill_namespace(perf, make_namespace, name: str, script: str, peer: str = ""):
+    ns = make_namespace("perf-ns")
+    perf.create("perf/namespace-pod", namespace=ns.name, name=name, role=name, script=json.dumps(script), peer=peer)
+    return ns
+
+
+def ready_namespace_pods(perf) -> int:
+    pods = client.CoreV1Api(perf.cluster.api()).list_pod_for_all_namespaces(label_selector="app=perf-namespace").items
+    return sum(1 for p in pods if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or []))
+
+
+def first_answer(perf, ns, pod: str, timeout_s: float):
+    core = client.CoreV1Api(perf.cluster.api())
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            found = parse_first_answer(core.read_namespaced_pod_log(pod, ns.name, container="main"))
+        except client.ApiException:
+            found = None
+        if found:
+            return found
+        time.sleep(0.5)
+    return None
+
+
+@pytest.mark.title("A pod in a new namespace gets its first answer across nodes, timed with 1, 20 and 60 namespaces of workloads")
+def test_growth_namespaces(perf, make_namespace, record):
+    peer = perf.pod_ip("server-b")
+    points, in_place = [], 0     # namespaces of workloads so far (each step's newcomer stays and counts)
+    serve = "exec /agnhost netexec --http-port=8080"
+    for n in steps_for(CURVES_BY_ID["namespaces"]):
+        point = Point(n)
+        points.append(point)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda i: fill_namespace(perf, make_namespace, "fill", serve), range(in_place, n)))
+        in_place = max(in_place, n)
+        deadline = time.monotonic() + 120 + 2 * n
+        while ready_namespace_pods(perf) < in_place and time.monotonic() < deadline:
+            time.sleep(2)
+        point.setup_s = round(time.monotonic() - started, 1)
+        if ready_namespace_pods(perf) < in_place:
+            point.problem = f"only {ready_namespace_pods(perf)} of {in_place} namespace workloads ready after {point.setup_s:.0f} s"
+            break
+        stamp = time.time_ns()
+        ns = fill_namespace(perf, make_namespace, "newcomer", FIRST_ANSWER_SCRIPT, peer)
+        in_place += 1
+        got = first_answer(perf, ns, "newcomer", WAIT_ANSWER_S)
+        if got is None:
+            point.problem = f"the new namespace's pod printed no first answer from {peer} within {WAIT_ANSWER_S} s"
+            break
+        point.seconds = seconds_between(stamp, got.answered_ns)
+        point.detail = {"created_to_start_s": seconds_between(stamp, got.start_ns),
+                        "start_to_answer_s": seconds_between(got.start_ns, got.answered_ns), "unanswered_pings": got.tries}
+    record_curve(perf, record, "namespaces", points, peer="the pod server on the second worker (ICMP echo)")
+    bad = unmeasured(points)
+    assert not bad, "time to a new namespace's first answer not measured: " + "; ".join(bad)

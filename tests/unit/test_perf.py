@@ -1,0 +1,144 @@
+"""The perf suite's pure logic: routes, tool commands and parsers, ratios with spread."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from cnimatrix.perf.datapath import (ALL_ROUTES, BASELINES, ORDER, ROUTES, MeasurementError, Settings, iperf3_command,
+                                     parse_iperf3, parse_rr, parse_set, set_script, split_sections)
+from cnimatrix.perf.figures import per_rep_ratios, route_summary, rr_percentiles, spread
+
+
+def iperf_json(kind: str, bps: float, **extra) -> str:
+    if kind == "udp":
+        end = {"sum": {"bits_per_second": bps, "jitter_ms": 0.05, "lost_percent": 1.5, **extra}}
+    else:
+        end = {"sum_sent": {"bits_per_second": bps * 1.01, "retransmits": 3}, "sum_received": {"bits_per_second": bps}}
+    return json.dumps({"start": {}, "intervals": [], "end": end}, indent=1)
+
+
+def test_every_route_has_a_measured_baseline_right_before_it():
+    assert set(ORDER) == set(ALL_ROUTES)
+    for route in ROUTES:
+        assert ALL_ROUTES[route.baseline].is_baseline
+        assert ORDER.index(route.baseline) < ORDER.index(route.id)
+    assert all(b.client in ("host", "outside") and b.target.startswith("node-") for b in BASELINES)
+
+
+def test_iperf3_commands_carry_streams_rate_and_a_timeout():
+    settings = Settings(seconds=2, streams=4, udp_mbps=80, udp_length=1200)
+    assert "-P 4" in iperf3_command("10.0.0.1", 5201, settings, "tcp_n")
+    udp = iperf3_command("10.0.0.1", 5201, settings, "udp")
+    assert "-u -b 80M -l 1200" in udp and udp.startswith("timeout 22 iperf3 -c 10.0.0.1 -p 5201 -t 2 -J")
+    assert "-P" not in iperf3_command("10.0.0.1", 5201, settings, "tcp_1")
+
+
+def test_parse_iperf3_reads_the_receiver_side():
+    assert parse_iperf3(iperf_json("tcp_1", 2e9), "tcp_1") == {"tcp_1_gbps": 2.0, "tcp_1_retransmits": 3.0}
+    assert parse_iperf3(iperf_json("tcp_n", 5e8), "tcp_n")["tcp_n_gbps"] == 0.5
+    udp = parse_iperf3(iperf_json("udp", 1e8), "udp")
+    assert udp == {"udp_gbps": 0.1, "udp_loss_pct": 1.5, "udp_jitter_ms": 0.05}
+
+
+def test_parse_iperf3_prefers_the_udp_receiver_summary():
+    doc = {"end": {"sum": {"bits_per_second": 1e8, "lost_percent": 0}, "sum_received": {"bits_per_second": 5e7,
+                                                                                       "lost_percent": 50, "jitter_ms": 1}}}
+    assert parse_iperf3(json.dumps(doc), "udp") == {"udp_gbps": 0.05, "udp_loss_pct": 50.0, "udp_jitter_ms": 1.0}
+
+
+@pytest.mark.parametrize("text, said", [
+    ('{"start": {}, "end": {}, "error": "unable to connect to server: Connection refused"}', "Connection refused"),
+    ("iperf3: error - unable to connect", "no JSON"),
+    ('{"end": {"sum_sent": {"bits_per_second": 1}}}', "without a receiver summary"),
+])
+def test_parse_iperf3_says_why_there_is_no_figure(text, said):
+    with pytest.raises(MeasurementError, match=said):
+        parse_iperf3(text, "tcp_1")
+
+
+def test_parse_rr():
+    assert parse_rr("noise\n@@rr ok 30,31,45\n") == [30, 31, 45]
+    with pytest.raises(MeasurementError, match="connect 10.0.0.1:5300: Connection refused"):
+        parse_rr("@@rr error: connect 10.0.0.1:5300: Connection refused")
+    with pytest.raises(MeasurementError, match="no result"):
+        parse_rr("")
+    with pytest.raises(MeasurementError, match="no round trip"):
+        parse_rr("@@rr ok ")
+
+
+def test_a_set_is_split_by_markers_and_a_cut_run_is_named():
+    output = "\n".join(["@@begin tcp_1", iperf_json("tcp_1", 1e9), "@@end tcp_1 0",
+                        "@@begin tcp_n", iperf_json("tcp_n", 3e9), "@@end tcp_n 0",
+                        "@@begin udp", '{"error": "the server is busy running a test. try again later"}', "@@end udp 1",
+                        "@@begin rr", "@@rr ok 10,20,30,40"])
+    assert split_sections(output)["rr"][0] is None
+    figures, samples, problems = parse_set(output)
+    assert figures["tcp_1_gbps"] == 1.0 and figures["tcp_n_gbps"] == 3.0 and "udp_gbps" not in figures
+    assert samples == [10, 20, 30, 40]
+    assert problems == ["udp: iperf3: the server is busy running a test. try again later (exit 1)"]
+    assert parse_set("")[2] == [f"{k}: no output (exec cut short)" for k in ("tcp_1", "tcp_n", "udp", "rr")]
+
+
+def test_set_script_runs_each_tool_between_markers():
+    script = set_script("10.0.0.2", 5201, 5300, Settings())
+    for kind in ("tcp_1", "tcp_n", "udp", "rr"):
+        assert f'"@@begin {kind}"' in script and f"@@end {kind}" in script
+    assert script.count("server is busy") == 3   # the iperf3 runs are retried, the echo loop is not
+
+
+@pytest.mark.skipif(not shutil.which("perl"), reason="needs perl")
+def test_echo_server_and_rr_client_work_against_each_other():
+    """The two perl programs the pods run, on loopback: the loop times every round trip."""
+    from cnimatrix.perf.datapath import ECHO_SERVER, rr_command
+
+    server = subprocess.Popen(["sh", "-c", ECHO_SERVER, "127.0.0.1", "15399"], start_new_session=True)
+    try:
+        out = ""
+        for _ in range(50):
+            out = subprocess.run(["sh", "-c", rr_command("127.0.0.1", 15399, Settings(rr_count=200, rr_budget_s=5))],
+                                 capture_output=True, text=True, timeout=30).stdout
+            if "@@rr ok" in out:
+                break
+            subprocess.run(["sleep", "0.1"])
+        samples = parse_rr(out)
+        assert len(samples) == 200 and all(s >= 0 for s in samples)
+        refused = subprocess.run(["sh", "-c", rr_command("127.0.0.1", 15398, Settings())], capture_output=True, text=True,
+                                 timeout=30).stdout
+        with pytest.raises(MeasurementError, match="connect 127.0.0.1:15398"):
+            parse_rr(refused)
+    finally:
+        server.kill()
+
+
+def test_spread_median_min_max():
+    assert spread([3.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3, "values": [3.0, 1.0, 2.0]}
+    assert spread([None, float("nan")]) is None
+    assert spread([2.5])["median"] == 2.5
+
+
+def test_ratios_are_taken_repetition_by_repetition():
+    route = [{"tcp_1_gbps": 1.0}, None, {"tcp_1_gbps": 3.0}, {"tcp_1_gbps": 2.0}]
+    base = [{"tcp_1_gbps": 2.0}, {"tcp_1_gbps": 2.0}, None, {"tcp_1_gbps": 0.0}]
+    # rep 2 has no route figure, rep 3 no baseline, rep 4 a zero baseline: only rep 1 counts
+    assert per_rep_ratios(route, base, "tcp_1_gbps") == [0.5]
+
+
+def test_route_summary_has_figures_and_ratios_with_spread():
+    base = [{"tcp_1_gbps": 2.0, "rr_p50_us": 20.0}, {"tcp_1_gbps": 4.0, "rr_p50_us": 25.0}]
+    route = [{"tcp_1_gbps": 1.0, "rr_p50_us": 40.0, "udp_loss_pct": 0.0}, {"tcp_1_gbps": 3.0, "rr_p50_us": 50.0}]
+    summary = route_summary(route, base)
+    assert summary["figures"]["tcp_1_gbps"]["median"] == 2.0
+    assert summary["figures"]["udp_loss_pct"]["n"] == 1
+    assert summary["ratios"]["tcp_1_gbps"] == {"median": 0.625, "min": 0.5, "max": 0.75, "n": 2, "values": [0.5, 0.75]}
+    assert summary["ratios"]["rr_p50_us"]["median"] == 2.0
+    assert "udp_loss_pct" not in summary["ratios"]          # loss is shown raw: 0 on the baseline is common
+    assert route_summary(base, None)["ratios"] == {}
+
+
+def test_rr_percentiles():
+    samples = list(range(1, 101))
+    assert rr_percentiles(samples) == {"rr_p50_us": 50.5, "rr_p99_us": 99.0, "rr_count": 100.0}
+    assert rr_percentiles([]) == {}
