@@ -326,7 +326,8 @@ class Convergence(Generic[T]):
 
 def converge(observe: Callable[[], T], judge: Callable[[T], tuple[bool, str]], *, deadline_s: float,
              stable: int = 3, interval_s: float = 1.0) -> Convergence[T]:
-    """Observe until `judge` says matched for `stable` consecutive observations, or the deadline.
+    """Observe until `judge` says matched for `stable` consecutive observations, or until the
+    deadline passes without a match under way.
 
     Steady-state checks pass `stable` >= 1 and expect a match at once; checks that follow a change
     (scale, readiness flip) read `settle_s` as the time the change took to show."""
@@ -352,8 +353,12 @@ def converge(observe: Callable[[], T], judge: Callable[[T], tuple[bool, str]], *
             streak = 0
         return streak >= stable
 
+    # The deadline bounds the time to a first match; a streak under way when it passes may still
+    # finish (at most `stable` more rounds), so that slow rounds on a loaded host do not turn a
+    # matching observation into a failure. A miss after the deadline ends the wait.
+    past_deadline = stop_after_delay(deadline_s)
     try:
-        Retrying(stop=stop_after_delay(deadline_s), wait=wait_fixed(interval_s),
+        Retrying(stop=lambda state: past_deadline(state) and streak == 0, wait=wait_fixed(interval_s),
                  retry=retry_if_result(lambda done: not done))(once)
     except RetryError:
         pass

@@ -1,5 +1,6 @@
 """The probe engine's pure parts: parsing batched probe output, classifying failures, converging."""
 import itertools
+import time
 
 import pytest
 
@@ -58,6 +59,25 @@ def test_converge_times_out_with_the_last_reason():
     assert not conv.ok and conv.count >= 2
     assert conv.reason == f"seen {conv.last}"
     assert conv.settle_s is None
+
+
+def test_converge_lets_a_streak_under_way_finish_after_the_deadline():
+    # Slow rounds (a loaded host): the first match lands just before the deadline.
+    def slow():
+        time.sleep(0.08)
+        return True
+    conv = converge(slow, lambda v: (v, "ok"), deadline_s=0.1, stable=3, interval_s=0)
+    assert conv.ok and conv.count == 3
+
+
+def test_converge_ends_at_the_first_miss_after_the_deadline():
+    values = iter([False, True, True, False, True, True, True])
+
+    def slow():
+        time.sleep(0.05)
+        return next(values)
+    conv = converge(slow, lambda v: (v, str(v)), deadline_s=0.12, stable=3, interval_s=0)
+    assert not conv.ok and conv.count == 4 and conv.flapped
 
 
 def test_converge_first_try_is_not_flapping():
