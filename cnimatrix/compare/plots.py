@@ -136,7 +136,12 @@ def growth_charts(doc: Mapping[str, Any]) -> list[str]:
     """One line chart per growth curve of the perf suite: seconds to the first answer against N."""
     out = []
     for curve in (doc.get("perf") or {}).get("growth", []):
-        series = [(column, [(p["n"], p["s"]) for p in curve["points"][column]]) for column in doc["columns"]
-                  if curve["points"][column]]
+        # Every column keeps its place (and colour); one without points says why in the legend.
+        series = []
+        for column in doc["columns"]:
+            points = [(p["n"], p["s"]) for p in curve["points"][column]]
+            declared = curve["declared"][column]
+            label = column if points else f"{column} ({'declared ' + declared if declared else 'not measured'})"
+            series.append((label, points))
         out.append(line_chart(curve["title"], f"N ({curve['unit']})", "s", series, f"chart-growth-{curve['curve']}"))
     return out

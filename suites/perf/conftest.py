@@ -4,6 +4,7 @@ an outside client on the kind network, and the datapath measurements every test 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ def wait_ready(ns: Namespace, names: list[str], timeout_s: float = 180) -> None:
 
 @pytest.fixture(scope="package")
 def perf(request, cluster, cni, make_namespace) -> PerfEnv:
+    started = time.monotonic()
     nodes, workers, _ = cluster.node_roles()
     if len(workers) < 2:
         pytest.skip(f"the perf suite needs 2 worker nodes, the cluster has {len(workers)}")
@@ -112,15 +114,21 @@ def perf(request, cluster, cni, make_namespace) -> PerfEnv:
         env.create("perf/server", name=f"host-{role}", role=f"host-{role}", node=node, host_network="true",
                    iperf_port=HOST_IPERF_PORT, rr_port=HOST_RR_PORT, echo=echo)
     env.create("common/client", name="client-a", node=env.node_a)
+    env.create("perf/policy-pods", node_a=env.node_a, node_b=env.node_b)   # for the growth curves, started now
+    env.create("perf/backends")
     env.create("perf/service", iperf_port=IPERF_PORT, rr_port=RR_PORT, node_iperf_port=NODE_IPERF_PORT,
                node_rr_port=NODE_RR_PORT)
-    wait_ready(ns, ["server-a", "server-b", "host-a", "host-b", "client-a"])
+    wait_ready(ns, ["server-a", "server-b", "host-a", "host-b", "client-a", "policy-target", "policy-probe", "policy-canary"])
     kind_name = kind_cluster_of(env.node_a)
     if kind_name:
         env.outside = start_outside(kind_name, env.node_a)
     request.config.stash[state_key].metrics["perf"] = env.metrics
     env.metrics["settings"] = vars(env.settings)
+    # Absolute figures depend on what else the machine runs: say how busy it was.
+    env.metrics["host"] = {"cpus": os.cpu_count(), "load_at_start": [round(v, 1) for v in os.getloadavg()]}
     yield env
+    env.metrics["host"]["load_at_end"] = [round(v, 1) for v in os.getloadavg()]
+    env.metrics["suite_s"] = round(time.monotonic() - started, 1)
     if env.outside is not None:
         subprocess.run(["docker", "rm", "-f", env.outside.container], capture_output=True)
 

@@ -99,11 +99,10 @@ def wait_backends(perf, n: int, timeout_s: float) -> list[str]:
     return ready
 
 
-@pytest.mark.title("A new Service answers through its ClusterIP, timed with 10, 50 and 150 ready backends behind it")
+@pytest.mark.title("A new Service answers through its ClusterIP, timed at each step of ready backends behind it (10, 30, 60)")
 def test_growth_service_backends(perf, record):
     core = client.CoreV1Api(perf.cluster.api())
     cidr = service_cidr(core)
-    perf.create("perf/backends")
     executor = perf.exec_in("client-a")
     points, index = [], 0
     try:
@@ -145,10 +144,9 @@ def denied(perf, target_ip: str) -> tuple[bool, str]:
     return not answered, f"{len(answered)} of {len(tcp)} probes answered"
 
 
-@pytest.mark.title("One more NetworkPolicy takes effect, timed with 10, 100 and 300 policies already selecting the pod")
+@pytest.mark.title("One more NetworkPolicy takes effect, timed at each step of policies already selecting the pod (10, 100, 300)")
 def test_growth_network_policies(perf, cni, record, request):
     net = client.NetworkingV1Api(perf.cluster.api())
-    perf.create("perf/policy-pods", node_a=perf.node_a, node_b=perf.node_b)
     ready = perf.ns.wait_pods_ready("app=perf-policy", 3, timeout_s=180)
     target_ip = next(p.ip for p in ready if p.name == "policy-target")
     # Before any policy the probe must get through, or nothing after can be timed.
@@ -232,7 +230,7 @@ def first_answer(perf, ns, pod: str, timeout_s: float):
     return None
 
 
-@pytest.mark.title("A pod in a new namespace gets its first answer across nodes, timed with 1, 20 and 60 namespaces of workloads")
+@pytest.mark.title("A pod in a new namespace gets its first answer across nodes, timed at each step of namespaces of workloads (1, 10, 30)")
 def test_growth_namespaces(perf, make_namespace, record):
     peer = perf.pod_ip("server-b")
     points, in_place = [], 0     # namespaces of workloads so far (each step's newcomer stays and counts)

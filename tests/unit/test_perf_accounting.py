@@ -104,7 +104,8 @@ def test_owned_by(pod, workload, kind, owned):
 def test_default_steps_and_overrides():
     by_id = {c.id: c for c in CURVES}
     assert by_id["network_policies"].steps == (10, 100, 300)
-    assert by_id["namespaces"].steps == (1, 20, 60)
+    assert by_id["namespaces"].steps == (1, 10, 30)
+    assert by_id["service_backends"].steps == (10, 30, 60)
     curve = by_id["service_backends"]
     assert steps_for(curve, {}) == curve.steps
     assert steps_for(curve, {curve.env: "5, 20"}) == (5, 20)

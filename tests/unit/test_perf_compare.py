@@ -92,3 +92,10 @@ def test_line_chart_draws_one_line_per_series():
     assert svg.count("<polyline") == 1 and svg.count("<circle") == 3
     assert 'data-series="a" data-x="50" data-value="2.0"' in svg
     assert "no data" in plots.line_chart("Growth", "N", "s", [], "empty")
+
+
+def test_growth_plots_keep_each_columns_colour_and_say_why_a_line_is_missing(doc):
+    charts = {svg.split('data-chart="')[1].split('"')[0]: svg for svg in plots.growth_charts(doc)}
+    policies = charts["chart-growth-network_policies"]
+    assert "flannel (declared not-enforced)" in policies and "cilium (not measured)" in policies
+    assert f'fill="{plots.PALETTE[1]}" data-series="kindnet"' in policies   # kindnet is the second column
