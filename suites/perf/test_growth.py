@@ -1,7 +1,8 @@
 """How the time to catch up grows with the cluster: a new Service over N ready backends, one more
 NetworkPolicy with N in place, a pod in a new namespace with N namespaces of workloads.
 
-Each step puts N in place (not timed as the measure; its set-up time is kept beside it), then
+Run in this order: policies (API objects only), namespaces (a pod each), backends last, so no
+curve's set-up is slowed by another's pods going away. Each step puts N in place (not timed as the measure; its set-up time is kept beside it), then
 makes one change and times the first correct answer: a waiter in a client pod starts before the
 change and tries a new connection every 20 ms (cnimatrix/perf/growth.py). The curves go to
 metrics.perf.growth. A test fails only when a step could not be measured, and says why.
@@ -69,69 +70,6 @@ def unmeasured(points: list[Point]) -> list[str]:
     return [f"N={p.n}: {p.problem}" for p in points if p.seconds is None]
 
 
-# --- (a) a new Service over N ready backends ------------------------------------------------------
-
-def service_cidr(core: client.CoreV1Api) -> str:
-    try:
-        config = core.read_namespaced_config_map("kubeadm-config", "kube-system").data or {}
-        subnet = (yaml.safe_load(config.get("ClusterConfiguration", "")) or {}).get("networking", {}).get("serviceSubnet")
-    except client.ApiException:
-        subnet = None
-    return (subnet or DEFAULT_SERVICE_CIDR).split(",")[0].strip()
-
-
-def free_service_ip(core: client.CoreV1Api, cidr: str, start: int) -> tuple[str, int]:
-    taken = {s.spec.cluster_ip for s in core.list_service_for_all_namespaces().items}
-    index = start
-    while fixed_service_ip(cidr, index) in taken:
-        index += 1
-    return fixed_service_ip(cidr, index), index
-
-
-def wait_backends(perf, n: int, timeout_s: float) -> list[str]:
-    deadline = time.monotonic() + timeout_s
-    ready = []
-    while time.monotonic() < deadline:
-        ready = [p.name for p in perf.ns.pods("app=perf-backend") if p.ready]
-        if len(ready) == n:
-            return ready
-        time.sleep(2)
-    return ready
-
-
-@pytest.mark.title("A new Service answers through its ClusterIP, timed at each step of ready backends behind it (10, 30, 60)")
-def test_growth_service_backends(perf, record):
-    core = client.CoreV1Api(perf.cluster.api())
-    cidr = service_cidr(core)
-    executor = perf.exec_in("client-a")
-    points, index = [], 0
-    try:
-        for n in steps_for(CURVES_BY_ID["service_backends"]):
-            point = Point(n)
-            points.append(point)
-            started = time.monotonic()
-            perf.ns.scale("backends", n)
-            names = wait_backends(perf, n, timeout_s=120 + 2 * n)
-            point.setup_s = round(time.monotonic() - started, 1)
-            if len(names) != n:
-                point.problem = f"only {len(names)} of {n} backends ready after {point.setup_s:.0f} s"
-                break
-            ip, index = free_service_ip(core, cidr, index)
-            body = yaml.safe_load(render("perf/growth-service", name=f"growth-{n}", cluster_ip=ip))
-            point.seconds, got = time_change(executor, ip, 80, names,
-                                             lambda: core.create_namespaced_service(perf.ns.name, body))
-            point.detail = {"cluster_ip": ip, "tries": got.tries if got else None, "answered_by": got.source if got else None}
-            if point.seconds is None:
-                point.problem = f"no answer through {ip}:80 within {WAIT_ANSWER_S} s ({got.source if got else 'waiter broke'})"
-            core.delete_namespaced_service(f"growth-{n}", perf.ns.name)
-            index += 1
-    finally:
-        perf.ns.scale("backends", 0)   # the namespaces curve wants the nodes' pod slots back
-    record_curve(perf, record, "service_backends", points, service_cidr=cidr)
-    bad = unmeasured(points)
-    assert not bad, "time to a new Service's first answer not measured: " + "; ".join(bad)
-
-
 # --- (b) one more NetworkPolicy with N in place ----------------------------------------------------
 
 def policy_body(name: str, peer: str) -> dict:
@@ -153,6 +91,8 @@ def test_growth_network_policies(perf, cni, record, request):
     seconds, got = time_change(perf.exec_in("policy-probe"), target_ip, 8080, ["policy-target"], lambda: None, deadline_s=30)
     assert seconds is not None, f"policy-probe cannot reach policy-target ({target_ip}:8080) with no policy in place: {got}"
     enforced = cni.capability("networkpolicy").status == "enforced"
+    # A CNI that declares no enforcement gets a short look (it is reported, not waited for).
+    deny_wait_s = 30 if enforced else 6
     points, fillers = [], 0
 
     def create(name: str, peer: str):
@@ -166,16 +106,18 @@ def test_growth_network_policies(perf, cni, record, request):
             with ThreadPoolExecutor(max_workers=4) as pool:   # n in place: n - 1 fillers and the canary
                 list(pool.map(lambda i: create(f"filler-{i}", f"nobody-{i}"), range(fillers, n - 1)))
             fillers = max(fillers, n - 1)
-            in_force_s, canary = time_change(perf.exec_in("policy-canary"), target_ip, 8080, ["policy-target"],
-                                             lambda: create("canary", "policy-canary"))
+            # The probe must be denied before the canary is timed (then the canary's first answer
+            # says the whole batch is in force), and again before the measured policy lands.
+            conv = converge(lambda: denied(perf, target_ip), lambda v: v, deadline_s=deny_wait_s, stable=2, interval_s=0.5)
+            if conv.ok or not fillers:
+                in_force_s, canary = time_change(perf.exec_in("policy-canary"), target_ip, 8080, ["policy-target"],
+                                                 lambda: create("canary", "policy-canary"))
+                point.detail = {"canary_in_force_s": in_force_s if fillers else None}
+                if in_force_s is None:
+                    point.problem = f"the canary policy (the {n}th) never admitted its client: {canary}"
+                    break
+                conv = converge(lambda: denied(perf, target_ip), lambda v: v, deadline_s=deny_wait_s, stable=2, interval_s=0.5)
             point.setup_s = round(time.monotonic() - started, 1)
-            point.detail = {"canary_in_force_s": in_force_s}
-            if in_force_s is None:
-                point.problem = f"the canary policy (the {n}th) never admitted its client: {canary}"
-                break
-            # A CNI that declares no enforcement gets a short look (it is reported, not waited for).
-            conv = converge(lambda: denied(perf, target_ip), lambda v: v, deadline_s=30 if enforced else 6, stable=2,
-                            interval_s=0.5)
             if not conv.ok:
                 if not enforced:
                     break   # reported below as declared
@@ -186,8 +128,8 @@ def test_growth_network_policies(perf, cni, record, request):
             point.detail["tries"] = got.tries if got else None
             if point.seconds is None:
                 point.problem = f"the policy admitting policy-probe never took effect ({got.source if got else 'waiter broke'})"
-            net.delete_namespaced_network_policy("allow-probe", perf.ns.name)
-            net.delete_namespaced_network_policy("canary", perf.ns.name)
+            for name in ("allow-probe", "canary"):
+                net.delete_namespaced_network_policy(name, perf.ns.name)
     finally:
         net.delete_collection_namespaced_network_policy(perf.ns.name)
     if not enforced and points and points[-1].seconds is None and not points[-1].problem:
@@ -262,3 +204,66 @@ def test_growth_namespaces(perf, make_namespace, record):
     record_curve(perf, record, "namespaces", points, peer="the pod server on the second worker (ICMP echo)")
     bad = unmeasured(points)
     assert not bad, "time to a new namespace's first answer not measured: " + "; ".join(bad)
+
+
+# --- (a) a new Service over N ready backends ------------------------------------------------------
+
+def service_cidr(core: client.CoreV1Api) -> str:
+    try:
+        config = core.read_namespaced_config_map("kubeadm-config", "kube-system").data or {}
+        subnet = (yaml.safe_load(config.get("ClusterConfiguration", "")) or {}).get("networking", {}).get("serviceSubnet")
+    except client.ApiException:
+        subnet = None
+    return (subnet or DEFAULT_SERVICE_CIDR).split(",")[0].strip()
+
+
+def free_service_ip(core: client.CoreV1Api, cidr: str, start: int) -> tuple[str, int]:
+    taken = {s.spec.cluster_ip for s in core.list_service_for_all_namespaces().items}
+    index = start
+    while fixed_service_ip(cidr, index) in taken:
+        index += 1
+    return fixed_service_ip(cidr, index), index
+
+
+def wait_backends(perf, n: int, timeout_s: float) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    ready = []
+    while time.monotonic() < deadline:
+        ready = [p.name for p in perf.ns.pods("app=perf-backend") if p.ready]
+        if len(ready) == n:
+            return ready
+        time.sleep(2)
+    return ready
+
+
+@pytest.mark.title("A new Service answers through its ClusterIP, timed at each step of ready backends behind it (10, 30, 60)")
+def test_growth_service_backends(perf, record):
+    core = client.CoreV1Api(perf.cluster.api())
+    cidr = service_cidr(core)
+    executor = perf.exec_in("client-a")
+    points, index = [], 0
+    try:
+        for n in steps_for(CURVES_BY_ID["service_backends"]):
+            point = Point(n)
+            points.append(point)
+            started = time.monotonic()
+            perf.ns.scale("backends", n)
+            names = wait_backends(perf, n, timeout_s=120 + 2 * n)
+            point.setup_s = round(time.monotonic() - started, 1)
+            if len(names) != n:
+                point.problem = f"only {len(names)} of {n} backends ready after {point.setup_s:.0f} s"
+                break
+            ip, index = free_service_ip(core, cidr, index)
+            body = yaml.safe_load(render("perf/growth-service", name=f"growth-{n}", cluster_ip=ip))
+            point.seconds, got = time_change(executor, ip, 80, names,
+                                             lambda: core.create_namespaced_service(perf.ns.name, body))
+            point.detail = {"cluster_ip": ip, "tries": got.tries if got else None, "answered_by": got.source if got else None}
+            if point.seconds is None:
+                point.problem = f"no answer through {ip}:80 within {WAIT_ANSWER_S} s ({got.source if got else 'waiter broke'})"
+            core.delete_namespaced_service(f"growth-{n}", perf.ns.name)
+            index += 1
+    finally:
+        perf.ns.scale("backends", 0)
+    record_curve(perf, record, "service_backends", points, service_cidr=cidr)
+    bad = unmeasured(points)
+    assert not bad, "time to a new Service's first answer not measured: " + "; ".join(bad)
