@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cnimatrix import hostload
 from cnimatrix import versions as V
 from cnimatrix.results import RunSummary, TestResult, current_commit, rfc3339, write_summary
 from cnimatrix.results.summary import SUITES
@@ -62,6 +63,7 @@ class RunState:
     run_status: str = "completed"
     run_reason: str = ""
     items: dict = field(default_factory=dict)   # nodeid -> (suite, title) of every collected scenario
+    load: hostload.Sampler | None = None
 
 
 state_key = pytest.StashKey[RunState]()
@@ -93,6 +95,11 @@ def pytest_configure(config):
         # A run started in the background inherits SIGINT ignored; Ctrl-C forwarded by `cnimatrix run`
         # must still stop it.
         signal.signal(signal.SIGINT, interrupt)
+        state = config.stash[state_key]
+        state.load = hostload.Sampler().start()
+        note = hostload.warning(state.load.samples[0], hostload.cpus())
+        if note:
+            print(f"cnimatrix: warning: {note}", flush=True)
 
 
 def pytest_collection_finish(session):
@@ -179,6 +186,10 @@ def pytest_runtest_makereport(item, call):
         # a teardown failure after a failed call keeps the call's verdict
         if entry["outcome"] not in ("failed", "error"):
             entry.update(outcome="failed" if report.when == "call" else "error", message=_failure_line(report))
+            load = hostload.load_1m()  # was the host starved of CPU when it failed?
+            entry["metrics"]["host_load_1m"] = load
+            if rec is not None:
+                rec.metrics["host_load_1m"] = load
     elif report.when == "call" and entry["outcome"] == "not-run":
         entry["outcome"] = "passed"
         entry["flaky"] = bool(rec and rec.flaky)
@@ -221,6 +232,8 @@ def pytest_sessionfinish(session, exitstatus):
                                      "attempts": 0, "flaky": False, "message": state.run_reason or "not run"}
     if state.run_status == "completed" and any(r["outcome"] == "not-run" for r in state.results.values()):
         state.run_status, state.run_reason = "interrupted", "the run stopped before every scenario ran"
+    if state.load is not None:
+        state.metrics["host"] = state.load.stop()
     suites_s = time.monotonic() - state.started - sum(v for v in state.timings.values() if v)
     timings = {"cluster_create": None, "cni_ready": None, **state.timings, "suites": round(max(suites_s, 0.0), 1)}
     cluster = state.cluster

@@ -149,6 +149,10 @@ STANDARD_MEASUREMENTS = {
     "cluster.cni_ready_s": ("cluster", "CNI ready after create", "s"),
     "dns.latency_p50_ms": ("dns", "DNS latency p50", "ms"),
     "dns.latency_p99_ms": ("dns", "DNS latency p99", "ms"),
+    # How loaded the host was: timing-sensitive outcomes of a run on a starved host are suspect.
+    "host.load_1m_mean": ("run conditions", "Host load (1 min average) during the run, mean", "load"),
+    "host.load_1m_max": ("run conditions", "Host load (1 min average) during the run, max", "load"),
+    "host.overloaded_share": ("run conditions", "Share of the run with the host overloaded (load > 4 per core)", "share"),
 }
 
 
@@ -185,6 +189,9 @@ def _run_figures(doc: Mapping[str, Any]) -> dict[str, tuple[str, str, str, float
         "dns.latency_p50_ms": _number(latency.get("p50")),
         "dns.latency_p99_ms": _number(latency.get("p99")),
     }
+    host = doc["metrics"].get("host", {})
+    host = host if isinstance(host, Mapping) else {}
+    values.update({key: _number(host.get(key.split(".", 1)[1])) for key in ("host.load_1m_mean", "host.load_1m_max", "host.overloaded_share")})
     figures = {key: (*STANDARD_MEASUREMENTS[key], value) for key, value in values.items()}
     netpol = doc["metrics"].get("netpol", {})
     if isinstance(netpol, Mapping) and "time_to_effect_s" in netpol:
