@@ -6,6 +6,7 @@ the observation means, and tests/unit/test_podnet.py pins them down.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from cnimatrix.stats import latency_summary
@@ -62,6 +63,14 @@ IPV4_UDP_ICMP_HEADERS = 28   # 20 bytes IPv4 + 8 bytes UDP (or ICMP echo) header
 def payload_for_mtu(mtu: int) -> int:
     """The UDP (or ICMP echo) payload whose IPv4 packet is exactly `mtu` bytes."""
     return mtu - IPV4_UDP_ICMP_HEADERS
+
+
+def route_mtu(route_get: str, device_mtu: int) -> int:
+    """The MTU a pod's packets to one destination get: its device's, unless the route says less.
+    Some CNIs (Cilium) leave eth0 at the node's MTU and put the tunnel's on the routes
+    (`ip -o route get` then prints `mtu 1450`, or `cache mtu 1450`)."""
+    found = re.search(r"\bmtu (?:lock )?(\d+)", route_get)
+    return min(device_mtu, int(found.group(1))) if found else device_mtu
 
 
 # --- addressing -----------------------------------------------------------------------------

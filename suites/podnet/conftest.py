@@ -13,7 +13,7 @@ from kubernetes import client
 
 from cnimatrix.cluster.kind import HELPER_LABEL
 from cnimatrix.podnet.lifecycle import BATCH, Lifecycle, ipam_counter, run_rounds
-from cnimatrix.podnet.scenarios import BLOB_BYTES, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP, setup_summary
+from cnimatrix.podnet.scenarios import BLOB_BYTES, route_mtu, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP, setup_summary
 from cnimatrix.probe.engine import FIRST_ANSWER_SCRIPT, ContainerExecutor, PodExecutor
 from cnimatrix.pytest_plugin import state_key
 from fixtures.cluster import apply_requested_breakage
@@ -72,6 +72,12 @@ class PodnetEnv:
 
     def mtu(self, executor, device: str = "eth0") -> int:
         return int(executor.sh(f"cat /sys/class/net/{device}/mtu", timeout_s=20).strip())
+
+    def mtu_to(self, executor, destination: str) -> int:
+        """The MTU toward `destination`: the device's, or the route's where that is smaller."""
+        out = executor.sh(f"cat /sys/class/net/eth0/mtu; ip -o route get {destination}", timeout_s=20)
+        device, _, route = out.strip().partition("\n")
+        return route_mtu(route, int(device))
 
 
 def cluster_pod_cidrs(core: client.CoreV1Api, cni) -> list[str]:

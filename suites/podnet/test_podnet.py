@@ -257,7 +257,9 @@ def record_mtus(podnet) -> dict:
             lines = podnet.host(node).sh("ip -o -d link show | grep -E ' (vxlan|geneve|ipip|wireguard) ' || true", timeout_s=20)
             tunnels[node] = {line.split(":")[1].strip().split("@")[0]: int(line.split(" mtu ")[1].split()[0])
                              for line in lines.splitlines() if " mtu " in line}
+        anchor_ip = podnet.anchor().ip
         podnet.metrics["mtu"] = {"pod": {n: podnet.mtu(podnet.client(n)) for n in podnet.node_names},
+                                 "pod_route_to_anchor": {n: podnet.mtu_to(podnet.client(n), anchor_ip) for n in podnet.node_names},
                                  "node": {n: podnet.mtu(podnet.host(n)) for n in podnet.node_names},
                                  "tunnels": tunnels}
     return podnet.metrics["mtu"]
@@ -274,7 +276,8 @@ def test_packets_at_pod_mtu_across_nodes(podnet, record, payload):
 
     def probe(node: str):
         executor = podnet.client(node)
-        size = payload_for_mtu(podnet.mtu(executor))   # read again: the MTU is what is under test
+        # read again (the MTU is what is under test), toward this destination: a route may say less than eth0
+        size = payload_for_mtu(podnet.mtu_to(executor, udp_target.split(":")[0]))
         results = datagram(executor, [udp_target], size)
         if payload.via == "pod":
             results += ping(executor, [anchor_ip], size=size, dont_fragment=True)

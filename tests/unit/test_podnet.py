@@ -283,3 +283,16 @@ def test_agnhost_recipe_matches_the_fidelity_check(tmp_path, monkeypatch):
     assert b"group-defined-in-image:x:50000:user-defined-in-image" in files["etc/group"]
     assert built["links"]["usr/local/bin/iperf"] == "/usr/bin/iperf" and "uploads" in built["dirs"]
     assert built["modes"]["localhost.key"] == 0o644
+
+
+# --- the MTU toward a destination -------------------------------------------------------------
+
+@pytest.mark.parametrize("route, device, expected", [
+    ("10.244.1.1 via 10.244.0.94 dev eth0 src 10.244.0.237 uid 0 \\    cache mtu 1450 ", 1500, 1450),  # Cilium
+    ("10.244.1.5 via 10.244.0.1 dev eth0 src 10.244.0.7 uid 0 \\    cache ", 1450, 1450),               # flannel
+    ("10.96.0.10 via 10.244.0.1 dev eth0 src 10.244.0.7 mtu lock 1400 uid 0", 1500, 1400),
+    ("10.244.1.5 dev eth0 src 10.244.0.7 uid 0 \\    cache mtu 9000 ", 1500, 1500),  # never above the device
+])
+def test_route_mtu(route, device, expected):
+    from cnimatrix.podnet.scenarios import route_mtu
+    assert route_mtu(route, device) == expected
