@@ -18,6 +18,7 @@ import yaml
 from kubernetes import client, config as kube_config
 from pytest_kind import KindCluster
 
+from cnimatrix import hostload
 from cnimatrix import versions as V
 from cnimatrix.cluster import guard
 from cnimatrix.cni import Cni, merge_kind_config
@@ -159,7 +160,11 @@ def create(name: str, cni: Cni, workdir: Path, image: str | None = V.NODE_IMAGE,
     try:
         kind.create(config_file=config_path)
     except subprocess.CalledProcessError as exc:
-        raise ClusterError(f"kind create cluster failed (exit {exc.returncode}); see the kind output above") from exc
+        load, cores = hostload.load_1m(), hostload.cpus()
+        # kind gives each node's systemd a fixed time to boot; a starved host misses it.
+        busy = (f"; the host's load is {load:.0f} on {cores} core(s): nodes may not have booted in the time kind allows, "
+                "try again when the host is quieter") if hostload.overloaded(load, cores) else ""
+        raise ClusterError(f"kind create cluster failed (exit {exc.returncode}); see the kind output above{busy}") from exc
     except BaseException:  # interrupted half-way: leave no node containers behind
         cluster.delete()
         raise
