@@ -3,7 +3,6 @@ and UDP on ports 80 and 81, spread so every row has same-node and cross-node pai
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -312,25 +311,11 @@ class Hosts:
         return PodExecutor(api, self.ns.name, self.pods[node], "agnhost")
 
 
-def wait_default_service_account(ns: Namespace, timeout_s: float = 60) -> None:
-    """Pods are refused until the controller has made the namespace's default ServiceAccount
-    (seen on a loaded host: 'serviceaccount "default" not found')."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            ns.core.read_namespaced_service_account("default", ns.name)
-            return
-        except client.ApiException as exc:
-            if exc.status != 404 or time.monotonic() > deadline:
-                raise
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="package")
 def hosts(cluster, make_namespace, netpol) -> Hosts:
     ns = make_namespace("netpol-host")
     ns.core.patch_namespace(ns.name, {"metadata": {"labels": {"ns": "host"}}})
-    wait_default_service_account(ns)
+    ns.wait_default_service_account()
     ips, _, _ = cluster.node_roles()
     pods = {node: f"host-{i}" for i, node in enumerate(sorted(ips))}
     for node, pod in pods.items():

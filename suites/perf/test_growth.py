@@ -147,10 +147,13 @@ def test_growth_network_policies(perf, cni, record, request):
 
 # --- (c) a pod in a new namespace, with N namespaces of workloads ---------------------------------
 
-def fill_namespace(perf, make_namespace, name: str, script: str, peer: str = ""):
+def fill_namespace(perf, make_namespace, name: str, script: str, peer: str = "") -> tuple[object, int]:
+    """A new namespace with its workload; returns it and when its pod was asked for (ns clock)."""
     ns = make_namespace("perf-ns")
+    ns.wait_default_service_account()
+    stamp = time.time_ns()
     perf.create("perf/namespace-pod", namespace=ns.name, name=name, role=name, script=json.dumps(script), peer=peer)
-    return ns
+    return ns, stamp
 
 
 def ready_namespace_pods(perf) -> int:
@@ -163,7 +166,7 @@ def first_answer(perf, ns, pod: str, timeout_s: float):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            found = parse_first_answer(core.read_namespaced_pod_log(pod, ns.name, container="main"))
+            found = parse_first_answer(core.read_namespaced_pod_log(pod, ns.name, container="main") or "")
         except client.ApiException:
             found = None
         if found:
@@ -181,9 +184,19 @@ def test_growth_namespaces(perf, make_namespace, record):
         point = Point(n)
         points.append(point)
         started = time.monotonic()
+        def fill(_) -> str:
+            try:
+                fill_namespace(perf, make_namespace, "fill", serve)
+                return ""
+            except (client.ApiException, ValueError) as exc:   # said as the step's problem
+                return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda i: fill_namespace(perf, make_namespace, "fill", serve), range(in_place, n)))
+            errors = [e for e in pool.map(fill, range(in_place, n)) if e]
         in_place = max(in_place, n)
+        if errors:
+            point.problem = f"{len(errors)} namespace workload(s) could not be created: {errors[0]}"
+            break
         deadline = time.monotonic() + 120 + 2 * n
         while ready_namespace_pods(perf) < in_place and time.monotonic() < deadline:
             time.sleep(2)
@@ -191,8 +204,7 @@ def test_growth_namespaces(perf, make_namespace, record):
         if ready_namespace_pods(perf) < in_place:
             point.problem = f"only {ready_namespace_pods(perf)} of {in_place} namespace workloads ready after {point.setup_s:.0f} s"
             break
-        stamp = time.time_ns()
-        ns = fill_namespace(perf, make_namespace, "newcomer", FIRST_ANSWER_SCRIPT, peer)
+        ns, stamp = fill_namespace(perf, make_namespace, "newcomer", FIRST_ANSWER_SCRIPT, peer)
         in_place += 1
         got = first_answer(perf, ns, "newcomer", WAIT_ANSWER_S)
         if got is None:
