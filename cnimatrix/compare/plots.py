@@ -88,7 +88,7 @@ def line_chart(title: str, x_label: str, unit: str, series: Sequence[tuple[str, 
     top_y = max((y for _, points in series for _, y in points), default=0.0) or 1.0
     top_x = max(xs, default=0.0) or 1.0
     span_x = WIDTH - PLOT_LEFT - PLOT_RIGHT
-    legend_y = PLOT_TOP + PLOT_H + 40
+    legend_y = PLOT_TOP + PLOT_H + 58   # below the x axis label
     height = legend_y + 14
 
     def px(x: float) -> float:
