@@ -11,6 +11,7 @@ import json
 import string
 import subprocess
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,9 @@ from cnimatrix.addons.catalog import REPO_ROOT, Addon, InstallStep, ServiceRef
 from cnimatrix.cluster import kind
 
 POOL_SIZE = 16
+# Clusters share kind's Docker network, so two runs at once must not answer ARP for the same
+# addresses: each cluster takes one of this many blocks at the top, chosen by its name.
+POOL_SLOTS = 32
 LB_DEADLINE_S = 60.0
 WEBHOOK_DEADLINE_S = 60.0
 
@@ -47,16 +51,21 @@ class Installed:
 
 # --- the address pool ---------------------------------------------------------------------------
 
-def carve_pool(subnet: str, used: list[str], size: int = POOL_SIZE) -> str:
-    """The last `size` addresses of `subnet` before its broadcast address, as "first-last";
-    Docker hands out addresses from the bottom, so the top is free. Refuses a subnet too small to
-    spare them or a block that already holds a used address."""
+def pool_slot(cluster_name: str) -> int:
+    """The block a cluster's pool takes (0 = the topmost): the same for a name on every run."""
+    return zlib.crc32(cluster_name.encode()) % POOL_SLOTS
+
+
+def carve_pool(subnet: str, used: list[str], size: int = POOL_SIZE, slot: int = 0) -> str:
+    """`size` addresses near the top of `subnet`, as "first-last": block `slot` counted down from
+    the one just below the broadcast address; Docker hands out addresses from the bottom, so the
+    top is free. Refuses a subnet too small to spare the blocks or a block that holds a used address."""
     network = ipaddress.ip_network(subnet, strict=False)
     if network.version != 4:
         raise AddonError(f"address pool: {subnet} is not an IPv4 subnet")
-    if network.num_addresses < 4 * size:
-        raise AddonError(f"address pool: {subnet} has {network.num_addresses} addresses, too few to spare {size}")
-    last = network.broadcast_address - 1
+    if network.num_addresses < 4 * size * (slot + 1):
+        raise AddonError(f"address pool: {subnet} has {network.num_addresses} addresses, too few to spare {size * (slot + 1)}")
+    last = network.broadcast_address - 1 - slot * size
     first = last - (size - 1)
     addresses = [ipaddress.ip_address(ip) for ip in used]
     taken = sorted(str(ip) for ip in addresses if ip.version == 4 and first <= ip <= last)
@@ -161,7 +170,7 @@ def install(cluster: kind.Cluster, addons: list[Addon], workdir: Path, offline: 
         for step in addon.install:
             wanted = step.params()
             if "address_pool" in wanted and "address_pool" not in result.params:
-                result.params["address_pool"] = carve_pool(*kind_network(cluster))
+                result.params["address_pool"] = carve_pool(*kind_network(cluster), slot=pool_slot(cluster.name))
             docs = step_documents(step, result.params)
             kind.say(f"add-on {addon.name}: applying {step.label}")
             apply_documents(cluster, docs, f"{addon.name}: {step.label}")

@@ -15,6 +15,18 @@ def test_the_pool_is_the_top_of_the_subnet():
     assert carve_pool("172.18.0.0/16", ["172.18.0.1", "fc00:f853:ccd:e793::1"]) == "172.18.255.239-172.18.255.254"
 
 
+def test_clusters_on_one_network_get_their_own_blocks():
+    assert carve_pool("172.18.0.0/16", [], slot=1) == "172.18.255.223-172.18.255.238"
+    with pytest.raises(AddonError, match="too few to spare"):
+        carve_pool("10.89.0.0/24", [], size=16, slot=4)
+    # Two runs at once with the default cluster names never share addresses.
+    from cnimatrix import cni as cni_catalog
+    names = [f"cnimatrix-{c}" for c in cni_catalog.known()]
+    slots = [install.pool_slot(n) for n in names]
+    assert len(set(slots)) == len(slots), dict(zip(names, slots))
+    assert install.pool_slot("cnimatrix-calico") == install.pool_slot("cnimatrix-calico")
+
+
 @pytest.mark.parametrize("subnet, used, message", [
     ("172.18.0.0/16", ["172.18.255.240"], "holds addresses in use: 172.18.255.240"),
     ("172.18.0.0/28", [], "too few to spare"),
