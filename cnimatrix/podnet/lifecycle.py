@@ -57,10 +57,20 @@ def ipam_counter(cluster, cni, node: str) -> tuple[Callable[[], int], str]:
     return seen, "addresses seen: distinct pod IPs on the node, per the API (no IPAM accounting declared)"
 
 
-def steady_count(count: Callable[[], int], deadline_s: float = 60) -> int:
-    """The count once three readings two seconds apart agree (else the last reading at the deadline)."""
-    values: list[int] = []
-    converge(lambda: values.append(count()) or values[-3:], lambda last: (len(last) == 3 and len(set(last)) == 1, f"{last}"),
+def other_pods(core: client.CoreV1Api, node: str, namespace: str) -> Callable[[], int]:
+    """Distinct addresses the API shows for pods on `node` other than the batch's."""
+    def count() -> int:
+        pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+        return len({p.status.pod_ip for p in pods
+                    if p.status.pod_ip and not p.spec.host_network and p.status.phase not in ("Succeeded", "Failed")
+                    and not (p.metadata.namespace == namespace and (p.metadata.labels or {}).get("app") == "churn")})
+    return count
+
+
+def steady_reading(read: Callable[[], tuple[int, int]], deadline_s: float = 60) -> tuple[int, int]:
+    """A reading once three of them two seconds apart agree (else the last one at the deadline)."""
+    values: list[tuple[int, int]] = []
+    converge(lambda: values.append(read()) or values[-3:], lambda last: (len(last) == 3 and len(set(last)) == 1, f"{last}"),
              deadline_s=deadline_s, stable=1, interval_s=2)
     return values[-1]
 
@@ -147,9 +157,14 @@ def batch_gone(namespace, core: client.CoreV1Api) -> None:
 
 def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], cluster_cidrs: list[str], result: Lifecycle) -> None:
     """ROUNDS batches; stops after one whose pods did not all start and answer (the next would
-    only wait as long again)."""
+    only wait as long again). Each IPAM reading is paired with the other pods' addresses on the node."""
+    others = other_pods(core, result.node, namespace.name)
+
+    def read() -> tuple[int, int]:
+        return count(), others()
     for _ in range(ROUNDS):
-        batch = Round(created=BATCH, ipam_before=steady_count(count))
+        before = steady_reading(read)
+        batch = Round(created=BATCH, ipam_before=before[0], others_before=before[1])
         seen = FirstSeen(core, namespace.name)
         try:
             pods, answers = batch_up(namespace, core, seen)
@@ -158,7 +173,7 @@ def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], clus
         batch.running = sum(1 for p in pods.values() if p.status.phase == "Running")
         batch.addressed = sum(1 for p in pods.values() if p.status.pod_ip)
         batch.answered = len(answers)
-        batch.ipam_peak = count()
+        batch.ipam_peak, batch.others_peak = steady_reading(read, deadline_s=30)
         result.address_problems += address_problems(
             [PodAddresses(name, p.spec.node_name, (p.status.pod_ip,)) for name, p in pods.items() if p.status.pod_ip], cluster_cidrs)
         result.samples += [SetupSample(name, seen.scheduled[name], seen.sandbox.get(name), a.start_ns / 1e9, a.answered_ns / 1e9)
@@ -166,9 +181,10 @@ def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], clus
         if seen.resumed:
             result.notes.append(f"round {len(result.rounds) + 1}: the pod watch was resumed {seen.resumed} time(s)")
         batch_gone(namespace, core)
-        before = batch.ipam_before
-        conv = converge(count, lambda v: (v == before, f"{v} held, {before} before"), deadline_s=90, stable=3, interval_s=2)
-        batch.ipam_after = conv.last
+        batch_only = before[0] - before[1]
+        conv = converge(read, lambda v: (v[0] - v[1] == batch_only, f"{v[0]} held with {v[1]} other pods', {before[0]} with {before[1]} before"),
+                        deadline_s=90, stable=3, interval_s=2)
+        batch.ipam_after, batch.others_after = conv.last
         result.rounds.append(batch)
         if batch.answered < batch.created:
             break

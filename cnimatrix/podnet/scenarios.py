@@ -150,6 +150,11 @@ class Round:
     ipam_before: int | None = None
     ipam_peak: int | None = None
     ipam_after: int | None = None
+    # Addresses other pods held on the node at the same readings: the IPAM counts the whole node,
+    # and a pod of another scenario ending (or starting) there moves its count by one.
+    others_before: int = 0
+    others_peak: int = 0
+    others_after: int = 0
 
     def problems(self) -> list[str]:
         found = []
@@ -159,10 +164,16 @@ class Round:
             found.append(f"{self.running - self.addressed} of {self.running} running pods have no address")
         if self.answered < self.running:
             found.append(f"{self.running - self.answered} of {self.running} running pods never had a packet answered")
-        if None not in (self.ipam_before, self.ipam_peak) and self.ipam_peak - self.ipam_before != self.addressed:
-            found.append(f"the IPAM held {self.ipam_peak - self.ipam_before} more addresses with {self.addressed} new pods addressed")
-        if None not in (self.ipam_before, self.ipam_after) and self.ipam_after != self.ipam_before:
-            found.append(f"the IPAM holds {self.ipam_after} addresses after the pods went, {self.ipam_before} before (leak)")
+        if None not in (self.ipam_before, self.ipam_peak):
+            held, others = self.ipam_peak - self.ipam_before, self.others_peak - self.others_before
+            if held != self.addressed + others:
+                found.append(f"the IPAM held {held} more addresses with {self.addressed} new pods addressed"
+                             + (f" and {others:+d} other pods' on the node" if others else ""))
+        if None not in (self.ipam_before, self.ipam_after):
+            held, others = self.ipam_after - self.ipam_before, self.others_after - self.others_before
+            if held != others:
+                found.append(f"the IPAM holds {self.ipam_after} addresses after the pods went, {self.ipam_before} before"
+                             + (f" (other pods' on the node: {others:+d})" if others else "") + " (leak)")
         return found
 
 

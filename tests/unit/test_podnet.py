@@ -102,6 +102,23 @@ def test_round_leak_missing_addresses_and_silent_pods():
     assert any("holds 7 addresses after the pods went, 5 before (leak)" in p for p in problems)
 
 
+def test_round_counts_other_pods_leaving_or_arriving_on_the_node():
+    # A pod of another scenario ended on the node during the batch: the node's IPAM shows 39 more, not 40.
+    left = Round(created=40, running=40, addressed=40, answered=40, ipam_before=6, ipam_peak=45, ipam_after=5,
+                 others_before=6, others_peak=5, others_after=5)
+    assert left.problems() == []
+    arrived = Round(created=40, running=40, addressed=40, answered=40, ipam_before=5, ipam_peak=46, ipam_after=6,
+                    others_before=5, others_peak=6, others_after=6)
+    assert arrived.problems() == []
+
+
+def test_round_still_finds_a_leak_and_a_miscount_beside_other_pods():
+    problems = Round(created=40, running=40, addressed=40, answered=40, ipam_before=6, ipam_peak=46, ipam_after=7,
+                     others_before=6, others_peak=5, others_after=5).problems()
+    assert any("40 more addresses with 40 new pods addressed and -1 other pods'" in p for p in problems)
+    assert any("holds 7 addresses after the pods went, 6 before (other pods' on the node: -1) (leak)" in p for p in problems)
+
+
 def test_round_without_accounting_judges_only_what_it_has():
     assert Round(created=3, running=3, addressed=3, answered=3).problems() == []
 
