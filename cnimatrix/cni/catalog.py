@@ -104,11 +104,13 @@ class IpamCount:
     """How many pod addresses the CNI's IPAM holds on one node, by its own accounting: a shell
     command that prints one number, run in the node's container (where=node) or on this host
     with $kubectl and $node filled in (where=host). The podnet suite reads it before and after
-    a batch of pods comes and goes, to tell a leak."""
+    a batch of pods comes and goes, to tell a leak. refresh_s: how old a reading can be, where the
+    CNI answers from a cache it refreshes on a timer (a steady reading must span longer)."""
 
     where: str
     command: str
     evidence: str
+    refresh_s: float = 0
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,7 @@ class _Parser:
         "name", "description", "version", "kind_config", "install",
         "readiness", "ready_timeout_s", "capabilities", "host", "offline", "diagnostics", "nightly", "ipam_count",
     }
-    _IPAM_COUNT_KEYS = {"node", "host", "evidence"}
+    _IPAM_COUNT_KEYS = {"node", "host", "evidence", "refresh_s"}
     _DIAGNOSTIC_KEYS = {"name", "namespace", "selector", "container", "command"}
     _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values", "module", "version"}
     _HOST_KEYS = {"requires_kernel", "limits", "variants", "mode"}
@@ -391,7 +393,11 @@ class _Parser:
         places = sorted({"node", "host"} & set(data))
         if len(places) != 1:
             raise self.fail(where, "needs exactly one of node: (shell in the node container) or host: (shell here)")
-        return IpamCount(where=places[0], command=self.text(data, places[0], where), evidence=self.text(data, "evidence", where))
+        refresh = data.get("refresh_s", 0)
+        if isinstance(refresh, bool) or not isinstance(refresh, (int, float)) or not 0 <= refresh <= 60:
+            raise self.fail(f"{where}.refresh_s", f"must be a number of seconds from 0 to 60, got {refresh!r}")
+        return IpamCount(where=places[0], command=self.text(data, places[0], where), evidence=self.text(data, "evidence", where),
+                         refresh_s=float(refresh))
 
     def host(self, value: Any, where: str) -> HostNeeds:
         if value is None:

@@ -6,6 +6,7 @@ namespace; its pods run cnimatrix.probe.engine.FIRST_ANSWER_SCRIPT.
 """
 from __future__ import annotations
 
+import math
 import string
 import subprocess
 import threading
@@ -24,6 +25,7 @@ START_DEADLINE_S = 600   # for a whole batch to be running: a 2-core host shared
 ANSWER_WAIT_S = 90       # for a running pod's first packet to be answered
 GONE_DEADLINE_S = 300
 SELECTOR = "app=churn"
+READ_INTERVAL_S = 2      # between IPAM readings
 
 
 @dataclass
@@ -67,11 +69,15 @@ def other_pods(core: client.CoreV1Api, node: str, namespace: str) -> Callable[[]
     return count
 
 
-def steady_reading(read: Callable[[], tuple[int, int]], deadline_s: float = 60) -> tuple[int, int]:
-    """A reading once three of them two seconds apart agree (else the last one at the deadline)."""
+def steady_reading(read: Callable[[], tuple[int, int]], deadline_s: float = 60, refresh_s: float = 0) -> tuple[int, int]:
+    """A reading once those two seconds apart agree over more than `refresh_s` (at least three of
+    them), else the last one at the deadline. A count served from a cache refreshed every
+    `refresh_s` can sit unchanged and stale for that long: agreeing across it, it is current."""
+    needed = 3 + math.ceil(refresh_s / READ_INTERVAL_S)
     values: list[tuple[int, int]] = []
-    converge(lambda: values.append(read()) or values[-3:], lambda last: (len(last) == 3 and len(set(last)) == 1, f"{last}"),
-             deadline_s=deadline_s, stable=1, interval_s=2)
+    converge(lambda: values.append(read()) or values[-needed:],
+             lambda last: (len(last) == needed and len(set(last)) == 1, f"{last}"),
+             deadline_s=deadline_s + needed * READ_INTERVAL_S, stable=1, interval_s=READ_INTERVAL_S)
     return values[-1]
 
 
@@ -155,7 +161,8 @@ def batch_gone(namespace, core: client.CoreV1Api) -> None:
         time.sleep(2)
 
 
-def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], cluster_cidrs: list[str], result: Lifecycle) -> None:
+def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], cluster_cidrs: list[str], result: Lifecycle,
+               refresh_s: float = 0) -> None:
     """ROUNDS batches; stops after one whose pods did not all start and answer (the next would
     only wait as long again). Each IPAM reading is paired with the other pods' addresses on the node."""
     others = other_pods(core, result.node, namespace.name)
@@ -163,7 +170,7 @@ def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], clus
     def read() -> tuple[int, int]:
         return count(), others()
     for _ in range(ROUNDS):
-        before = steady_reading(read)
+        before = steady_reading(read, refresh_s=refresh_s)
         batch = Round(created=BATCH, ipam_before=before[0], others_before=before[1])
         seen = FirstSeen(core, namespace.name)
         try:
@@ -173,7 +180,7 @@ def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], clus
         batch.running = sum(1 for p in pods.values() if p.status.phase == "Running")
         batch.addressed = sum(1 for p in pods.values() if p.status.pod_ip)
         batch.answered = len(answers)
-        batch.ipam_peak, batch.others_peak = steady_reading(read, deadline_s=30)
+        batch.ipam_peak, batch.others_peak = steady_reading(read, deadline_s=30, refresh_s=refresh_s)
         result.address_problems += address_problems(
             [PodAddresses(name, p.spec.node_name, (p.status.pod_ip,)) for name, p in pods.items() if p.status.pod_ip], cluster_cidrs)
         result.samples += [SetupSample(name, seen.scheduled[name], seen.sandbox.get(name), a.start_ns / 1e9, a.answered_ns / 1e9)
@@ -183,7 +190,7 @@ def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], clus
         batch_gone(namespace, core)
         batch_only = before[0] - before[1]
         conv = converge(read, lambda v: (v[0] - v[1] == batch_only, f"{v[0]} held with {v[1]} other pods', {before[0]} with {before[1]} before"),
-                        deadline_s=90, stable=3, interval_s=2)
+                        deadline_s=90, stable=3 + math.ceil(refresh_s / READ_INTERVAL_S), interval_s=READ_INTERVAL_S)
         batch.ipam_after, batch.others_after = conv.last
         result.rounds.append(batch)
         if batch.answered < batch.created:

@@ -144,7 +144,8 @@ def lifecycle(podnet) -> Lifecycle:
     result = Lifecycle(node=node, accounting=accounting)
     podnet.ns.apply("podnet/churn", node=node, peer=peer, script=json.dumps(FIRST_ANSWER_SCRIPT))
     try:
-        run_rounds(podnet.ns, core, count, podnet.cluster_cidrs, result)
+        refresh_s = podnet.cni.ipam_count.refresh_s if podnet.cni.ipam_count else 0
+        run_rounds(podnet.ns, core, count, podnet.cluster_cidrs, result, refresh_s=refresh_s)
     finally:
         podnet.ns.scale("churn", 0)   # a round that broke off leaves no batch behind
     podnet.metrics["ip_lifecycle"] = {"node": node, "batch": BATCH, "accounting": accounting,

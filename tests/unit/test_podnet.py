@@ -259,7 +259,9 @@ def test_ipam_count_node_and_host(tmp_path):
     assert (cni.ipam_count.where, cni.ipam_count.command) == ("node", "ls /x | wc -l")
     cni = load_file(write(tmp_path, "ipam_count: {host: $kubectl get x, evidence: records}\n"))
     assert cni.ipam_count.where == "host"
+    assert cni.ipam_count.refresh_s == 0
     assert load_file(write(tmp_path, "")).ipam_count is None
+    assert load_file(write(tmp_path, "ipam_count: {host: x, evidence: e, refresh_s: 5}\n")).ipam_count.refresh_s == 5
 
 
 @pytest.mark.parametrize("extra, problem", [
@@ -267,6 +269,8 @@ def test_ipam_count_node_and_host(tmp_path):
     ("ipam_count: {evidence: e}\n", "exactly one of"),
     ("ipam_count: {node: a}\n", "ipam_count.evidence: is required"),
     ("ipam_count: {node: a, evidence: e, when: x}\n", "unknown field"),
+    ("ipam_count: {node: a, evidence: e, refresh_s: soon}\n", "refresh_s: must be a number of seconds"),
+    ("ipam_count: {node: a, evidence: e, refresh_s: -1}\n", "refresh_s: must be a number of seconds"),
 ])
 def test_ipam_count_refuses_bad_entries(tmp_path, extra, problem):
     with pytest.raises(CniDataError, match=problem):
@@ -313,3 +317,34 @@ def test_agnhost_recipe_matches_the_fidelity_check(tmp_path, monkeypatch):
 def test_route_mtu(route, device, expected):
     from cnimatrix.podnet.scenarios import route_mtu
     assert route_mtu(route, device) == expected
+
+
+class CachedCount:
+    """An IPAM count served from a cache refreshed every `refresh_s` on a fake clock that the
+    readings' sleeps advance: the true count moves from 0 to 40 at t=1."""
+
+    def __init__(self, refresh_s: float):
+        self.now, self.refresh_s = 0.0, refresh_s
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def read(self) -> tuple[int, int]:
+        refreshed = (self.now // self.refresh_s) * self.refresh_s if self.refresh_s else self.now
+        return (40 if refreshed >= 1 else 0), 3
+
+
+@pytest.mark.parametrize("refresh_s, expected", [(0, 40), (5, 40)])
+def test_steady_reading_outlasts_the_cache(monkeypatch, refresh_s, expected):
+    from cnimatrix.podnet import lifecycle
+    cache = CachedCount(refresh_s)
+    monkeypatch.setattr("time.sleep", cache.sleep)
+    assert lifecycle.steady_reading(cache.read, deadline_s=60, refresh_s=refresh_s) == (expected, 3)
+
+
+def test_steady_reading_without_the_refresh_period_takes_a_stale_count(monkeypatch):
+    # The failure the refresh period prevents: three readings 2 s apart inside one 5 s cache window.
+    from cnimatrix.podnet import lifecycle
+    cache = CachedCount(5)
+    monkeypatch.setattr("time.sleep", cache.sleep)
+    assert lifecycle.steady_reading(cache.read, deadline_s=60, refresh_s=0) == (0, 3)
