@@ -57,6 +57,7 @@ class NodeTraffic:
     pod: str                # the subject: node/own is its node
     policies: tuple[dict, ...]
     probes: tuple[NodeProbe, ...]
+    requires: tuple[str, ...] = ()  # capabilities its control probes rely on (a CNI may declare one unsupported)
 
     @property
     def controls(self) -> tuple[NodeProbe, ...]:
@@ -85,7 +86,7 @@ def load_established(path: Path = DATA / "established.yaml") -> list[Established
 
 def load_node_traffic(path: Path = DATA / "node-traffic.yaml") -> list[NodeTraffic]:
     found = []
-    for parser, entry in _checked_entries(path, ("name", "description", "pod", "policies", "probes")):
+    for parser, entry in _checked_entries(path, ("name", "description", "pod", "policies", "probes"), optional=("requires",)):
         pod = _pod(parser, entry["pod"], "pod")
         policies = tuple(parser.policy(p, f"policies[{i}]") for i, p in enumerate(parser.items(entry["policies"], "policies")))
         probes = []
@@ -105,16 +106,17 @@ def load_node_traffic(path: Path = DATA / "node-traffic.yaml") -> list[NodeTraff
                 if found_probe.expect != engine:
                     raise parser.fail(f"{at}.expect", f"{found_probe.expect}, but the policy engine says {engine}")
             probes.append(found_probe)
-        traffic = NodeTraffic(entry["name"], parser.text(entry["description"], "description"), pod, policies, tuple(probes))
+        traffic = NodeTraffic(entry["name"], parser.text(entry["description"], "description"), pod, policies, tuple(probes),
+                              requires=parser.capabilities(entry.get("requires", [])))
         if not any(p.expect == "denied" for p in traffic.controls):
             raise parser.fail("probes", "needs a pod-to-pod probe the policies deny, to show they are in force")
         found.append(traffic)
     return _unique(found, path)
 
 
-def _checked_entries(path: Path, fields: tuple[str, ...]) -> Iterator[tuple[cases._Parser, dict]]:
+def _checked_entries(path: Path, fields: tuple[str, ...], optional: tuple[str, ...] = ()) -> Iterator[tuple[cases._Parser, dict]]:
     """Each entry of a scenario file with a parser for its fields (the case loader's checks, with
-    the node placeholders known); `fields` are exactly the fields allowed, all required."""
+    the node placeholders known); `fields` are required, `optional` may be there too."""
     try:
         entries = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -126,7 +128,7 @@ def _checked_entries(path: Path, fields: tuple[str, ...]) -> Iterator[tuple[case
         parser.sample.update(SAMPLE_NODE_IPS)
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
             parser.where = entry["name"]
-        parser.fields(entry, "(case)", set(fields), required=fields)
+        parser.fields(entry, "(case)", {*fields, *optional}, required=fields)
         if not cases._NAME.fullmatch(str(entry["name"])):
             raise parser.fail("name", f"must be lowercase words joined by '-', got {entry['name']!r}")
         yield parser, entry

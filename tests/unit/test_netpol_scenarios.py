@@ -87,3 +87,29 @@ def test_node_placeholders_are_known_and_others_are_not(tmp_path):
     bad = write(tmp_path, good.read_text().replace("node_ip:own", "node_ip:third"))
     with pytest.raises(CaseError, match=r"unknown placeholder \$\{node_ip:third\}"):
         S.load_node_traffic(bad)
+
+
+def test_node_traffic_requires_names_capabilities(tmp_path):
+    scenario = """\
+        - name: except-node-ip
+          description: admits everything but one node
+          pod: x/a
+          requires: REQUIRES
+          policies:
+            - metadata: {name: allow-most, namespace: "${x}"}
+              spec: {podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0, except: ["${ip:y/b}/32"]}}]}]}
+          probes:
+            - {from: y/b, to: x/a, expect: denied, why: control}
+        """
+    assert S.load_node_traffic(write(tmp_path, scenario.replace("REQUIRES", "[networkpolicy_ipblock_pods]")))[0].requires == (
+        "networkpolicy_ipblock_pods",)
+    assert S.load_node_traffic(write(tmp_path, scenario.replace("          requires: REQUIRES\n", "")))[0].requires == ()
+    with pytest.raises(CaseError, match="lower_snake_case"):
+        S.load_node_traffic(write(tmp_path, scenario.replace("REQUIRES", "[Bad-Name]")))
+
+
+def test_shipped_node_traffic_ipblock_except_scenario_requires_pod_ipblocks():
+    # Its allowed control (z/c in 0.0.0.0/0) matches a pod IP by CIDR, which Cilium declares unsupported.
+    found = {s.name: s for s in S.load_node_traffic()}
+    assert found["ingress-ipblock-except-node-ips"].requires == ("networkpolicy_ipblock_pods",)
+    assert found["ingress-deny-from-nodes"].requires == ()
