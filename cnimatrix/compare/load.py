@@ -9,11 +9,12 @@ may no longer describe what the current suites check.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from cnimatrix import versions
+from cnimatrix.compare import soak
 from cnimatrix.results import UNKNOWN_COMMIT, read_summary
 
 SUMMARY = "summary.json"
@@ -32,6 +33,7 @@ class Run:
     path: Path | None = None
     doc: dict[str, Any] | None = None
     stale_reasons: tuple[str, ...] = ()
+    soak: dict[str, Any] | None = None   # reports/<name>/soak.json, when tools/soak.py left a usable one
 
     @property
     def has_results(self) -> bool:
@@ -106,6 +108,13 @@ def load_runs(
             runs.append(Run(column=folder.name))
         elif notes is not None:
             notes.append(f"{folder}: no {SUMMARY}, left out")
+            continue
+        else:
+            continue
+        record, warning = soak.read(folder)
+        if warning and notes is not None:
+            notes.append(warning)
+        runs[-1] = replace(runs[-1], soak=record)
     missing = [run.column for run in runs if not run.has_results]
     if missing and known is not None:
         catalog = known()

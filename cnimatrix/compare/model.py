@@ -16,7 +16,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from cnimatrix.compare import perf
+from cnimatrix.compare import perf, soak
 from cnimatrix.compare.load import Run
 from cnimatrix.results import SUITES, UNKNOWN_COMMIT, raise_first_schema_error, rfc3339
 
@@ -247,6 +247,7 @@ def build(runs: Sequence[Run], *, kubernetes: str, commit: str = UNKNOWN_COMMIT,
         ],
         "measurements": _measurements(runs),
         "perf": perf.section(columns, [run.doc for run in runs]),
+        "soak": soak.section(columns, [run.soak for run in runs]),
     }
     validate(doc)
     return doc
@@ -285,6 +286,8 @@ def validate(doc: Mapping[str, Any]) -> None:
     for row in perf_doc["ratios"]:
         if any(list(row[part]) != columns for part in ("values", "raw", "baseline_raw")):
             raise ValueError(f"invalid comparison: perf ratio {row['route']}/{row['figure']} lacks columns")
+    if "soak" in doc and [e["column"] for e in doc["soak"]] != columns:
+        raise ValueError("invalid comparison: soak entries do not follow the columns")
     for curve in perf_doc["growth"]:
         if list(curve["points"]) != columns or list(curve["declared"]) != columns:
             raise ValueError(f"invalid comparison: perf curve {curve['curve']} lacks columns")

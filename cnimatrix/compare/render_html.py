@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from cnimatrix.compare import plots, present
+from cnimatrix.compare import plots, present, soak
 
 CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px;color:#1d232a;background:#fff;font-size:14px}
@@ -120,6 +120,18 @@ def _perf(doc: Mapping[str, Any]) -> list[str]:
     return [*parts, f'<p class="meta">{escape(present.PERF_NOTE)}</p>']
 
 
+def _soak(doc: Mapping[str, Any]) -> list[str]:
+    """Repeated runs per CNI (tools/soak.py): data-soak cells, or one line saying none was recorded."""
+    parts = ['<h2 id="soak">Repeated runs (soak)</h2>']
+    rows = soak.rows(doc.get("soak") or [])
+    if not rows:
+        return [*parts, "<p>No soak recorded for these CNIs (<code>tools/soak.py --cni NAME --runs N</code>).</p>"]
+    body = [f"<tr><th>{escape(label)}</th>"
+            + "".join(f"<td{_attrs(data_cni=c, data_soak=label)}>{escape(text)}</td>" for c, text in zip(doc["columns"], cells))
+            + "</tr>" for label, cells in rows]
+    return [*parts, _table(doc, [""], body, data_table="soak"), f'<p class="meta">{escape(soak.NOTE)}</p>']
+
+
 def render(doc: Mapping[str, Any]) -> str:
     ref = doc["reference"]
     index = present.scenario_index(doc)
@@ -156,5 +168,6 @@ def render(doc: Mapping[str, Any]) -> str:
               "and metrics.netpol.live_update (100 ms probes of the pairs a live change flips). "
               "— means not measured.</p>",
               *_perf(doc),
+              *_soak(doc),
               "</body></html>"]
     return "\n".join(p for p in parts if p) + "\n"

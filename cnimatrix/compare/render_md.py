@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cnimatrix.compare import present
+from cnimatrix.compare import present, soak
 
 MD_REASON_LIMIT = 160  # a PR comment holds 65536 characters; keep every failure readable but short
 
@@ -63,6 +63,16 @@ def _perf_lines(doc: Mapping[str, Any]) -> list[str]:
     return [*lines, "", present.PERF_NOTE]
 
 
+def _soak_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Repeated runs per CNI (tools/soak.py), or one line saying none was recorded."""
+    lines = ["", "### Repeated runs (soak)", ""]
+    rows = soak.rows(doc.get("soak") or [])
+    if not rows:
+        return [*lines, "No soak recorded for these CNIs (`tools/soak.py --cni NAME --runs N`)."]
+    lines += table(["", *doc["columns"]], [[f"**{escape(label)}**", *(escape(c) for c in cells)] for label, cells in rows])
+    return [*lines, "", soak.NOTE]
+
+
 def render(doc: Mapping[str, Any]) -> str:
     columns = doc["columns"]
     ref = doc["reference"]
@@ -116,6 +126,7 @@ def render(doc: Mapping[str, Any]) -> str:
                         for c, cap, status, evidence, n in gaps])
 
     lines += _perf_lines(doc)
+    lines += _soak_lines(doc)
 
     lines += ["", "### Measurements", ""]
     lines += table(["Measurement", *columns],
