@@ -194,6 +194,18 @@ def pytest_runtest_makereport(item, call):
         entry["outcome"] = "passed"
         entry["flaky"] = bool(rec and rec.flaky)
         entry["message"] = "; ".join(rec.notes) if rec and rec.notes else ""
+    _mark_known_issue(entry, getattr(state.cni, "known_issue", lambda _: None)(item.name))
+
+
+def _mark_known_issue(entry: dict, known) -> None:
+    """A failure an upstream bug report explains links it (still a failure); a scenario listed
+    there that passes is flagged, so a fixed bug does not stay listed unnoticed."""
+    if known is None:
+        return
+    if entry["outcome"] in ("failed", "error"):
+        entry["known_issue"] = {"issue": known.issue, "summary": known.summary}
+    elif entry["outcome"] == "passed":
+        entry["flags"] = sorted({*entry.get("flags", []), "known-issue-not-seen"})
 
 
 def _skip_reason(report) -> str:

@@ -43,6 +43,7 @@ __all__ = [
     "HostNeeds",
     "CniDataError",
     "IpamCount",
+    "KnownIssue",
     "Install",
     "ReadinessRule",
     "UnknownCni",
@@ -114,6 +115,16 @@ class IpamCount:
 
 
 @dataclass(frozen=True)
+class KnownIssue:
+    """An upstream bug report that explains some scenarios' failures on this CNI. It annotates a
+    failure (the reports link it); it never turns one into a pass or a declared gap."""
+
+    issue: str                   # the upstream report's https URL
+    summary: str
+    scenarios: tuple[str, ...]   # pytest names, e.g. test_policy_case[update-policy-types]
+
+
+@dataclass(frozen=True)
 class HostNeeds:
     """What the CNI, as cnimatrix deploys it, needs from the host kernel (read by `make doctor`).
 
@@ -181,7 +192,12 @@ class Cni:
     diagnostics: tuple[Diagnostic, ...] = ()
     nightly: bool = False  # run by the scheduled CI matrix (.github/workflows/nightly.yml)
     ipam_count: IpamCount | None = None  # None: the CNI exposes no accounting; addresses seen are counted
+    known_issues: tuple[KnownIssue, ...] = ()
     path: Path | None = None
+
+    def known_issue(self, scenario: str) -> KnownIssue | None:
+        """The upstream report that lists this scenario (a pytest name), if any."""
+        return next((k for k in self.known_issues if scenario in k.scenarios), None)
 
     def capability(self, name: str) -> Capability:
         """The declared capability, or an explicit "unknown" when the file says nothing."""
@@ -278,7 +294,9 @@ class _Parser:
     _TOP_KEYS = {
         "name", "description", "version", "kind_config", "install",
         "readiness", "ready_timeout_s", "capabilities", "host", "offline", "diagnostics", "nightly", "ipam_count",
+        "known_issues",
     }
+    _KNOWN_ISSUE_KEYS = {"issue", "summary", "scenarios"}
     _IPAM_COUNT_KEYS = {"node", "host", "evidence", "refresh_s"}
     _DIAGNOSTIC_KEYS = {"name", "namespace", "selector", "container", "command"}
     _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values", "module", "version"}
@@ -368,8 +386,25 @@ class _Parser:
             diagnostics=self.diagnostics(top.get("diagnostics", []), "diagnostics"),
             nightly=self.flag(top, "nightly", ""),
             ipam_count=self.ipam_count(top.get("ipam_count"), "ipam_count"),
+            known_issues=self.known_issues(top.get("known_issues", []), "known_issues"),
             path=self.path,
         )
+
+    def known_issues(self, value: Any, where: str) -> tuple[KnownIssue, ...]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"must be a list, got {type(value).__name__}")
+        found = []
+        for i, raw in enumerate(value):
+            at = f"{where}[{i}]"
+            data = self.mapping(raw, at, self._KNOWN_ISSUE_KEYS)
+            issue = self.text(data, "issue", at)
+            if not issue.startswith("https://") or any(c.isspace() for c in issue):
+                raise self.fail(f"{at}.issue", f"must be the upstream report's https URL, got {issue!r}")
+            names = data.get("scenarios")
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.startswith("test_") for n in names):
+                raise self.fail(f"{at}.scenarios", "must be a non-empty list of pytest names (test_...)")
+            found.append(KnownIssue(issue=issue, summary=self.text(data, "summary", at), scenarios=tuple(names)))
+        return tuple(found)
 
     def diagnostics(self, value: Any, where: str) -> tuple[Diagnostic, ...]:
         if not isinstance(value, list):

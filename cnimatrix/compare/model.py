@@ -72,7 +72,10 @@ def cell(test: Mapping[str, Any] | None, run: Run) -> dict[str, Any]:
     declared = test.get("declared")
     if declared is not None:
         declared = {**declared, "evidence": " ".join(declared["evidence"].split())}
-    return {"status": status, "reason": reason, "declared": declared, "flags": list(test.get("flags", []))}
+    cell_doc = {"status": status, "reason": reason, "declared": declared, "flags": list(test.get("flags", []))}
+    if test.get("known_issue") and status in ("failed", "error"):
+        cell_doc["known_issue"] = dict(test["known_issue"])
+    return cell_doc
 
 
 # --------------------------------------------------------------------------- headers

@@ -21,7 +21,8 @@ STATUS = {
 REASON_SHOWN = {"failed", "error", "not-run"}  # statuses whose reason is written in the cell itself
 FLAG_WORDS = {"works-despite-declared": "works despite declared gap",
               "established-connection-kept": "open connection kept after the deny",
-              "established-connection-cut": "open connection cut by the deny"}
+              "established-connection-cut": "open connection cut by the deny",
+              "known-issue-not-seen": "passes although an upstream bug report is listed for it"}
 
 
 def word(status: str) -> str:
@@ -40,9 +41,19 @@ def hover(cell: Mapping[str, Any]) -> str:
         parts.append(f"{declared['capability']} declared {declared['status']}: {declared['evidence']}")
     if cell["reason"] and (declared is None or cell["status"] not in ("not-supported", "not-enforced")):
         parts.append(cell["reason"])
+    if cell.get("known_issue"):
+        parts.append(f"known upstream issue {cell['known_issue']['issue']}: {cell['known_issue']['summary']}")
     if cell["flags"]:
         parts.append(f"flags: {flag_words(cell['flags'])}")
     return " | ".join(parts) or word(cell["status"])
+
+
+def issue_ref(url: str) -> str:
+    """A short name for an upstream report: owner/repo#number for GitHub issues and pulls."""
+    parts = url.split("/")
+    if len(parts) >= 7 and parts[2] == "github.com" and parts[5] in ("issues", "pull") and parts[6].isdigit():
+        return f"{parts[3]}/{parts[4]}#{parts[6]}"
+    return url
 
 
 def number(value: float | None, unit: str = "") -> str:

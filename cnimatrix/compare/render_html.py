@@ -49,6 +49,10 @@ def cell_html(column: str, row: Mapping[str, Any]) -> str:
     elif cell["declared"] is not None and status in ("not-supported", "not-enforced"):
         declared = cell["declared"]
         inner += f"<small>{escape(declared['capability'])} declared {escape(declared['status'])}</small>"
+    if cell.get("known_issue"):
+        url = cell["known_issue"]["issue"]
+        inner += (f'<small>known upstream: <a{_attrs(href=url, data_known_issue=url)}>'
+                  f'{escape(present.issue_ref(url))}</a></small>')
     if cell["flags"]:
         inner += f'<span class="flag">⚑ {escape(present.flag_words(cell["flags"]))}</span>'
     attrs = _attrs(class_=f"cell s-{status}", data_cni=column, data_test_id=row["id"], data_status=status,

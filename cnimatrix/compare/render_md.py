@@ -27,6 +27,8 @@ def cell_text(cell: Mapping[str, Any]) -> str:
         text += f": {_clip(cell['reason'])}"
     elif cell["declared"] is not None and cell["status"] in ("not-supported", "not-enforced"):
         text += f" ({cell['declared']['capability']})"
+    if cell.get("known_issue"):
+        text += f" (known upstream: {present.issue_ref(cell['known_issue']['issue'])})"
     if cell["flags"]:
         text += f" ⚑ {present.flag_words(cell['flags'])}"
     return escape(text)

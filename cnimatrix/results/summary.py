@@ -97,6 +97,7 @@ class TestResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     declared: dict[str, str] | None = None  # {capability, status, evidence} behind a skip/not-enforced
     flags: tuple[str, ...] = ()
+    known_issue: dict[str, str] | None = None  # {issue, summary}: the upstream report behind a failure
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -116,6 +117,8 @@ class TestResult:
             doc["declared"] = dict(self.declared)
         if self.flags:
             doc["flags"] = list(self.flags)
+        if self.known_issue is not None:
+            doc["known_issue"] = dict(self.known_issue)
         return doc
 
     @classmethod
@@ -132,6 +135,7 @@ class TestResult:
             metrics=dict(doc.get("metrics", {})),
             declared=dict(doc["declared"]) if "declared" in doc else None,
             flags=tuple(doc.get("flags", ())),
+            known_issue=dict(doc["known_issue"]) if "known_issue" in doc else None,
         )
 
 
