@@ -68,8 +68,11 @@ def payload_for_mtu(mtu: int) -> int:
 def route_mtu(route_get: str, device_mtu: int) -> int:
     """The MTU a pod's packets to one destination get: its device's, unless the route says less.
     Some CNIs (Cilium) leave eth0 at the node's MTU and put the tunnel's on the routes
-    (`ip -o route get` then prints `mtu 1450`, or `cache mtu 1450`)."""
-    found = re.search(r"\bmtu (?:lock )?(\d+)", route_get)
+    (`ip -o route get` then prints `mtu 1450`, or `cache mtu 1450`). A path MTU the kernel learned
+    from an ICMP "too big" (`cache expires 590sec mtu 1450`) is not the CNI's configuration: a pod
+    MTU above what the path carries only works while those ICMPs get through, so it is ignored."""
+    configured = re.sub(r"\bexpires \d+sec mtu \d+", "", route_get)
+    found = re.search(r"\bmtu (?:lock )?(\d+)", configured)
     return min(device_mtu, int(found.group(1))) if found else device_mtu
 
 

@@ -313,6 +313,8 @@ def test_agnhost_recipe_matches_the_fidelity_check(tmp_path, monkeypatch):
     ("10.244.1.5 via 10.244.0.1 dev eth0 src 10.244.0.7 uid 0 \\    cache ", 1450, 1450),               # flannel
     ("10.96.0.10 via 10.244.0.1 dev eth0 src 10.244.0.7 mtu lock 1400 uid 0", 1500, 1400),
     ("10.244.1.5 dev eth0 src 10.244.0.7 uid 0 \\    cache mtu 9000 ", 1500, 1500),  # never above the device
+    # learned from an ICMP "too big" (pod MTU above the overlay's): not configuration, ignored
+    ("10.244.2.7 via 10.244.0.1 dev eth0 src 10.244.0.5 uid 0 \\    cache expires 587sec mtu 1450 ", 1500, 1500),
 ])
 def test_route_mtu(route, device, expected):
     from cnimatrix.podnet.scenarios import route_mtu
