@@ -66,7 +66,7 @@ def apply(breakage: Breakage, cluster, params: dict[str, str]) -> None:
             if proc.returncode != 0:
                 raise BreakageError(f"{breakage.name}: host step failed: {proc.stderr.strip()[:300]}")
         else:
-            if cluster.existing:
+            if not cluster.kind_nodes:
                 raise BreakageError(f"{breakage.name}: node steps need a kind cluster cnimatrix created")
             for node in cluster.node_containers():
                 proc = subprocess.run(["docker", "exec", node, "sh", "-c", fill(step["node"])], capture_output=True, text=True)

@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, stop_early) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         problem = input_problem(args, cni, suites)
+        if not problem and args.kubeconfig and args.cluster:
+            problem = preflight.reuse_check(args.cluster, args.kubeconfig)
         if problem:
             return error(problem, 2)
         if not args.kubeconfig:
@@ -194,7 +196,8 @@ def main(argv=None) -> int:
     p_run.add_argument("--kubeconfig", help="test this existing cluster instead of creating one")
     p_run.add_argument("--workers", type=int, default=2, help="kind worker nodes")
     p_run.add_argument("--out", help="results folder (default reports/<cni>)")
-    p_run.add_argument("--cluster", help="kind cluster name (default cnimatrix-<cni>)")
+    p_run.add_argument("--cluster", help="kind cluster name (default cnimatrix-<cni>); with --kubeconfig, "
+                                         "a kept cnimatrix cluster to reuse, node-level scenarios included")
     p_run.add_argument("-k", help="pytest -k expression to select scenarios")
     p_run.add_argument("--break", dest="breakage", help="negative control: break the cluster this way (see manifests/breakages)")
     p_run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")

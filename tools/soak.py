@@ -6,8 +6,8 @@ failure (or a real bug); the goal is none in 20 runs on every CNI.
     .venv/bin/python tools/soak.py --cni calico --runs 20 --kubeconfig PATH   # a cluster you made
 
 Without --kubeconfig the first run creates the cluster `cnimatrix-soak-<cni>` and keeps it; the
-others test it through its kubeconfig (so scenarios that need a client on the node network run in the
-first run only, and are counted as skipped after it). The soak holds the cluster's run record, so no
+others reuse it (`--kubeconfig ... --cluster ...`), node-level scenarios and outside clients included;
+only the Ingress/Gateway add-ons are installed in the first run alone, so those suites skip after it. The soak holds the cluster's run record, so no
 other run or `make clean` removes it meanwhile; it is deleted at the end unless --keep. Each run's
 reports go to reports/<cni>/soak/run-NN/, the tally to reports/<cni>/soak.json. Ctrl-C or SIGTERM stops
 the current run the usual way and writes the tally of the runs so far.
@@ -86,7 +86,8 @@ def soak(args) -> int:
             out = base / "soak" / f"run-{index:02d}"
             (out / "summary.json").unlink(missing_ok=True)
             cmd = [sys.executable, "-m", "cnimatrix", "run", "--cni", args.cni, "--out", str(out), *selection]
-            cmd += ["--kubeconfig", kubeconfig] if kubeconfig else ["--keep", "--cluster", cluster]
+            cmd += ["--kubeconfig", kubeconfig] if kubeconfig else ["--keep"]
+            cmd += ["--cluster", cluster] if args.kubeconfig is None else []
             print(f"soak: run {index}/{args.runs} on {kubeconfig or cluster}", flush=True)
             began = time.monotonic()
             code = run_stoppable(cmd)

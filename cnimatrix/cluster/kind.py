@@ -78,11 +78,15 @@ def say(message: str) -> None:
 
 @dataclass
 class Cluster:
-    """A kind cluster for one CNI, created by us or given as an existing kubeconfig."""
+    """A kind cluster for one CNI, created by us or given as an existing kubeconfig. `existing`: this
+    run did not create it and never deletes it; `kind_nodes`: its nodes are Docker containers of a kind
+    cluster cnimatrix created (a fresh one, or a kept one reused), so node-level steps and clients on
+    its Docker network are possible."""
 
     name: str
     kubeconfig: Path
     existing: bool = False
+    kind_nodes: bool = True
     kind: LocalKindCluster | None = None
     timings: dict = field(default_factory=dict)
     node_count: int = 0
@@ -111,7 +115,7 @@ class Cluster:
 
     def node_containers(self, include_stopped: bool = False) -> list[str]:
         """The Docker containers that are this kind cluster's nodes (none for an existing cluster)."""
-        if self.existing:
+        if not self.kind_nodes:
             return []
         args = ["docker", "ps", "--filter", f"label=io.x-k8s.kind.cluster={self.name}", "--format", "{{.Names}}"]
         if include_stopped:

@@ -42,7 +42,7 @@ def ipam_counter(cluster, cni, node: str) -> tuple[Callable[[], int], str]:
     """How many addresses the IPAM holds on `node`: by the CNI's own accounting (catalog
     ipam_count) where it declares one, else the distinct pod IPs the API shows on the node."""
     spec = cni.ipam_count
-    if spec is not None and not (spec.where == "node" and cluster.existing):
+    if spec is not None and not (spec.where == "node" and not cluster.kind_nodes):
         def count() -> int:
             if spec.where == "node":
                 args = ["docker", "exec", node, "sh", "-c", spec.command]

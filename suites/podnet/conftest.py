@@ -123,7 +123,7 @@ def podnet(request, cluster, cni, make_namespace) -> PodnetEnv:
     ns.wait_pods_ready("app=server", len(nodes), timeout_s=180)
     ns.wait_pods_ready("app=host", len(nodes), timeout_s=180)
     ns.wait_deployment("anchor", timeout_s=180)
-    if not cluster.existing:
+    if cluster.kind_nodes:
         env.outside, env.outside_ip = start_outside(cluster)
     request.config.stash[state_key].metrics["podnet"] = env.metrics
     apply_requested_breakage(request, "podnet", cluster, {"ns": ns.name, "fidelity_pod": f"client-{workers[0]}"})
