@@ -52,6 +52,7 @@ class RunState:
     cni: object = None
     started: float = field(default_factory=time.monotonic)
     started_at: str = field(default_factory=rfc3339)
+    commit: str = field(default_factory=current_commit)  # the code that ran, even if the checkout moves meanwhile
     timings: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -256,7 +257,7 @@ def pytest_sessionfinish(session, exitstatus):
         cluster_existing=bool(getattr(cluster, "existing", False)),
         started_at=state.started_at, finished_at=rfc3339(), timings_s=timings,
         tests=[TestResult(**entry) for entry in state.results.values()], metrics=state.metrics, diagnostics=state.diagnostics,
-        cnimatrix_commit=current_commit(), run_status=state.run_status, run_reason=state.run_reason,
+        cnimatrix_commit=state.commit, run_status=state.run_status, run_reason=state.run_reason,
         cni_source=_cni_source(state.cni) if state.offline else None,
     )
     path = write_summary(folder / "summary.json", summary)
