@@ -59,8 +59,10 @@ def tally(summaries: list[dict]) -> dict:
 def run_line(index: int, summary: dict | None, code: int, seconds: float) -> dict:
     if summary is None:
         return {"run": index, "exit": code, "seconds": round(seconds, 1), "status": "no summary"}
+    host = summary.get("metrics", {}).get("host") or {}  # a failure under a starved host reads differently
     return {"run": index, "exit": code, "seconds": round(seconds, 1), "status": summary["run"]["status"],
-            "reason": summary["run"]["reason"], "counts": summary["counts"]}
+            "reason": summary["run"]["reason"], "counts": summary["counts"],
+            "host_load_1m": [host.get("load_1m_mean"), host.get("load_1m_max")]}
 
 
 def report(cni: str, cluster: str, planned: int, per_run: list[dict], summaries: list[dict], started_at: str,

@@ -56,6 +56,9 @@ def test_a_run_without_summary_is_reported_as_such():
     assert soak.run_line(3, None, 2, 1.23) == {"run": 3, "exit": 2, "seconds": 1.2, "status": "no summary"}
     line = soak.run_line(1, summary(result("a", "passed")), 0, 60.0)
     assert line["status"] == "completed" and line["counts"] == {"passed": 1}
+    assert line["host_load_1m"] == [None, None]
+    loaded = summary(result("a", "passed")) | {"metrics": {"host": {"load_1m_mean": 13.1, "load_1m_max": 16.9}}}
+    assert soak.run_line(2, loaded, 0, 60.0)["host_load_1m"] == [13.1, 16.9]
 
 
 def test_report_has_the_runs_and_the_tally():

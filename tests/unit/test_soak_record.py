@@ -18,6 +18,7 @@ def test_line_carries_counts_run_times_and_the_named_scenarios():
     assert got["cni"] == "x" and got["suites"] == ["dns", "netpol", "service"]
     assert (got["runs_planned"], got["runs_done"], got["stopped_by"]) == (20, 3, "SIGTERM")
     assert got["run_s"] == [160.0, 150.5, 200.0]
+    assert got["host_load_1m_mean"] is None
     assert got["totals"] == {"passed": 5, "flaky": 3, "failed": 1, "skipped": 0, "not_run": 0}
     assert got["flaky"] == {NETPOL: 2, SVC: 1}
     assert got["failing"] == {NETPOL: [1, "update: 1 cell(s) differ"]}
@@ -36,3 +37,13 @@ def test_a_folder_without_a_usable_soak_is_refused(tmp_path, monkeypatch, capsys
     (tmp_path / "good" / "soak.json").write_text(json.dumps(record()))
     monkeypatch.setattr("sys.argv", ["soak_record.py", str(tmp_path / "good")])
     assert soak_record.main() == 0 and len(out.read_text().splitlines()) == 1
+
+
+def test_host_load_comes_from_soak_json_or_else_from_each_runs_summary(tmp_path):
+    doc = record(runs=2)
+    doc["per_run"] = [{"run": 1, "seconds": 1.0, "host_load_1m": [10.0, 12.0]}, {"run": 2, "seconds": 1.0}]
+    run2 = tmp_path / "soak" / "run-02"
+    run2.mkdir(parents=True)
+    (run2 / "summary.json").write_text(json.dumps({"metrics": {"host": {"load_1m_mean": 14.0}}}))
+    assert soak_record.line(doc, "s", tmp_path)["host_load_1m_mean"] == 12.0
+    assert soak_record.line(doc, "s")["host_load_1m_mean"] == 10.0
