@@ -163,3 +163,21 @@ def test_many_with_nothing_to_probe_runs_nothing():
 
     executor = CannedExecutor("")
     assert many(executor, [], []) == ([], []) and executor.scripts == []
+
+
+def test_a_flaky_change_names_the_round_that_lost_its_match():
+    """For a change the settling misses are expected; the note must also say what the lost round saw."""
+    from cnimatrix.pytest_plugin import TestRecord
+    from cnimatrix.probe.engine import Attempt, Convergence
+
+    rounds = [(False, "6 ready backends, waiting for 2"), (True, "ok"), (False, "answered by a terminating pod"),
+              (True, "ok"), (True, "ok"), (True, "ok")]
+    conv = Convergence(ok=True, attempts=[Attempt(float(i), m, r) for i, (m, r) in enumerate(rounds)], flapped=True)
+    record = TestRecord()
+    record.convergence("scale-down", conv, steady=False)
+    assert record.flaky
+    assert record.notes == ["scale-down: matched only after 2 miss(es), first: 6 ready backends, waiting for 2; "
+                            "match lost at 2.0 s: answered by a terminating pod"]
+    steady = TestRecord()
+    steady.convergence("udp", Convergence(ok=True, attempts=[Attempt(0.0, False, "p=0.0005"), Attempt(1.0, True, "ok")]))
+    assert steady.notes == ["udp: matched only after 1 miss(es), first: p=0.0005"]
