@@ -174,16 +174,15 @@ def taken(name: str, clusters: list[str], containers: dict[str, str], records: d
     return None
 
 
-def reuse_problem(name: str, kubeconfig: str, clusters: list[str], records: dict[str, runs.Record],
+def reuse_problem(name: str, kubeconfig: str, server: str | None, clusters: list[str], records: dict[str, runs.Record],
                   api_port: str | None) -> str | None:
     """`--kubeconfig K --cluster NAME` reuses a kept kind cluster of cnimatrix's (node-level steps and
     clients on its network then run too): NAME must be one, and K must point at its API server
-    (`api_port`: the host port its control plane publishes 6443 on)."""
+    (`server`: K's, `api_port`: the host port NAME's control plane publishes 6443 on)."""
     if name not in clusters:
         return f"--cluster {name} with --kubeconfig: no kind cluster {name} exists (drop --cluster to test any cluster by kubeconfig)"
     if not runs.ours(name, records):
         return f"--cluster {name} with --kubeconfig: kind cluster {name} was not created by cnimatrix; drop --cluster to test it by kubeconfig"
-    server = server_of(yaml.safe_load(Path(kubeconfig).read_text()))
     if api_port is None or server is None or urlsplit(server).port != int(api_port):
         return f"--kubeconfig {kubeconfig} does not point at kind cluster {name} (its API server is {server})"
     return None
@@ -198,7 +197,8 @@ def reuse_check(name: str, kubeconfig: str) -> str | None:
         clusters = []
     published = subprocess.run(["docker", "port", f"{name}-control-plane", "6443/tcp"], capture_output=True, text=True).stdout.split()
     port = published[0].rsplit(":", 1)[-1] if published else None
-    return reuse_problem(name, kubeconfig, clusters, {r.cluster: r for r in runs.read_all()}, port)
+    server = server_of(yaml.safe_load(Path(kubeconfig).read_text()))  # readable: kubeconfig_problem checked it
+    return reuse_problem(name, kubeconfig, server, clusters, {r.cluster: r for r in runs.read_all()}, port)
 
 
 def name_problem(name: str, kind: str) -> str | None:

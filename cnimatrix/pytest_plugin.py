@@ -43,17 +43,12 @@ class TestRecord:
         if conv.ok and (conv.flapped or (steady and missed)):
             self.flaky = True
             note = f"{name}: matched only after {len(missed)} miss(es), first: {missed[0].reason[:200]}"
-            lost = lost_match(conv.attempts)
+            lost = conv.lost
             if lost is not None and lost is not missed[0]:  # for a change, the lost round is what made it flaky
                 note += f"; match lost at {lost.at_s:.1f} s: {lost.reason[:200]}"
             self.notes.append(note)
         if conv.settle_s is not None:
             self.metrics.setdefault("settle_s", {})[name] = conv.settle_s
-
-
-def lost_match(attempts) -> object | None:
-    """The first miss that came right after a match (a flap), or None."""
-    return next((b for a, b in zip(attempts, attempts[1:]) if a.matched and not b.matched), None)
 
 
 @dataclass

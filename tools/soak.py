@@ -7,10 +7,11 @@ failure (or a real bug); the goal is none in 20 runs on every CNI.
 
 Without --kubeconfig the first run creates the cluster `cnimatrix-soak-<cni>` and keeps it; the
 others reuse it (`--kubeconfig ... --cluster ...`), node-level scenarios and outside clients included;
-only the Ingress/Gateway add-ons are installed in the first run alone, so those suites skip after it. The soak holds the cluster's run record, so no
-other run or `make clean` removes it meanwhile; it is deleted at the end unless --keep. Each run's
-reports go to reports/<cni>/soak/run-NN/, the tally to reports/<cni>/soak.json. Ctrl-C or SIGTERM stops
-the current run the usual way and writes the tally of the runs so far.
+only the Ingress/Gateway add-ons are installed in the first run alone, so those suites skip after it.
+The soak holds the cluster's run record, so no other run or `make clean` removes it meanwhile; it is
+deleted at the end unless --keep. Each run's reports go to reports/<cni>/soak/run-NN/, the tally to
+reports/<cni>/soak.json. Ctrl-C or SIGTERM stops the current run the usual way and writes the tally of
+the runs so far.
 """
 from __future__ import annotations
 

@@ -318,6 +318,7 @@ class Convergence(Generic[T]):
     reason: str = ""
     settle_s: float | None = None     # when the final stable streak started (time-to-effect)
     flapped: bool = False             # a match was lost again before it held
+    lost: Attempt | None = None       # the first round that lost a match (what made it flap)
 
     @property
     def count(self) -> int:
@@ -350,6 +351,7 @@ def converge(observe: Callable[[], T], judge: Callable[[T], tuple[bool, str]], *
         else:
             if streak:
                 result.flapped = True
+                result.lost = result.lost or result.attempts[-1]
             streak = 0
         return streak >= stable
 

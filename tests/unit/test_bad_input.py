@@ -145,20 +145,20 @@ def test_a_name_taken_by_something_not_ours():
     assert preflight.cluster_name_problem("../etc") is not None
 
 
-def test_reusing_a_kept_cluster_must_be_ours_and_the_kubeconfig_its(tmp_path):
+def test_reusing_a_kept_cluster_must_be_ours_and_the_kubeconfig_its():
     """`--kubeconfig K --cluster NAME`: node-level steps run on NAME's containers, so NAME must be a kind
     cluster cnimatrix made and K must reach its API server, or the run would test one cluster and poke another."""
     from cnimatrix.runs import Owner, Record
 
-    config = str(kubeconfig(tmp_path, "https://127.0.0.1:41000"))
+    config, server = "kubeconfig", "https://127.0.0.1:41000"
     ours = {"kept": Record(cluster="kept", cni="calico", owners=(Owner(1, 1),), boot="b", started_at=0.0)}
-    assert preflight.reuse_problem("cnimatrix-calico", config, ["cnimatrix-calico"], {}, "41000") is None
-    assert preflight.reuse_problem("kept", config, ["kept"], ours, "41000") is None
-    assert "no kind cluster cnimatrix-gone exists" in preflight.reuse_problem("cnimatrix-gone", config, [], {}, None)
-    assert "was not created by cnimatrix" in preflight.reuse_problem("dev", config, ["dev"], {}, "41000")
+    assert preflight.reuse_problem("cnimatrix-calico", config, server, ["cnimatrix-calico"], {}, "41000") is None
+    assert preflight.reuse_problem("kept", config, server, ["kept"], ours, "41000") is None
+    assert "no kind cluster cnimatrix-gone exists" in preflight.reuse_problem("cnimatrix-gone", config, server, [], {}, None)
+    assert "was not created by cnimatrix" in preflight.reuse_problem("dev", config, server, ["dev"], {}, "41000")
     assert "does not point at kind cluster cnimatrix-calico" in preflight.reuse_problem(
-        "cnimatrix-calico", config, ["cnimatrix-calico"], {}, "41001")
-    assert "does not point" in preflight.reuse_problem("cnimatrix-calico", config, ["cnimatrix-calico"], {}, None)
+        "cnimatrix-calico", config, server, ["cnimatrix-calico"], {}, "41001")
+    assert "does not point" in preflight.reuse_problem("cnimatrix-calico", config, server, ["cnimatrix-calico"], {}, None)
 
 
 def test_reuse_with_a_kubeconfig_of_another_cluster_is_refused(refuse, tmp_path, monkeypatch):

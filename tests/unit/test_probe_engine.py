@@ -50,6 +50,7 @@ def test_converge_needs_a_stable_streak():
     conv = converge(lambda: next(values), lambda v: (v, str(v)), deadline_s=5, stable=3, interval_s=0)
     assert conv.ok and conv.count == 6
     assert conv.flapped  # a match was lost once before it held
+    assert conv.lost is conv.attempts[2]
     assert conv.settle_s is not None
 
 
@@ -172,7 +173,8 @@ def test_a_flaky_change_names_the_round_that_lost_its_match():
 
     rounds = [(False, "6 ready backends, waiting for 2"), (True, "ok"), (False, "answered by a terminating pod"),
               (True, "ok"), (True, "ok"), (True, "ok")]
-    conv = Convergence(ok=True, attempts=[Attempt(float(i), m, r) for i, (m, r) in enumerate(rounds)], flapped=True)
+    attempts = [Attempt(float(i), m, r) for i, (m, r) in enumerate(rounds)]
+    conv = Convergence(ok=True, attempts=attempts, flapped=True, lost=attempts[2])
     record = TestRecord()
     record.convergence("scale-down", conv, steady=False)
     assert record.flaky
