@@ -15,7 +15,8 @@ def test_kept_namespaces_deleted_and_waited_for(capfd):
     target = FakeCluster("namespace/cnimatrix-podnet-f24c44\nnamespace/cnimatrix-dns-1a2b3c\n")
     assert remove_kept_namespaces(target, timeout_s=90) == ["namespace/cnimatrix-podnet-f24c44", "namespace/cnimatrix-dns-1a2b3c"]
     get, delete = target.calls
-    assert "app.kubernetes.io/managed-by=cnimatrix" in get and "app.kubernetes.io/managed-by=cnimatrix" in delete
+    run_owned = "app.kubernetes.io/managed-by=cnimatrix,cnimatrix/purpose"  # not the Traefik add-on's namespace
+    assert run_owned in get and run_owned in delete
     assert delete[:2] == ("delete", "namespaces") and "--wait=true" in delete and "--timeout=90s" in delete
     assert "removed 2 namespace(s) a kept run left: cnimatrix-podnet-f24c44, cnimatrix-dns-1a2b3c" in capfd.readouterr().err
 
