@@ -17,9 +17,12 @@ from cnimatrix import hostload
 from cnimatrix import versions as V
 from cnimatrix.results import RunSummary, TestResult, current_commit, rfc3339, write_summary
 from cnimatrix.results.summary import SUITES
+from cnimatrix.testkit.capabilities import UnknownCapability, check_known
 
 record_key = pytest.StashKey["TestRecord"]()
 declared_key = pytest.StashKey[dict]()  # {capability, status, evidence} behind a scenario's verdict
+# A `requires` capability the CNI declares it lacks: the scenario still runs; its verdict says which way it went.
+gap_key = pytest.StashKey[dict]()
 
 
 @dataclass
@@ -107,6 +110,16 @@ def pytest_configure(config):
             print(f"cnimatrix: warning: {note}", flush=True)
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """A misspelt capability must not silently run (or skip) a scenario: stop at collection."""
+    for item in items:
+        for marker in item.iter_markers("requires"):
+            try:
+                check_known(marker.args, item.nodeid)
+            except UnknownCapability as exc:
+                raise pytest.UsageError(str(exc)) from None
+
+
 def pytest_collection_finish(session):
     """Every scenario selected for this run (after -k): what did not run gets reported as not-run."""
     state = session.config.stash[state_key]
@@ -171,6 +184,9 @@ def pytest_runtest_makereport(item, call):
         return
     state = config.stash[state_key]
     rec = item.stash.get(record_key, None)
+    if item.stash.get(gap_key, None) is not None:
+        rec = item.stash.setdefault(record_key, TestRecord())  # a pass must be able to carry its flag
+        judge_declared_gap(item, report, rec)
     entry = state.results.setdefault(item.nodeid, {
         # not-run until a verdict arrives: an interrupt inside the test leaves it so
         "id": item.nodeid, "suite": suite_of(item), "title": title_of(item), "outcome": "not-run",
@@ -200,6 +216,22 @@ def pytest_runtest_makereport(item, call):
         entry["flaky"] = bool(rec and rec.flaky)
         entry["message"] = "; ".join(rec.notes) if rec and rec.notes else ""
     _mark_known_issue(entry, getattr(state.cni, "known_issue", lambda _: None)(item.name))
+
+
+def judge_declared_gap(item, report, rec: TestRecord) -> None:
+    """A scenario run under a declared gap: a failure is the declaration observed (reported skipped,
+    or not-enforced, with the evidence and what was seen); a pass is flagged works-despite-declared."""
+    gap = item.stash.get(gap_key, None)
+    if gap is None or report.when != "call":
+        return
+    item.stash[declared_key] = gap
+    if report.failed:
+        seen = _failure_line(report).splitlines()[0][:300]
+        reason = f"{item.config.getoption('--cni')} declares {gap['capability']} {gap['status']}: {gap['evidence']}; observed: {seen}"
+        report.outcome, report.longrepr = "skipped", (str(item.fspath), item.location[1], f"Skipped: {reason}")
+        rec.not_enforced = gap["status"] == "not-enforced"
+    elif report.passed:
+        rec.flags.append("works-despite-declared")
 
 
 def _mark_known_issue(entry: dict, known) -> None:

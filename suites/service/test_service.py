@@ -9,14 +9,12 @@ from collections import Counter
 
 import pytest
 
-from cnimatrix.probe.engine import Outcome, converge, http, udp
+from cnimatrix.probe.engine import Outcome, http, udp
 from cnimatrix.stats import min_requests_for, spread_verdict, sticky_verdict
+from cnimatrix.testkit import expect
 from fixtures.outside import address_of
 
 pytestmark = pytest.mark.suite("service")
-
-STEADY_DEADLINE_S = 30
-CHANGE_DEADLINE_S = 90
 
 
 def hostnames(results) -> Counter:
@@ -38,26 +36,25 @@ def spread_judge(expected: set[str]):
     return judge
 
 
-def assert_converged(conv, what: str) -> None:
-    assert conv.ok, f"{what}: {conv.reason} (after {conv.count} attempts)"
-
-
 def node_id(node: str) -> str:
     return node.split("-", 2)[-1] if node.count("-") >= 2 else node
+
+
+# Client placements by role, never by node name: the ids stay those of kind's default shape.
+PLACEMENTS = {"control-plane": ("control_plane", 0), "worker": ("workers", 0), "worker2": ("workers", 1)}
 
 
 @pytest.mark.title("ClusterIP reaches every ready backend, evenly, from a client on each node")
 @pytest.mark.parametrize("where", ["control-plane", "worker", "worker2"])
 def test_clusterip_spreads_over_all_backends(svc, record, where):
-    node = next(n for n in svc.nodes if n.endswith(where))
+    role, index = PLACEMENTS[where]
+    node = getattr(svc, role)[index]
     ready = {p.name for p in svc.ready_backends()}
     n = min_requests_for(len(ready))
     target = f"{svc.cluster_ip('web')}:80/hostname"
-    conv = converge(lambda: http(svc.client(node), [target] * n), spread_judge(ready),
-                    deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("spread", conv)
+    expect(record, "spread", lambda: http(svc.client(node), [target] * n), spread_judge(ready),
+           timeout="steady", stable=2, what=f"ClusterIP from {node}")
     record.metrics["requests_per_round"] = n
-    assert_converged(conv, f"ClusterIP from {node}")
 
 
 @pytest.mark.title("NodePort answers on every node's IP, from backends of the Service")
@@ -70,9 +67,8 @@ def test_nodeport_on_every_node(svc, record):
         bad = [r for r in results if not r.ok or r.reply not in ready]
         return not bad, f"{len(bad)}/{len(results)} bad: " + "; ".join(f"{r.target} {r.outcome.value} {r.reply[:60]!r}" for r in bad[:3])
 
-    conv = converge(lambda: http(svc.client(svc.workers[0]), targets), judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("nodeport", conv)
-    assert_converged(conv, f"NodePort {port}")
+    expect(record, "nodeport", lambda: http(svc.client(svc.workers[0]), targets), judge,
+           timeout="steady", stable=2, what=f"NodePort {port}")
 
 
 @pytest.mark.title("sessionAffinity ClientIP sends every request of a client to one backend")
@@ -88,9 +84,8 @@ def test_session_affinity_client_ip(svc, record):
         return ok and results[0].reply in ready, reason or "sticky"
 
     for node in svc.workers:
-        conv = converge(lambda: http(svc.client(node), [target] * 20), judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-        record.convergence(f"affinity-{node_id(node)}", conv)
-        assert_converged(conv, f"affinity from {node}")
+        expect(record, f"affinity-{node_id(node)}", lambda: http(svc.client(node), [target] * 20), judge,
+               timeout="steady", stable=2, what=f"affinity from {node}")
 
 
 @pytest.mark.title("Endpoints follow scale-up and scale-down: traffic reaches exactly the ready backends")
@@ -119,9 +114,8 @@ def test_endpoints_follow_scaling(svc, record):
         for replicas, label in ((6, "scale-up"), (2, "scale-down")):
             svc.ns.scale("web", replicas)
             observe, judge = observe_against(replicas)
-            conv = converge(observe, judge, deadline_s=CHANGE_DEADLINE_S, stable=3, interval_s=1)
-            record.convergence(label, conv, steady=False)
-            assert_converged(conv, f"{label} to {replicas}")
+            expect(record, label, observe, judge,
+                   timeout="change", stable=3, what=f"{label} to {replicas}")
     finally:
         svc.restore_backends()
 
@@ -153,14 +147,12 @@ def test_readiness_flip(svc, record):
 
     try:
         flip.sh("touch /tmp/unready", timeout_s=20)
-        conv = converge(observe, judge_without, deadline_s=CHANGE_DEADLINE_S, stable=3)
-        record.convergence("unready", conv, steady=False)
-        assert_converged(conv, "after the readiness flip to unready")
+        expect(record, "unready", observe, judge_without,
+               timeout="change", stable=3, what="after the readiness flip to unready")
     finally:
         flip.sh("rm -f /tmp/unready", timeout_s=20)
-    conv = converge(observe, judge_with, deadline_s=CHANGE_DEADLINE_S, stable=2)
-    record.convergence("ready-again", conv, steady=False)
-    assert_converged(conv, "after the readiness flip back to ready")
+    expect(record, "ready-again", observe, judge_with,
+           timeout="change", stable=2, what="after the readiness flip back to ready")
 
 
 @pytest.mark.title("A headless Service resolves to exactly the ready pod IPs, each answering as itself")
@@ -181,9 +173,8 @@ def test_headless_service(svc, record):
         wrong = [a for a in answers if not a.ok or a.reply != ready[a.target.split(':')[0]]]
         return not wrong, f"{len(wrong)} pod IPs did not answer as their pod: {failures(wrong) or [a.reply for a in wrong]}"
 
-    conv = converge(observe, judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("headless", conv)
-    assert_converged(conv, "headless Service")
+    expect(record, "headless", observe, judge,
+           timeout="steady", stable=2, what="headless Service")
 
 
 @pytest.mark.title("A pod reaches itself through its own Service (hairpin)")
@@ -196,9 +187,8 @@ def test_hairpin(svc, record):
         bad = [r for r in results if not r.ok or r.reply != pod.name]
         return not bad, f"{len(bad)}/{len(results)} hairpin requests failed: {failures(bad) or [r.reply for r in bad]}"
 
-    conv = converge(lambda: http(svc.ns.executor(pod.name), targets), judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("hairpin", conv)
-    assert_converged(conv, f"hairpin from {pod.name}")
+    expect(record, "hairpin", lambda: http(svc.ns.executor(pod.name), targets), judge,
+           timeout="steady", stable=2, what=f"hairpin from {pod.name}")
 
 
 @pytest.mark.title("A multi-port Service sends each port to its named targetPort")
@@ -213,9 +203,8 @@ def test_multiport_named_target_ports(svc, record):
         bad += [r for r in hostname_port if not r.ok or r.reply not in ready]
         return not bad, "; ".join(f"{r.target}: {r.outcome.value} {r.reply[:60]!r}" for r in bad[:4])
 
-    conv = converge(lambda: http(svc.client(svc.workers[1]), targets), judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("multiport", conv)
-    assert_converged(conv, "multi-port Service")
+    expect(record, "multiport", lambda: http(svc.client(svc.workers[1]), targets), judge,
+           timeout="steady", stable=2, what="multi-port Service")
 
 
 @pytest.mark.title("A UDP Service answers from every ready backend")
@@ -225,10 +214,8 @@ def test_udp_service(svc, record):
     target = f"{svc.cluster_ip('web')}:81"
     n = min_requests_for(len(ready))
     # Each datagram comes from a new source port, so kube-proxy balances them like new flows.
-    conv = converge(lambda: udp(svc.client(svc.workers[0]), [target] * n), spread_judge(ready),
-                    deadline_s=STEADY_DEADLINE_S * 2, stable=2)
-    record.convergence("udp", conv)
-    assert_converged(conv, "UDP Service")
+    expect(record, "udp", lambda: udp(svc.client(svc.workers[0]), [target] * n), spread_judge(ready),
+           timeout=60, stable=2, what="UDP Service")
 
 
 @pytest.mark.title("internalTrafficPolicy Local keeps traffic on the client's node and drops it where no backend runs")
@@ -236,17 +223,14 @@ def test_internal_traffic_policy_local(svc, record):
     target = f"{svc.cluster_ip('web-itp-local')}:80/hostname"
     for node in svc.workers:
         local = {p.name for p in svc.ready_backends() if p.node == node}
-        conv = converge(lambda: http(svc.client(node), [target] * min_requests_for(len(local))), spread_judge(local),
-                        deadline_s=STEADY_DEADLINE_S, stable=2)
-        record.convergence(f"local-{node_id(node)}", conv)
-        assert_converged(conv, f"internalTrafficPolicy Local from {node} (local backends {sorted(local)})")
+        expect(record, f"local-{node_id(node)}", lambda: http(svc.client(node), [target] * min_requests_for(len(local))), spread_judge(local),
+               timeout="steady", stable=2, what=f"internalTrafficPolicy Local from {node} (local backends {sorted(local)})")
     for node in svc.control_plane:
         def judge(results):
             answered = [r for r in results if r.ok]
             return not answered, f"{len(answered)}/{len(results)} answered from a node without local backends: {[r.reply for r in answered][:3]}"
-        conv = converge(lambda: http(svc.client(node), [target] * 3, timeout_s=2), judge, deadline_s=STEADY_DEADLINE_S, stable=1)
-        record.convergence(f"no-local-{node_id(node)}", conv)
-        assert_converged(conv, f"internalTrafficPolicy Local from {node}")
+        expect(record, f"no-local-{node_id(node)}", lambda: http(svc.client(node), [target] * 3, timeout_s=2), judge,
+               timeout="steady", stable=1, what=f"internalTrafficPolicy Local from {node}")
 
 
 @pytest.mark.title("externalTrafficPolicy Local: outside clients reach only node-local backends, keep their source IP, and nodes without backends drop")
@@ -268,6 +252,5 @@ def test_external_traffic_policy_local(svc, outside_client, record):
                 answered = [r for r in results if r.ok or r.outcome is Outcome.REFUSED]
                 return not answered, f"{len(answered)} of {len(results)} got an answer from a node without local backends"
             targets = [f"{ip}:{port}/hostname"] * 3
-        conv = converge(lambda: http(outside_client, targets), judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-        record.convergence(f"etp-{node_id(node)}", conv)
-        assert_converged(conv, f"externalTrafficPolicy Local via {node} ({ip}:{port}, local backends {sorted(local)})")
+        expect(record, f"etp-{node_id(node)}", lambda: http(outside_client, targets), judge,
+               timeout="steady", stable=2, what=f"externalTrafficPolicy Local via {node} ({ip}:{port}, local backends {sorted(local)})")
