@@ -10,14 +10,12 @@ import time
 
 import pytest
 
-from cnimatrix.probe.engine import converge, dns, resolve_latencies
+from cnimatrix.probe.engine import dns, resolve_latencies
 from cnimatrix.stats import latency_summary
+from cnimatrix.testkit import deadline, expect
 
 pytestmark = pytest.mark.suite("dns")
 
-STEADY_DEADLINE_S = 30
-CHANGE_DEADLINE_S = 90
-POD_START_DEADLINE_S = 300   # new pods on a loaded host: their start-up is not what the suite judges
 LATENCY_LOOKUPS = 200
 
 
@@ -31,10 +29,6 @@ def expect_values(expected: dict[tuple[str, str], set[str]]):
         wrong = [r for r in results if not r.ok or r.status != "NOERROR" or r.values() != expected[(r.name, r.qtype)]]
         return not wrong, describe(wrong) or "all answers as expected"
     return judge
-
-
-def assert_converged(conv, what: str) -> None:
-    assert conv.ok, f"{what}: {conv.reason} (after {conv.count} attempts)"
 
 
 def libc_lookup(executor, names: list[str]) -> list[set[str]]:
@@ -57,9 +51,8 @@ def test_service_a_record_forms(dnsenv, record, transport):
             return exact + searched
 
         expected = {(q, "A"): {ip} for q in (fqdn, fqdn + ".", f"web.{dnsenv.ns.name}", "web")}
-        conv = converge(observe, expect_values(expected), deadline_s=STEADY_DEADLINE_S, stable=2)
-        record.convergence(f"{transport}-{node.rsplit('-', 1)[-1]}", conv)
-        assert_converged(conv, f"A records over {transport} from {node}")
+        expect(record, f"{transport}-{node.rsplit('-', 1)[-1]}", observe, expect_values(expected),
+               timeout="steady", stable=2, what=f"A records over {transport} from {node}")
 
 
 @pytest.mark.title("Cross-namespace names resolve; a bare short name does not reach into another namespace")
@@ -79,9 +72,8 @@ def test_cross_namespace_names(dnsenv, record):
         wrong += [r for r in results[1:-1] if not r.ok or r.status != "NXDOMAIN"]
         return not wrong, describe(wrong) or "as expected"
 
-    conv = converge(observe, judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("cross-namespace", conv)
-    assert_converged(conv, f"from namespace {dnsenv.other.name}")
+    expect(record, "cross-namespace", observe, judge,
+           timeout="steady", stable=2, what=f"from namespace {dnsenv.other.name}")
 
 
 @pytest.mark.title("AAAA for an IPv4-only Service answers NOERROR with no records")
@@ -94,9 +86,8 @@ def test_aaaa_on_single_stack(dnsenv, record):
         r = results[0]
         return r.ok and r.status == "NOERROR" and not r.values("AAAA") and not r.values("A"), describe(results)
 
-    conv = converge(lambda: dns(dnsenv.client(), [(dnsenv.fqdn("web"), "AAAA")]), judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("aaaa", conv)
-    assert_converged(conv, "AAAA on a single-stack Service")
+    expect(record, "aaaa", lambda: dns(dnsenv.client(), [(dnsenv.fqdn("web"), "AAAA")]), judge,
+           timeout="steady", stable=2, what="AAAA on a single-stack Service")
 
 
 @pytest.mark.title("A headless Service answers exactly the ready pod IPs and follows scaling and readiness")
@@ -115,31 +106,27 @@ def test_headless_follows_ready_endpoints(dnsenv, record):
             return ok, f"{name} -> {sorted(answer.values())} ({answer.status or answer.error}), ready {sorted(ready)}"
         return judge
 
-    conv = converge(observe, judge_count(3), deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("initial", conv)
-    assert_converged(conv, "headless answers before any change")
+    expect(record, "initial", observe, judge_count(3),
+           timeout="steady", stable=2, what="headless answers before any change")
     try:
         for replicas, label in ((5, "scale-up"), (2, "scale-down")):
             dnsenv.ns.scale("web", replicas)
             # Pods starting is the cluster's work, not DNS's: the answer is judged once they are ready.
             started = time.monotonic()
-            dnsenv.ns.wait_deployment("web", timeout_s=POD_START_DEADLINE_S)
+            dnsenv.ns.wait_deployment("web", timeout_s=deadline("slow"))
             record.metrics.setdefault("pods_ready_s", {})[label] = round(time.monotonic() - started, 1)
-            conv = converge(observe, judge_count(replicas), deadline_s=CHANGE_DEADLINE_S, stable=3)
-            record.convergence(label, conv, steady=False)
-            assert_converged(conv, f"headless answers after {label} to {replicas}")
+            expect(record, label, observe, judge_count(replicas),
+                   timeout="change", stable=3, what=f"headless answers after {label} to {replicas}")
         victim = dnsenv.ready()[0]
         flip = dnsenv.ns.executor(victim.name, "netexec")
         flip.sh("touch /tmp/unready", timeout_s=20)
         try:
-            conv = converge(observe, judge_count(1), deadline_s=CHANGE_DEADLINE_S, stable=3)
-            record.convergence("unready", conv, steady=False)
-            assert_converged(conv, f"headless answers after {victim.name} turned unready")
+            expect(record, "unready", observe, judge_count(1),
+                   timeout="change", stable=3, what=f"headless answers after {victim.name} turned unready")
         finally:
             flip.sh("rm -f /tmp/unready", timeout_s=20)
-        conv = converge(observe, judge_count(2), deadline_s=CHANGE_DEADLINE_S, stable=3)
-        record.convergence("ready-again", conv, steady=False)
-        assert_converged(conv, f"headless answers after {victim.name} turned ready again")
+        expect(record, "ready-again", observe, judge_count(2),
+               timeout="change", stable=3, what=f"headless answers after {victim.name} turned ready again")
     finally:
         dnsenv.ns.scale("web", 3)
         dnsenv.ns.wait_deployment("web")
@@ -173,9 +160,8 @@ def test_srv_records(dnsenv, record):
             problems.append(f"headless SRV targets resolve to {sorted(target_ips)}, ready pods {sorted(ready)}")
         return not problems, "; ".join(problems) or "SRV as expected"
 
-    conv = converge(observe, judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("srv", conv)
-    assert_converged(conv, "SRV records")
+    expect(record, "srv", observe, judge,
+           timeout="steady", stable=2, what="SRV records")
 
 
 @pytest.mark.title("A pod with hostname and subdomain, and each StatefulSet pod, resolve by name")
@@ -184,9 +170,8 @@ def test_pod_hostname_and_statefulset_names(dnsenv, record):
     db = {p.name: p.ip for p in dnsenv.ns.pods("app=db")}
     expected = {(f"alpha.{dnsenv.fqdn('sub')}", "A"): {named.ip}}
     expected.update({(f"{pod}.{dnsenv.fqdn('db')}", "A"): {ip} for pod, ip in db.items()})
-    conv = converge(lambda: dns(dnsenv.client(), list(expected)), expect_values(expected), deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("pod-names", conv)
-    assert_converged(conv, "pod and StatefulSet names")
+    expect(record, "pod-names", lambda: dns(dnsenv.client(), list(expected)), expect_values(expected),
+           timeout="steady", stable=2, what="pod and StatefulSet names")
 
 
 @pytest.mark.title("An ExternalName Service is a CNAME to its in-cluster target, which resolves")
@@ -198,9 +183,8 @@ def test_external_name_cname(dnsenv, record):
         ok = r.ok and r.status == "NOERROR" and r.values("CNAME") == {target + "."} and r.values("A") == {ip}
         return ok, f"{alias} -> CNAME {sorted(r.values('CNAME'))}, A {sorted(r.values('A'))} ({r.status or r.error})"
 
-    conv = converge(lambda: dns(dnsenv.client(), [(alias, "A")]), judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("externalname", conv)
-    assert_converged(conv, "ExternalName")
+    expect(record, "externalname", lambda: dns(dnsenv.client(), [(alias, "A")]), judge,
+           timeout="steady", stable=2, what="ExternalName")
 
 
 @pytest.mark.title("A name that does not exist is NXDOMAIN at once, not a timeout")
@@ -212,9 +196,8 @@ def test_missing_name_is_nxdomain(dnsenv, record):
         wrong = [r for r in results if not r.ok or r.status != "NXDOMAIN"]
         return not wrong, describe(wrong) or "NXDOMAIN"
 
-    conv = converge(lambda: dns(dnsenv.client(), queries, timeout_s=2), judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("nxdomain", conv)
-    assert_converged(conv, "names that do not exist")
+    expect(record, "nxdomain", lambda: dns(dnsenv.client(), queries, timeout_s=2), judge,
+           timeout="steady", stable=2, what="names that do not exist")
 
 
 @pytest.mark.title("A deleted Service stops resolving; recreated, it resolves to its new ClusterIP")
@@ -224,22 +207,16 @@ def test_deleted_service_stops_resolving(dnsenv, record):
     first_ip = dnsenv.cluster_ip("ephemeral")
     answer = lambda: dns(dnsenv.client(), [(name, "A")])[0]
 
-    conv = converge(answer, lambda r: (r.status == "NOERROR" and r.values() == {first_ip}, f"{r.status} {sorted(r.values())}"),
-                    deadline_s=CHANGE_DEADLINE_S, stable=2)
-    record.convergence("created", conv, steady=False)
-    assert_converged(conv, f"{name} after creation ({first_ip})")
+    expect(record, "created", answer, lambda r: (r.status == "NOERROR" and r.values() == {first_ip}, f"{r.status} {sorted(r.values())}"),
+           timeout="change", stable=2, what=f"{name} after creation ({first_ip})")
     dnsenv.ns.core.delete_namespaced_service("ephemeral", dnsenv.ns.name)
-    conv = converge(answer, lambda r: (r.ok and r.status == "NXDOMAIN", f"{r.status or r.error} {sorted(r.values())}"),
-                    deadline_s=CHANGE_DEADLINE_S, stable=3)
-    record.convergence("deleted", conv, steady=False)
-    assert_converged(conv, f"{name} after deletion")
+    expect(record, "deleted", answer, lambda r: (r.ok and r.status == "NXDOMAIN", f"{r.status or r.error} {sorted(r.values())}"),
+           timeout="change", stable=3, what=f"{name} after deletion")
     dnsenv.ns.apply("dns/ephemeral")
     second_ip = dnsenv.cluster_ip("ephemeral")
-    conv = converge(answer, lambda r: (r.status == "NOERROR" and r.values() == {second_ip}, f"{r.status} {sorted(r.values())}, new IP {second_ip}"),
-                    deadline_s=CHANGE_DEADLINE_S, stable=3)
-    record.convergence("recreated", conv, steady=False)
     record.metrics["ips"] = {"first": first_ip, "second": second_ip}
-    assert_converged(conv, f"{name} after recreation")
+    expect(record, "recreated", answer, lambda r: (r.status == "NOERROR" and r.values() == {second_ip}, f"{r.status} {sorted(r.values())}, new IP {second_ip}"),
+           timeout="change", stable=3, what=f"{name} after recreation")
 
 
 @pytest.mark.title("dnsPolicy None with dnsConfig is written to resolv.conf and used for resolution")
@@ -255,20 +232,16 @@ def test_dns_policy_none_with_dns_config(dnsenv, record):
     ip = dnsenv.cluster_ip("web")
 
     names = ["web", f"web.{dnsenv.ns.name}"]
-    conv = converge(lambda: libc_lookup(custom, names), lambda o: (o == [{ip}, {ip}], f"{dict(zip(names, map(sorted, o)))}, want {ip}"),
-                    deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("custom-search", conv)
-    assert_converged(conv, "resolution with the custom search list")
+    expect(record, "custom-search", lambda: libc_lookup(custom, names), lambda o: (o == [{ip}, {ip}], f"{dict(zip(names, map(sorted, o)))}, want {ip}"),
+           timeout="steady", stable=2, what="resolution with the custom search list")
 
 
 @pytest.mark.title("The default search path makes 'svc' and 'svc.ns' resolve for applications (libc)")
 def test_default_search_path(dnsenv, record):
     ip = dnsenv.cluster_ip("web")
     names = ["web", f"web.{dnsenv.ns.name}"]
-    conv = converge(lambda: libc_lookup(dnsenv.client(), names), lambda o: (o == [{ip}, {ip}], f"{dict(zip(names, map(sorted, o)))}, want {ip}"),
-                    deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("default-search", conv)
-    assert_converged(conv, "default search path")
+    expect(record, "default-search", lambda: libc_lookup(dnsenv.client(), names), lambda o: (o == [{ip}, {ip}], f"{dict(zip(names, map(sorted, o)))}, want {ip}"),
+           timeout="steady", stable=2, what="default search path")
 
 
 @pytest.mark.title("Resolution latency p50/p99 from every worker (measured, reported in summary.json)")

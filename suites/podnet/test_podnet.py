@@ -18,13 +18,15 @@ from cnimatrix import versions as V
 from cnimatrix.podnet.scenarios import (AGNHOST_FILES, AGNHOST_TOOLS, BLOB_BYTES, HOST_HTTP, HOST_PORT, HOST_UDP,
                                         OUTSIDE_HTTP, OUTSIDE_UDP, PAYLOADS, REACH, PodAddresses, address_problems,
                                         mismatches, pairs, payload_for_mtu, source_ip)
-from cnimatrix.probe.engine import converge, datagram, download, fields, http, many, ping, udp
+from cnimatrix.probe.engine import datagram, download, fields, http, many, ping, udp
+from cnimatrix.testkit import TIMEOUTS, expect
 
 pytestmark = pytest.mark.suite("podnet")
 
-# Long enough for two rounds of probes from every node when two cores are shared by several clusters.
-STEADY_DEADLINE_S = 90
-CHANGE_DEADLINE_S = 180
+# Each round probes from every node at once: three steady (two) change deadlines of the table are
+# long enough for two such rounds when two cores are shared by several clusters.
+STEADY_S = 3 * TIMEOUTS["steady"]
+CHANGE_S = 2 * TIMEOUTS["change"]
 
 
 def each(run, items: list) -> list:
@@ -32,10 +34,6 @@ def each(run, items: list) -> list:
     executor (PodnetEnv.exec_in), never one another thread uses."""
     with ThreadPoolExecutor(max_workers=max(len(items), 1)) as pool:
         return list(pool.map(run, items))
-
-
-def assert_converged(conv, what: str) -> None:
-    assert conv.ok, f"{what}: {conv.reason} (after {conv.count} attempts)"
 
 
 def short(node: str) -> str:
@@ -59,10 +57,9 @@ def test_addresses_in_cluster_cidr_and_unique(podnet, record):
         pytest.fail("the cluster's pod CIDR is unknown (no kubeadm-config, no podSubnet in the CNI's kind config)")
     observe = lambda: all_pod_addresses(podnet)
     judge = lambda pods: (not (p := address_problems(pods, podnet.cluster_cidrs)), "; ".join(p[:5]) or f"{len(pods)} pods fine")
-    conv = converge(observe, judge, deadline_s=STEADY_DEADLINE_S, stable=1)
-    record.convergence("addresses", conv)
-    record.metrics["pods"] = len(conv.last or [])
-    assert_converged(conv, f"pod addresses in {', '.join(podnet.cluster_cidrs)}")
+    expect(record, "addresses", observe, judge, timeout=STEADY_S, stable=1,
+           what=f"pod addresses in {', '.join(podnet.cluster_cidrs)}",
+           then=lambda conv: record.metrics.update(pods=len(conv.last or [])))
 
 
 @pytest.mark.title("Every pod's address lies inside its node's podCIDR")
@@ -72,10 +69,9 @@ def test_addresses_in_node_pod_cidr(podnet, record):
                   for n in client.CoreV1Api(podnet.cluster.api()).list_node().items}
     observe = lambda: all_pod_addresses(podnet)
     judge = lambda pods: (not (p := address_problems(pods, podnet.cluster_cidrs, node_cidrs)), "; ".join(p[:5]) or "fine")
-    conv = converge(observe, judge, deadline_s=STEADY_DEADLINE_S, stable=1)
-    record.convergence("node-podcidr", conv)
     record.metrics["node_pod_cidrs"] = node_cidrs
-    assert_converged(conv, "pod addresses in node podCIDRs")
+    expect(record, "node-podcidr", observe, judge,
+           timeout=STEADY_S, stable=1, what="pod addresses in node podCIDRs")
 
 
 def ready_sandboxes(podnet, node: str, pod: str) -> list[str]:
@@ -118,10 +114,9 @@ def test_restarted_pod_gets_connectivity(podnet, record):
         bad = mismatches(inbound + outbound, expected)
         return not bad, f"at {ip}: " + ("; ".join(bad[:4]) or "answers both ways")
 
-    conv = converge(observe, judge, deadline_s=CHANGE_DEADLINE_S, stable=2, interval_s=1)
-    record.convergence("restart", conv, steady=False)
-    record.metrics["addresses"] = {"before": before.ip, "after": conv.last[1] if conv.last else None}
-    assert_converged(conv, f"pod restart on {node} after its sandbox {old[0][:12]} was stopped")
+    expect(record, "restart", observe, judge, timeout=CHANGE_S, stable=2, steady=False,
+           what=f"pod restart on {node} after its sandbox {old[0][:12]} was stopped",
+           then=lambda conv: record.metrics.update(addresses={"before": before.ip, "after": conv.last[1] if conv.last else None}))
 
 
 def reach_targets(podnet, reach, names: dict[str, str]) -> dict[str, tuple[list[str], list[str], list[str], dict]]:
@@ -160,10 +155,9 @@ def test_reachability(podnet, record, reach):
         bad = [f"from {short(src)}: {line}" for src, results in observed for line in mismatches(results, plan[src][3])]
         return not bad, "; ".join(bad[:6]) or "every probe answered by its target"
 
-    conv = converge(observe, judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence(reach.id, conv)
     record.metrics["probes_per_round"] = sum(len(t) + len(u) + len(i) for t, u, i, _ in plan.values())
-    assert_converged(conv, reach.id)
+    expect(record, reach.id, observe, judge,
+           timeout=STEADY_S, stable=2, what=reach.id)
 
 
 @pytest.mark.title("A pod's hostPort answers on its node's IP from the other nodes, from pods on them and from outside the cluster")
@@ -184,9 +178,8 @@ def test_host_port(podnet, record):
                for line in mismatches(results, {tcp: anchor.name, udp_target: anchor.name})]
         return not bad, "; ".join(bad[:6]) or "answered by the anchor pod"
 
-    conv = converge(observe, judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("hostport", conv)
-    assert_converged(conv, f"hostPort {HOST_PORT} of {anchor.name} on {anchor.node} ({address})")
+    expect(record, "hostport", observe, judge,
+           timeout=STEADY_S, stable=2, what=f"hostPort {HOST_PORT} of {anchor.name} on {anchor.node} ({address})")
 
 
 @pytest.mark.title("A pod's request leaving the cluster arrives from its node's address, not the pod's (masquerade)")
@@ -213,9 +206,8 @@ def test_egress_masquerade(podnet, record):
                                f"node {node} is {podnet.nodes[node]}")
         return not bad, "; ".join(bad[:4]) or "seen from the node addresses"
 
-    conv = converge(observe, judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence("masquerade", conv)
-    assert_converged(conv, f"requests to {podnet.outside_ip} outside the cluster")
+    expect(record, "masquerade", observe, judge,
+           timeout=STEADY_S, stable=2, what=f"requests to {podnet.outside_ip} outside the cluster")
 
 
 def payload_target(podnet, via: str, port: int, path: str = "") -> str:
@@ -242,11 +234,12 @@ def test_large_transfer_across_nodes(podnet, record, payload):
                            f"(want {BLOB_BYTES} bytes, {digest.reply[:12]}) {r.reply[:100]!r}")
         return not bad, "; ".join(bad) or "every byte arrived"
 
-    conv = converge(observe, judge, deadline_s=CHANGE_DEADLINE_S, stable=2, interval_s=1)
-    record.convergence(payload.id, conv)
-    if conv.last:
-        record.metrics["transfer_ms"] = {short(n): r.ms for n, r in conv.last}
-    assert_converged(conv, f"{BLOB_BYTES} bytes from {target}")
+    def transfer_times(conv) -> None:
+        if conv.last:
+            record.metrics["transfer_ms"] = {short(n): r.ms for n, r in conv.last}
+
+    expect(record, payload.id, observe, judge, timeout=CHANGE_S, stable=2, what=f"{BLOB_BYTES} bytes from {target}",
+           then=transfer_times)
 
 
 def record_mtus(podnet) -> dict:
@@ -294,9 +287,8 @@ def test_packets_at_pod_mtu_across_nodes(podnet, record, payload):
                     bad.append(f"from {short(node)} ({size} + 28 bytes) to {r.target}: {r.outcome.value} {r.reply[:100]!r}")
         return not bad, "; ".join(bad) or "every packet arrived whole"
 
-    conv = converge(observe, judge, deadline_s=STEADY_DEADLINE_S, stable=2)
-    record.convergence(payload.id, conv)
-    assert_converged(conv, f"packets at the pod MTU to {udp_target}")
+    expect(record, payload.id, observe, judge,
+           timeout=STEADY_S, stable=2, what=f"packets at the pod MTU to {udp_target}")
 
 
 @pytest.mark.title("Pods created and deleted in batches on one node all get an address, and the IPAM gets every one back")

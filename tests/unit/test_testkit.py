@@ -97,3 +97,10 @@ def test_without_a_gap_a_failure_stays_a_failure():
     item, report = _item(None), _report("failed")
     judge_declared_gap(item, report, TestRecord())
     assert report.outcome == "failed" and declared_key not in item.stash
+
+
+def test_expect_runs_then_before_the_verdict_even_when_it_fails():
+    rec, kept = TestRecord(), []
+    with pytest.raises(AssertionError):
+        expect(rec, "t", lambda: 5, lambda v: (False, "no"), timeout=0.1, interval_s=0.05, then=lambda c: kept.append(c.last))
+    assert kept == [5]
