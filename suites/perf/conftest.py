@@ -13,14 +13,14 @@ import pytest
 import yaml
 from kubernetes import client, utils
 
-from cnimatrix.cluster.kind import HELPER_LABEL
 from cnimatrix.perf import cgroups
 from cnimatrix.perf.datapath import (ALL_ROUTES, ECHO_SERVER, HOST_IPERF_PORT, HOST_RR_PORT, IPERF_PORT, NODE_IPERF_PORT,
                                      NODE_RR_PORT, ORDER, RR_PORT, Route, Settings, parse_set, set_script)
 from cnimatrix.perf.figures import route_summary, rr_percentiles
 from cnimatrix.probe.engine import ContainerExecutor, PodExecutor
+from cnimatrix.testkit import outside
 from cnimatrix.pytest_plugin import state_key
-from fixtures.workloads import DEFAULTS, Namespace, render
+from fixtures.workloads import Namespace, render
 
 KIND_LABEL = "io.x-k8s.kind.cluster"
 
@@ -75,18 +75,6 @@ def kind_cluster_of(node: str) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def start_outside(kind_name: str, node: str) -> ContainerExecutor:
-    """An agnhost container on the nodes' Docker network, removed with the cluster (labelled)."""
-    network = subprocess.run(["docker", "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", node],
-                             capture_output=True, text=True).stdout.split()
-    name = f"{kind_name}-perf-outside"
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    subprocess.run(["docker", "run", "-d", "--name", name, "--label", f"{HELPER_LABEL}={kind_name}",
-                    "--network", network[0] if network else "kind", "--entrypoint", "/agnhost", DEFAULTS["agnhost"], "pause"],
-                   check=True, capture_output=True)
-    return ContainerExecutor(name)
-
-
 def wait_ready(ns: Namespace, names: list[str], timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     missing = names
@@ -121,7 +109,7 @@ def perf(request, cluster, cni, make_namespace) -> PerfEnv:
     wait_ready(ns, ["server-a", "server-b", "host-a", "host-b", "client-a", "policy-target", "policy-probe", "policy-canary"])
     kind_name = kind_cluster_of(env.node_a)
     if kind_name:
-        env.outside = start_outside(kind_name, env.node_a)
+        env.outside = outside.start(kind_name, env.node_a, "perf-outside")
     request.config.stash[state_key].metrics["perf"] = env.metrics
     env.metrics["settings"] = vars(env.settings)
     # Absolute figures depend on what else the machine runs: say how busy it was.
@@ -130,7 +118,7 @@ def perf(request, cluster, cni, make_namespace) -> PerfEnv:
     env.metrics["host"]["load_at_end"] = [round(v, 1) for v in os.getloadavg()]
     env.metrics["suite_s"] = round(time.monotonic() - started, 1)
     if env.outside is not None:
-        subprocess.run(["docker", "rm", "-f", env.outside.container], capture_output=True)
+        outside.stop(env.outside)
 
 
 # --- cost: the CNI's pods (and kube-proxy) in the nodes' cgroup accounting -----------------------

@@ -4,20 +4,19 @@ file and a ClusterIP Service; and, for kind clusters, a netexec container outsid
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass, field
 
 import pytest
 import yaml
 from kubernetes import client
 
-from cnimatrix.cluster.kind import HELPER_LABEL
 from cnimatrix.podnet.lifecycle import BATCH, Lifecycle, ipam_counter, run_rounds
 from cnimatrix.podnet.scenarios import BLOB_BYTES, route_mtu, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP, setup_summary
 from cnimatrix.probe.engine import FIRST_ANSWER_SCRIPT, ContainerExecutor, PodExecutor
+from cnimatrix.testkit import outside
 from cnimatrix.pytest_plugin import state_key
 from fixtures.cluster import apply_requested_breakage
-from fixtures.workloads import DEFAULTS, Namespace, PodInfo
+from fixtures.workloads import Namespace, PodInfo
 
 
 
@@ -92,18 +91,10 @@ def cluster_pod_cidrs(core: client.CoreV1Api, cni) -> list[str]:
 
 
 def start_outside(cluster) -> tuple[ContainerExecutor, str]:
-    """A netexec container on the nodes' Docker network, labelled so that deleting the cluster
-    (or `make clean`) removes it too: the world outside the cluster, as far as pods can tell."""
-    network = subprocess.run(["docker", "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
-                              f"{cluster.name}-control-plane"], capture_output=True, text=True).stdout.split()
-    name = f"{cluster.name}-podnet-outside"
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    subprocess.run(["docker", "run", "-d", "--name", name, "--label", f"{HELPER_LABEL}={cluster.name}",
-                    "--network", network[0] if network else "kind", "--entrypoint", "/agnhost", DEFAULTS["agnhost"],
-                    "netexec", f"--http-port={OUTSIDE_HTTP}", f"--udp-port={OUTSIDE_UDP}"], check=True, capture_output=True)
-    outside = ContainerExecutor(name)
-    address = outside.sh("ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1", timeout_s=20).split()
-    return outside, address[0]
+    """A netexec server outside the cluster: the world outside, as far as pods can tell."""
+    server = outside.start(cluster.name, f"{cluster.name}-control-plane", "podnet-outside",
+                           "netexec", f"--http-port={OUTSIDE_HTTP}", f"--udp-port={OUTSIDE_UDP}")
+    return server, outside.address_of(server)
 
 
 @pytest.fixture(scope="package")
@@ -129,7 +120,7 @@ def podnet(request, cluster, cni, make_namespace) -> PodnetEnv:
     apply_requested_breakage(request, "podnet", cluster, {"ns": ns.name, "fidelity_pod": f"client-{workers[0]}"})
     yield env
     if env.outside is not None:
-        subprocess.run(["docker", "rm", "-f", env.outside.container], capture_output=True)
+        outside.stop(env.outside)
 
 
 # --- IP lifecycle and set-up time: batches of pods on one node ---------------------------------
