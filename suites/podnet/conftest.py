@@ -31,14 +31,9 @@ class PodnetEnv:
     outside: ContainerExecutor | None = None
     outside_ip: str | None = None
     metrics: dict = field(default_factory=dict)   # run-level metrics.podnet
-    executors: dict = field(default_factory=dict)
 
     def exec_in(self, pod: str) -> PodExecutor:
-        """An executor with an API client of its own: the client library's exec swaps the
-        client's transport while it runs, so execs from several threads must not share one."""
-        if pod not in self.executors:
-            self.executors[pod] = PodExecutor(self.cluster.api(), self.ns.name, pod)
-        return self.executors[pod]
+        return self.ns.executor(pod)
 
     @property
     def node_names(self) -> list[str]:
