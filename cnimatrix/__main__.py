@@ -1,5 +1,5 @@
 import sys
 
-from cnimatrix.cli import main
+from cnimatrix.run.cli import main
 
 sys.exit(main())

@@ -2,7 +2,7 @@
 
 `cnimatrix run` asks these in order and exits 2 on the first answer (README, "Bad input"): the
 settings and arguments first (no Docker needed), then the host (Docker, disk, tools, images), then
-the cluster name (taken by something that is not ours, or by a live run: cnimatrix/runs.py).
+the cluster name (taken by something that is not ours, or by a live run: cnimatrix/run/ownership.py).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from cnimatrix import mode
-from cnimatrix import runs
+from cnimatrix.run import ownership
 from cnimatrix import versions as V
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -161,10 +161,10 @@ def host_problem(cni) -> str | None:
 # --------------------------------------------------------------------------- the cluster name
 
 
-def taken(name: str, clusters: list[str], containers: dict[str, str], records: dict[str, runs.Record]) -> str | None:
+def taken(name: str, clusters: list[str], containers: dict[str, str], records: dict[str, ownership.Record]) -> str | None:
     """Why `name` belongs to something that is not ours: a kind cluster cnimatrix did not create,
     or a container named like one of its nodes that is not ({container: its kind cluster label})."""
-    if name in clusters and not runs.ours(name, records):
+    if name in clusters and not ownership.ours(name, records):
         return (f"cluster name {name} is taken by a kind cluster cnimatrix did not create (it is left alone); "
                 "pick another with --cluster")
     node = re.compile(rf"^{re.escape(name)}-(control-plane\d*|worker\d*|external-load-balancer)$")
@@ -174,14 +174,14 @@ def taken(name: str, clusters: list[str], containers: dict[str, str], records: d
     return None
 
 
-def reuse_problem(name: str, kubeconfig: str, server: str | None, clusters: list[str], records: dict[str, runs.Record],
+def reuse_problem(name: str, kubeconfig: str, server: str | None, clusters: list[str], records: dict[str, ownership.Record],
                   api_port: str | None) -> str | None:
     """`--kubeconfig K --cluster NAME` reuses a kept kind cluster of cnimatrix's (node-level steps and
     clients on its network then run too): NAME must be one, and K must point at its API server
     (`server`: K's, `api_port`: the host port NAME's control plane publishes 6443 on)."""
     if name not in clusters:
         return f"--cluster {name} with --kubeconfig: no kind cluster {name} exists (drop --cluster to test any cluster by kubeconfig)"
-    if not runs.ours(name, records):
+    if not ownership.ours(name, records):
         return f"--cluster {name} with --kubeconfig: kind cluster {name} was not created by cnimatrix; drop --cluster to test it by kubeconfig"
     if api_port is None or server is None or urlsplit(server).port != int(api_port):
         return f"--kubeconfig {kubeconfig} does not point at kind cluster {name} (its API server is {server})"
@@ -192,18 +192,18 @@ def reuse_check(name: str, kubeconfig: str) -> str | None:
     from cnimatrix.cluster.kind import ClusterError, tool
 
     try:
-        clusters = runs.kind_clusters(str(tool("kind")))
+        clusters = ownership.kind_clusters(str(tool("kind")))
     except ClusterError:  # no kind here: then no kind cluster either
         clusters = []
     published = subprocess.run(["docker", "port", f"{name}-control-plane", "6443/tcp"], capture_output=True, text=True).stdout.split()
     port = published[0].rsplit(":", 1)[-1] if published else None
     server = server_of(yaml.safe_load(Path(kubeconfig).read_text()))  # readable: kubeconfig_problem checked it
-    return reuse_problem(name, kubeconfig, server, clusters, {r.cluster: r for r in runs.read_all()}, port)
+    return reuse_problem(name, kubeconfig, server, clusters, {r.cluster: r for r in ownership.read_all()}, port)
 
 
 def name_problem(name: str, kind: str) -> str | None:
     listed = subprocess.run(["docker", "ps", "-a", "--filter", f"name=^{name}-",
                              "--format", f'{{{{.Names}}}}\t{{{{.Label "{KIND_LABEL}"}}}}'], capture_output=True, text=True)
     containers = dict((line.split("\t") + [""])[:2] for line in listed.stdout.splitlines() if line.strip())
-    records = {r.cluster: r for r in runs.read_all()}
-    return taken(name, runs.kind_clusters(kind), containers, records)
+    records = {r.cluster: r for r in ownership.read_all()}
+    return taken(name, ownership.kind_clusters(kind), containers, records)

@@ -83,17 +83,17 @@ def verdict(signal_name: str, code: int | None, stop_s: float | None, deadline_s
 
 
 def snapshot(cluster: str) -> Snapshot:
-    from cnimatrix import runs
+    from cnimatrix.run import ownership
     from cnimatrix.cluster import guard
     from cnimatrix.cluster.kind import tool
 
-    helpers = tuple(sorted(c for c, owner in runs.helper_containers().items() if owner == cluster))
+    helpers = tuple(sorted(c for c, owner in ownership.helper_containers().items() if owner == cluster))
     on_network = subprocess.run(["docker", "network", "inspect", "kind", "--format",
                                  "{{range .Containers}}{{.Name}} {{end}}"], capture_output=True, text=True).stdout.split()
     bridge = guard.bridge_of("kind")
     rule = bridge is not None and subprocess.run(["iptables", "-C", *guard.rule(bridge)], capture_output=True).returncode == 0
-    return Snapshot(cluster=cluster in runs.kind_clusters(str(tool("kind"))), helpers=helpers,
-                    record=(runs.runs_dir() / f"{cluster}.json").exists(), rule=rule,
+    return Snapshot(cluster=cluster in ownership.kind_clusters(str(tool("kind"))), helpers=helpers,
+                    record=(ownership.runs_dir() / f"{cluster}.json").exists(), rule=rule,
                     others_on_network=len([n for n in on_network if not n.startswith(f"{cluster}-")]))
 
 
@@ -136,11 +136,11 @@ def last_progress(text: str) -> str:
 
 
 def cleanup(cluster: str) -> str:
-    from cnimatrix import runs
+    from cnimatrix.run import ownership
     from cnimatrix.cluster.kind import tool
 
-    helpers = [c for c, owner in runs.helper_containers().items() if owner == cluster]
-    return runs.remove(runs.Leftovers(clusters=[cluster] if cluster in runs.kind_clusters(str(tool("kind"))) else [],
+    helpers = [c for c, owner in ownership.helper_containers().items() if owner == cluster]
+    return ownership.remove(ownership.Leftovers(clusters=[cluster] if cluster in ownership.kind_clusters(str(tool("kind"))) else [],
                                       helpers=helpers, records=[cluster]), str(tool("kind")))
 
 

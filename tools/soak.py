@@ -73,8 +73,8 @@ def report(cni: str, cluster: str, planned: int, per_run: list[dict], summaries:
 
 
 def soak(args) -> int:
-    from cnimatrix import runs
-    from cnimatrix.cli import run_stoppable
+    from cnimatrix.run import ownership
+    from cnimatrix.run.process import run_stoppable
     from cnimatrix.cluster.kind import tool
 
     base = REPO / "reports" / args.cni
@@ -108,14 +108,14 @@ def soak(args) -> int:
                     print("soak: the first run did not bring a cluster up; stopping", file=sys.stderr)
                     break
                 kubeconfig = str(made)
-                held = runs.claim(cluster, args.cni, keep=True, command="tools/soak.py")  # live while the soak runs
+                held = ownership.claim(cluster, args.cni, keep=True, command="tools/soak.py")  # live while the soak runs
     finally:
         if held is not None and not args.keep:
             kind = str(tool("kind"))
-            helpers = [c for c, owner in runs.helper_containers().items() if owner == cluster]
-            print(f"soak: {runs.remove(runs.Leftovers(clusters=[cluster], helpers=helpers, records=[cluster]), kind)}")
+            helpers = [c for c, owner in ownership.helper_containers().items() if owner == cluster]
+            print(f"soak: {ownership.remove(ownership.Leftovers(clusters=[cluster], helpers=helpers, records=[cluster]), kind)}")
         elif held is not None:
-            runs.finish(held)
+            ownership.finish(held)
             print(f"soak: kept cluster {cluster}; kubeconfig {kubeconfig}")
         doc = report(args.cni, cluster if args.kubeconfig is None else "existing", args.runs, per_run, summaries, started_at, stopped)
         path = base / "soak.json"

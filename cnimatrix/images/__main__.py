@@ -10,7 +10,7 @@ import time
 from cnimatrix import cni as cni_catalog
 from cnimatrix import mode
 from cnimatrix.addons import catalog as addon_catalog
-from cnimatrix.cli import ALL_SUITES
+from cnimatrix.run.suites import ALL_SUITES
 from cnimatrix.images.engine import STATE, StepFailed, compute_keys, fail, is_fresh, run_steps
 from cnimatrix.images.recipes import all_steps, steps_for
 

@@ -133,7 +133,7 @@ def test_disk_too_small_stops_the_host_checks(monkeypatch):
 
 
 def test_a_name_taken_by_something_not_ours():
-    from cnimatrix.runs import Owner, Record
+    from cnimatrix.run.ownership import Owner, Record
 
     assert "kind cluster cnimatrix did not create" in preflight.taken("dev", ["dev"], {"dev-control-plane": "dev"}, {})
     assert preflight.taken("cnimatrix-calico", ["cnimatrix-calico"], {"cnimatrix-calico-control-plane": "cnimatrix-calico"}, {}) is None
@@ -148,7 +148,7 @@ def test_a_name_taken_by_something_not_ours():
 def test_reusing_a_kept_cluster_must_be_ours_and_the_kubeconfig_its():
     """`--kubeconfig K --cluster NAME`: node-level steps run on NAME's containers, so NAME must be a kind
     cluster cnimatrix made and K must reach its API server, or the run would test one cluster and poke another."""
-    from cnimatrix.runs import Owner, Record
+    from cnimatrix.run.ownership import Owner, Record
 
     config, server = "kubeconfig", "https://127.0.0.1:41000"
     ours = {"kept": Record(cluster="kept", cni="calico", owners=(Owner(1, 1),), boot="b", started_at=0.0)}

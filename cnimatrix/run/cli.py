@@ -1,22 +1,20 @@
-"""`cnimatrix run --cni NAME`: one CNI's conformance run, from preflight to reports/<cni>/."""
+"""The `cnimatrix` command: `run` (one CNI's conformance run, from preflight to reports/<cni>/), `matrix`,
+`list` and `clean`."""
 from __future__ import annotations
 
 import argparse
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 from cnimatrix import breakage
 from cnimatrix import cni as cni_catalog
-from cnimatrix import mode, preflight, runs
+from cnimatrix import mode, preflight
+from cnimatrix.run import matrix, ownership
+from cnimatrix.run.process import run_stoppable, stop_early
+from cnimatrix.run.suites import ALL_SUITES, OPT_IN_SUITES, SUITES
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SUITES = ("podnet", "service", "dns", "netpol", "ingress", "gateway")   # what a run runs by default
-# Opt-in suites: only when asked for (`--suite perf`, `make conformance SUITES=perf`); `make
-# matrix` runs them too. perf takes minutes of the machine to itself.
-OPT_IN_SUITES = ("perf",)
-ALL_SUITES = SUITES + OPT_IN_SUITES
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CNI = preflight.DEFAULT_CNI  # builds and enforces NetworkPolicy on every host, online or offline
 
 
@@ -51,11 +49,7 @@ def input_problem(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[s
     return problem
 
 
-def stop_early(signum, frame):
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
-def claim_cluster(args: argparse.Namespace, cni: cni_catalog.Cni) -> runs.Record | str:
+def claim_cluster(args: argparse.Namespace, cni: cni_catalog.Cni) -> ownership.Record | str:
     """Host checks, then this run's claim on its cluster name (refused while a live run holds it),
     then what a killed run left behind goes. Returns the claim, or why the run cannot start."""
     from cnimatrix.cluster.kind import tool
@@ -65,12 +59,13 @@ def claim_cluster(args: argparse.Namespace, cni: cni_catalog.Cni) -> runs.Record
     if problem:
         return problem
     try:
-        record = runs.claim(name, cni.name, keep=args.keep, command=" ".join(["cnimatrix", *sys.argv[1:]]))
-    except runs.Busy as exc:
+        record = ownership.claim(name, cni.name, keep=args.keep, command=" ".join(["cnimatrix", *sys.argv[1:]]))
+    except ownership.Busy as exc:
         return str(exc)
     kind = str(tool("kind"))
-    found = runs.leftovers(runs.read_all(), runs.kind_clusters(kind), runs.helper_containers(), runs.boot_id())
-    removed = runs.remove(found, kind) if found else ""
+    found = ownership.leftovers(ownership.read_all(), ownership.kind_clusters(kind), ownership.helper_containers(),
+                                ownership.boot_id())
+    removed = ownership.remove(found, kind) if found else ""
     if removed:
         print(f"cnimatrix: {removed} (left by a run that was killed)", flush=True)
     return record
@@ -101,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:
         name = exc.args[0] if exc.args else "SIGINT"
         if record is not None:
-            runs.finish(record)
+            ownership.finish(record)
         return error(f"stopped by {name} before the suites started; no cluster was created", 128 + signal.Signals[name])
     finally:
         for signum, handler in previous.items():
@@ -110,10 +105,10 @@ def run(args: argparse.Namespace) -> int:
         return run_suites(args, cni, suites, record)
     finally:
         if record is not None:
-            runs.finish(record)
+            ownership.finish(record)
 
 
-def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str], record: runs.Record | None) -> int:
+def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str], record: ownership.Record | None) -> int:
     out = Path(args.out) if args.out else REPO_ROOT / "reports" / cni.name
     out.mkdir(parents=True, exist_ok=True)
     # sys-level capture only: progress lines written to the real stderr (cluster creation, image
@@ -136,36 +131,7 @@ def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str]
     cmd += args.pytest_args
     print(f"cnimatrix: running {', '.join(args.suite or SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)
     # pytest runs in its own session and outlives a SIGKILLed parent: its pid keeps the claim live.
-    return run_stoppable(cmd, started=(lambda pid: runs.add_owner(record, pid)) if record else None)
-
-
-def run_stoppable(cmd: list[str], started=None) -> int:
-    """Run the suites in their own session and pass on the first Ctrl-C or SIGTERM exactly once:
-    pytest then stops, tears the cluster down and writes what finished. Further signals are
-    ignored until it has cleaned up, so a second Ctrl-C cannot cut the cleanup short (a SIGKILL
-    still can; the next run or `make clean` removes what that leaves). Exit 130/143 when stopped."""
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, start_new_session=True)
-    if started is not None:
-        started(proc.pid)
-    received: list[int] = []
-
-    def forward(signum, frame):
-        if not received:
-            print(f"\ncnimatrix: {signal.Signals(signum).name}: stopping, deleting the cluster and writing the results ...",
-                  file=sys.stderr, flush=True)
-            proc.send_signal(signum)
-        received.append(signum)
-
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        code = proc.wait()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if received:
-        print(f"cnimatrix: stopped by {signal.Signals(received[0]).name}", file=sys.stderr)
-        return 128 + received[0]
-    return code
+    return run_stoppable(cmd, started=(lambda pid: ownership.add_owner(record, pid)) if record else None)
 
 
 def clean() -> int:
@@ -177,9 +143,9 @@ def clean() -> int:
         kind = str(tool("kind"))
     except ClusterError as exc:
         return error(str(exc))
-    found = runs.leftovers(runs.read_all(), runs.kind_clusters(kind), runs.helper_containers(), runs.boot_id(),
-                           everything=True)
-    removed = runs.remove(found, kind)
+    found = ownership.leftovers(ownership.read_all(), ownership.kind_clusters(kind), ownership.helper_containers(),
+                                ownership.boot_id(), everything=True)
+    removed = ownership.remove(found, kind)
     print(f"cnimatrix: {removed or 'nothing to remove'}"
           + (f"; left alone, in use by a live run: {', '.join(found.live)}" if found.live else ""))
     return 0
@@ -210,8 +176,6 @@ def main(argv=None) -> int:
     if args.command == "clean":
         return clean()
     if args.command == "matrix":
-        from cnimatrix import matrix
-
         try:
             names = args.cni or matrix.runnable_here()
             unknown = [n for n in names if n not in cni_catalog.known()]

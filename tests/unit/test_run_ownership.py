@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from cnimatrix import runs
-from cnimatrix.runs import Owner, Record
+from cnimatrix.run import ownership
+from cnimatrix.run.ownership import Owner, Record
 
 BOOT = "boot-1"
 LIVE, DEAD = Owner(100, 1), Owner(200, 1)
@@ -23,7 +23,7 @@ def record(cluster: str, *owners: Owner, keep: bool = False, boot: str = BOOT) -
 
 
 def plan(records, clusters, helpers=None, everything=False):
-    return runs.leftovers(records, clusters, helpers or {}, BOOT, alive=alive, everything=everything)
+    return ownership.leftovers(records, clusters, helpers or {}, BOOT, alive=alive, everything=everything)
 
 
 def test_a_killed_runs_cluster_helpers_and_record_go():
@@ -89,42 +89,42 @@ def state(tmp_path, monkeypatch):
 
 
 def test_this_process_is_alive_and_a_reused_pid_is_not():
-    me = Owner(os.getpid(), runs.start_time(os.getpid()))
-    assert runs.process_alive(me)
-    assert not runs.process_alive(Owner(me.pid, me.started + 1))
-    assert runs.start_time(2**22 + 7) is None
+    me = Owner(os.getpid(), ownership.start_time(os.getpid()))
+    assert ownership.process_alive(me)
+    assert not ownership.process_alive(Owner(me.pid, me.started + 1))
+    assert ownership.start_time(2**22 + 7) is None
 
 
 def test_a_second_claim_on_a_live_runs_cluster_is_refused(state):
-    first = runs.claim("cnimatrix-flannel", "flannel", command="cnimatrix run --cni flannel")
-    with pytest.raises(runs.Busy, match=r"cnimatrix-flannel is in use by a live run since .* cnimatrix run --cni flannel"):
-        runs.claim("cnimatrix-flannel", "flannel")
-    runs.claim("cnimatrix-calico", "calico")  # another CNI side by side
-    runs.finish(first)
-    runs.claim("cnimatrix-flannel", "flannel")
+    first = ownership.claim("cnimatrix-flannel", "flannel", command="cnimatrix run --cni flannel")
+    with pytest.raises(ownership.Busy, match=r"cnimatrix-flannel is in use by a live run since .* cnimatrix run --cni flannel"):
+        ownership.claim("cnimatrix-flannel", "flannel")
+    ownership.claim("cnimatrix-calico", "calico")  # another CNI side by side
+    ownership.finish(first)
+    ownership.claim("cnimatrix-flannel", "flannel")
 
 
 def test_a_dead_claim_is_taken_over(state):
     sleeper = subprocess.Popen(["sleep", "30"])
-    first = runs.add_owner(runs.claim("cnimatrix-flannel", "flannel"), sleeper.pid)
-    dead = runs.Record(**{**first.__dict__, "owners": (first.owners[1],)})  # only the child left
+    first = ownership.add_owner(ownership.claim("cnimatrix-flannel", "flannel"), sleeper.pid)
+    dead = ownership.Record(**{**first.__dict__, "owners": (first.owners[1],)})  # only the child left
     (state / "cnimatrix-flannel.json").write_text(dead.to_json())
-    with pytest.raises(runs.Busy):
-        runs.claim("cnimatrix-flannel", "flannel")  # the child still runs: still live
+    with pytest.raises(ownership.Busy):
+        ownership.claim("cnimatrix-flannel", "flannel")  # the child still runs: still live
     sleeper.kill()
     sleeper.wait()
-    assert runs.claim("cnimatrix-flannel", "flannel").owners[0].pid == os.getpid()
+    assert ownership.claim("cnimatrix-flannel", "flannel").owners[0].pid == os.getpid()
 
 
 def test_finish_forgets_or_keeps(state):
-    runs.finish(runs.claim("cnimatrix-flannel", "flannel"))
-    assert runs.read_all() == []
-    runs.finish(runs.claim("cnimatrix-calico", "calico", keep=True))
-    (kept,) = runs.read_all()
-    assert kept.keep and kept.owners == () and not runs.is_live(kept, runs.boot_id())
+    ownership.finish(ownership.claim("cnimatrix-flannel", "flannel"))
+    assert ownership.read_all() == []
+    ownership.finish(ownership.claim("cnimatrix-calico", "calico", keep=True))
+    (kept,) = ownership.read_all()
+    assert kept.keep and kept.owners == () and not ownership.is_live(kept, ownership.boot_id())
 
 
 def test_a_record_cut_short_is_dropped(state):
     state.mkdir(parents=True)
     (state / "cnimatrix-flannel.json").write_text('{"cluster": "cnimatrix-fl')
-    assert runs.read_all() == [] and not (state / "cnimatrix-flannel.json").exists()
+    assert ownership.read_all() == [] and not (state / "cnimatrix-flannel.json").exists()

@@ -17,8 +17,10 @@ from cnimatrix import cni as cni_catalog
 from cnimatrix import mode
 from cnimatrix import versions as V
 from cnimatrix.results import RunSummary, current_commit, rfc3339, write_summary
+from cnimatrix.run.process import run_stoppable
+from cnimatrix.run.suites import ALL_SUITES
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 REPORTS = REPO_ROOT / "reports"
 SIGNALLED = {130: "SIGINT", 143: "SIGTERM"}
 
@@ -49,8 +51,6 @@ def last_line(text: str) -> str:
 
 
 def run_matrix(names: list[str], keep: bool = False) -> int:
-    from cnimatrix.cli import ALL_SUITES, run_stoppable
-
     offline, why = mode.offline()
     cnis = [cni_catalog.load(name) for name in names]
     print(f"cnimatrix matrix: {len(cnis)} CNIs, one cluster at a time ({'offline' if offline else 'online'}: {why}): "
