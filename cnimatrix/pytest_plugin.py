@@ -17,6 +17,7 @@ from cnimatrix import hostload
 from cnimatrix import versions as V
 from cnimatrix.results import RunSummary, TestResult, current_commit, rfc3339, write_summary
 from cnimatrix.results.summary import SUITES
+from cnimatrix.testkit import evidence
 from cnimatrix.testkit.capabilities import UnknownCapability, check_known
 
 record_key = pytest.StashKey["TestRecord"]()
@@ -85,6 +86,8 @@ def pytest_addoption(parser):
     group.addoption("--results-dir", default=None, help="where summary.json goes (default reports/<cni>)")
     group.addoption("--workers", type=int, default=2, help="kind worker nodes (default 2)")
     group.addoption("--cluster", default=None, help="kind cluster name (default cnimatrix-<cni>)")
+    group.addoption("--no-evidence", dest="evidence", action="store_false", default=True,
+                    help="do not collect evidence from the cluster when a scenario fails")
     group.addoption("--break", dest="breakage", default=None,
                     help="negative control: break the cluster this way (manifests/breakages) once workloads are up")
 
@@ -207,6 +210,8 @@ def pytest_runtest_makereport(item, call):
         # a teardown failure after a failed call keeps the call's verdict
         if entry["outcome"] not in ("failed", "error"):
             entry.update(outcome="failed" if report.when == "call" else "error", message=_failure_line(report))
+            if report.when == "call":
+                attach_evidence(item, state, entry)
             load = hostload.load_1m()  # was the host starved of CPU when it failed?
             entry["metrics"]["host_load_1m"] = load
             if rec is not None:
@@ -216,6 +221,26 @@ def pytest_runtest_makereport(item, call):
         entry["flaky"] = bool(rec and rec.flaky)
         entry["message"] = "; ".join(rec.notes) if rec and rec.notes else ""
     _mark_known_issue(entry, getattr(state.cni, "known_issue", lambda _: None)(item.name))
+
+
+def attach_evidence(item, state: RunState, entry: dict) -> None:
+    """Collect what the cluster shows for a failed scenario (bounded), keep it beside summary.json
+    and attach it to the scenario in Allure."""
+    if state.cluster is None or not item.config.getoption("evidence"):
+        return
+    name = evidence.safe_name(item.nodeid)
+    try:
+        files = evidence.collect(state.cluster, state.cni, results_dir(item.config) / "evidence" / name)
+    except Exception as exc:  # evidence must never turn a failure into an error
+        entry["message"] += f" [evidence not collected: {exc}]"
+        return
+    entry["evidence"] = f"evidence/{name}"
+    try:
+        import allure
+    except ImportError:
+        return
+    for path in files:
+        allure.attach.file(str(path), name=f"evidence: {path.name}", attachment_type=allure.attachment_type.TEXT)
 
 
 def judge_declared_gap(item, report, rec: TestRecord) -> None:

@@ -98,6 +98,7 @@ class TestResult:
     declared: dict[str, str] | None = None  # {capability, status, evidence} behind a skip/not-enforced
     flags: tuple[str, ...] = ()
     known_issue: dict[str, str] | None = None  # {issue, summary}: the upstream report behind a failure
+    evidence: str | None = None  # folder of what was collected when it failed, relative to summary.json
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -119,6 +120,8 @@ class TestResult:
             doc["flags"] = list(self.flags)
         if self.known_issue is not None:
             doc["known_issue"] = dict(self.known_issue)
+        if self.evidence is not None:
+            doc["evidence"] = self.evidence
         return doc
 
     @classmethod
@@ -136,6 +139,7 @@ class TestResult:
             declared=dict(doc["declared"]) if "declared" in doc else None,
             flags=tuple(doc.get("flags", ())),
             known_issue=dict(doc["known_issue"]) if "known_issue" in doc else None,
+            evidence=doc.get("evidence"),
         )
 
 
