@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 from cnimatrix.cluster.kind import tool
+from cnimatrix.testkit.namespaces import RUN_NAMESPACE_SELECTOR
 
-# The namespaces a run creates (fixtures/workloads.py make_namespace labels them so).
-RUN_NAMESPACE_SELECTOR = "app.kubernetes.io/managed-by=cnimatrix,cnimatrix/purpose"
 BUDGET_S = 30.0
 COMMAND_S = 10.0
 FILE_BYTES = 32_000
