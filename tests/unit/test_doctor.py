@@ -1,34 +1,37 @@
 import json
 import re
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from cnimatrix import doctor
-from cnimatrix.doctor import (
+from cnimatrix.cni import catalog
+from cnimatrix.cni.catalog import Cni, HostNeeds, Install
+from cnimatrix.doctor import kernel
+from cnimatrix.doctor import report as doctor_report
+from cnimatrix.doctor.fit import cni_verdicts
+from cnimatrix.doctor.host import (
     GIB,
     CapabilityStatus,
-    CniRequirement,
     DiskStatus,
     DockerStatus,
-    KernelStatus,
-    Report,
-    build_lines,
     cgroup_mode,
-    cni_verdicts,
     decode_capabilities,
     disk_status,
     docker_status_from_info,
     docker_usable,
-    features_from_config,
-    format_lines,
     nearest_existing,
     parse_capbnd,
-    parse_kernel_config,
     parse_meminfo,
     parse_mounts,
-    symbol_present,
 )
+from cnimatrix.doctor.kernel import KERNEL_FEATURES, KernelStatus, features_from_config, parse_kernel_config, symbol_present
+from cnimatrix.doctor.report import Report, build_lines, format_lines
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The kernel of the development VM: no modules, no NFT_QUEUE / OVS / GENEVE / IPVS / SCTP / IPIP.
 HOST_CONFIG = textwrap.dedent("""\
@@ -111,7 +114,7 @@ def test_symbol_present_y_m_unset_missing_unknown():
 
 def test_features_from_config_host():
     features = features_from_config(parse_kernel_config(HOST_CONFIG))
-    assert set(features) == set(doctor.KERNEL_FEATURES)
+    assert set(features) == set(KERNEL_FEATURES)
     assert features["CONFIG_NFT_QUEUE"] is False
     assert features["CONFIG_NETFILTER_XT_TARGET_NFQUEUE"] is True
     assert features["CONFIG_OPENVSWITCH"] is False
@@ -120,13 +123,13 @@ def test_features_from_config_host():
 
 
 def test_kernel_features_reads_config(monkeypatch):
-    monkeypatch.setattr(doctor, "read_kernel_config", lambda release=None: ("/proc/config.gz", HOST_CONFIG))
-    features = doctor.kernel_features()
+    monkeypatch.setattr(kernel, "read_kernel_config", lambda release=None: ("/proc/config.gz", HOST_CONFIG))
+    features = kernel.kernel_features()
     assert features["CONFIG_MODULES"] is False
     assert features["CONFIG_VXLAN"] is True
     assert features["CONFIG_GENEVE"] is False
-    monkeypatch.setattr(doctor, "read_kernel_config", lambda release=None: (None, None))
-    assert set(doctor.kernel_features().values()) == {None}
+    monkeypatch.setattr(kernel, "read_kernel_config", lambda release=None: (None, None))
+    assert set(kernel.kernel_features().values()) == {None}
 
 
 def test_read_kernel_config_gzip(tmp_path, monkeypatch):
@@ -136,9 +139,9 @@ def test_read_kernel_config_gzip(tmp_path, monkeypatch):
     with gzip.open(gz, "wt") as handle:
         handle.write(HOST_CONFIG)
     real_open = gzip.open
-    monkeypatch.setattr(doctor.gzip, "open", lambda path, *a, **k: real_open(
+    monkeypatch.setattr(kernel.gzip, "open", lambda path, *a, **k: real_open(
         gz if path == "/proc/config.gz" else path, *a, **k))
-    source, text = doctor.read_kernel_config("x")
+    source, text = kernel.read_kernel_config("x")
     assert source == "/proc/config.gz" and "CONFIG_VXLAN=y" in text
 
 
@@ -256,15 +259,21 @@ def host_features():
     return features_from_config(parse_kernel_config(HOST_CONFIG))
 
 
-# A table covering every kind of requirement, independent of what the catalog holds today.
-TABLE = {
-    "nfq": CniRequirement(required=(), limits={"CONFIG_NFT_QUEUE": "NetworkPolicy not enforceable"}),
-    "ipvs": CniRequirement(required=("CONFIG_IP_SET",), limits={"CONFIG_IP_VS": "no IPVS service proxy"}),
-    "vxlan": CniRequirement(required=("CONFIG_VXLAN",), variants={"CONFIG_WIREGUARD": "wireguard backend"}, mode="vxlan backend"),
-    "vxlan-ipset": CniRequirement(required=("CONFIG_VXLAN", "CONFIG_IP_SET"), variants={"CONFIG_NET_IPIP": "IPIP mode"}),
-    "ovs": CniRequirement(required=("CONFIG_OPENVSWITCH", "CONFIG_GENEVE")),
-    "registry-only": CniRequirement(required=(), offline_reason="its image\n  is not buildable here"),
-}
+def entry(name, offline_reason=None, **needs):
+    """A catalog entry that only says what it needs from the host."""
+    return Cni(name=name, description=name, version="test", install=Install(source="builtin"), readiness=(),
+               capabilities={}, host=HostNeeds(**needs), offline_reason=offline_reason)
+
+
+# Entries covering every kind of host need, independent of what the catalog holds today.
+TABLE = [
+    entry("nfq", limits={"CONFIG_NFT_QUEUE": "NetworkPolicy not enforceable"}),
+    entry("ipvs", requires_kernel=("CONFIG_IP_SET",), limits={"CONFIG_IP_VS": "no IPVS service proxy"}),
+    entry("vxlan", requires_kernel=("CONFIG_VXLAN",), variants={"CONFIG_WIREGUARD": "wireguard backend"}, mode="vxlan backend"),
+    entry("vxlan-ipset", requires_kernel=("CONFIG_VXLAN", "CONFIG_IP_SET"), variants={"CONFIG_NET_IPIP": "IPIP mode"}),
+    entry("ovs", requires_kernel=("CONFIG_OPENVSWITCH", "CONFIG_GENEVE")),
+    entry("registry-only", offline_reason="its image\n  is not buildable here"),
+]
 
 
 def test_cni_verdicts_on_host_kernel():
@@ -283,7 +292,7 @@ def test_cni_verdicts_on_host_kernel():
 
 def test_cni_verdicts_for_the_catalog():
     verdicts = {v.name: v for v in cni_verdicts(host_features())}
-    assert set(verdicts) == set(doctor.catalog_requirements()) >= {"calico", "flannel", "kindnet"}
+    assert set(verdicts) == set(catalog.known()) >= {"calico", "flannel", "kindnet"}
     assert verdicts["calico"].status == "ok" and "CONFIG_NET_IPIP" in verdicts["calico"].missing_variants
     assert verdicts["flannel"].status == "ok"
     assert verdicts["kindnet"].online_only and verdicts["kindnet"].status == "warn"
@@ -291,7 +300,7 @@ def test_cni_verdicts_for_the_catalog():
 
 
 def test_cni_verdicts_full_kernel_and_missing_basics():
-    full = {symbol: True for symbol in doctor.KERNEL_FEATURES}
+    full = {symbol: True for symbol in KERNEL_FEATURES}
     assert all(v.status == "ok" and v.runs for v in cni_verdicts(full, TABLE) if v.name != "registry-only")
     no_vxlan = {**full, "CONFIG_VXLAN": False}
     verdicts = {v.name: v for v in cni_verdicts(no_vxlan, TABLE)}
@@ -301,7 +310,7 @@ def test_cni_verdicts_full_kernel_and_missing_basics():
 
 
 def test_cni_verdicts_unknown_kernel():
-    unknown = dict.fromkeys(doctor.KERNEL_FEATURES)
+    unknown = dict.fromkeys(KERNEL_FEATURES)
     verdicts = cni_verdicts(unknown, TABLE)
     assert all(v.runs is None and v.status == "warn" for v in verdicts)
 
@@ -314,7 +323,7 @@ def make_report(docker=None, free=80 * GIB, features=None, source="/proc/config.
     features = features if features is not None else features_from_config(config)
     present, missing = decode_capabilities(0x1FFFEFFFFFF, 40)
     kernel = KernelStatus(release="6.18.44", source=source, modules=False,
-                          values={s: config.get(s, "n") for s in doctor.KERNEL_FEATURES},
+                          values={s: config.get(s, "n") for s in KERNEL_FEATURES},
                           features=features)
     report = Report(
         hostname="vm", os_name="Debian", machine="x86_64",
@@ -360,14 +369,14 @@ def test_exit_code_failures():
     down = make_report(docker=DockerStatus(reachable=False, error="Cannot connect"))
     assert down.exit_code == 1 and down.lines[-1].status == "FAIL"
     # missing kernel features narrow the CNIs but never fail
-    nothing = dict.fromkeys(doctor.KERNEL_FEATURES, False)
+    nothing = dict.fromkeys(KERNEL_FEATURES, False)
     assert make_report(features=nothing).exit_code == 0
-    unknown = make_report(features=dict.fromkeys(doctor.KERNEL_FEATURES), source=None)
+    unknown = make_report(features=dict.fromkeys(KERNEL_FEATURES), source=None)
     assert unknown.exit_code == 0 and "unknown" in unknown.lines[-1].message
 
 
 def test_main_json_and_text(monkeypatch, capsys):
-    monkeypatch.setattr(doctor, "collect", make_report)
+    monkeypatch.setattr(doctor_report, "collect", make_report)
     assert doctor.main(["--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["exit_code"] == 0 and data["docker_usable"] is True
@@ -377,3 +386,35 @@ def test_main_json_and_text(monkeypatch, capsys):
     assert doctor.main([]) == 0
     out = capsys.readouterr().out
     assert out.startswith("info") and not ANSI.search(out)  # captured stdout is not a tty
+
+
+# ----- the package
+
+
+def test_callers_names_are_the_modules_own():
+    # fixtures/cluster.py and run/matrix.py use these through the package
+    from cnimatrix.doctor import fit
+
+    assert doctor.kernel_features is kernel.kernel_features
+    assert doctor.cni_verdicts is fit.cni_verdicts
+    assert doctor.main is doctor_report.main and doctor.collect is doctor_report.collect
+
+
+def run_without(blocked: str | None, code: str) -> str:
+    """Run `code` in a fresh interpreter in which `import <blocked>` fails, as on a host without it."""
+    block = f"import sys; sys.modules[{blocked!r}] = None; " if blocked else ""
+    proc = subprocess.run([sys.executable, "-c", block + code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+    return proc.stdout.strip()
+
+
+CATALOG_VERDICTS = ("import sys; from cnimatrix.doctor import fit; "
+                    "print(len(fit.catalog_verdicts(dict.fromkeys(fit.BASE_REQUIREMENTS, True))), sys.modules.get('yaml') is not None)")
+
+
+def test_doctor_needs_no_pyyaml_until_the_catalog():
+    # `make doctor` runs on the system python3: the package imports the standard library only
+    assert run_without(None, "import sys, cnimatrix.doctor; print(sys.modules.get('yaml') is not None)") == "False"
+    count, loaded = run_without(None, CATALOG_VERDICTS).split()
+    assert int(count) == len(catalog.known()) and loaded == "True"
+    assert run_without("yaml", CATALOG_VERDICTS) == "0 False"  # the screen then says PyYAML is missing
