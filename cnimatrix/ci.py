@@ -30,7 +30,7 @@ def nightly_matrix() -> list[str]:
 
 
 def build_actionlint(ctx) -> None:
-    from cnimatrix.images.recipes import go_build
+    from cnimatrix.images.assemble import go_build
 
     go_build(ctx, ACTIONLINT_MODULE, ACTIONLINT_VERSION, {f"{ACTIONLINT_MODULE}/cmd/actionlint": "actionlint"},
              ldflags=f"-s -w -X {ACTIONLINT_MODULE}.version={ACTIONLINT_VERSION}")
@@ -38,7 +38,7 @@ def build_actionlint(ctx) -> None:
 
 def actionlint() -> Path:
     """The actionlint binary, built on first use (an engine step: rebuilt only when the pin changes)."""
-    from cnimatrix.images.engine import Step, output_dir, run_steps
+    from cnimatrix.images.build import Step, output_dir, run_steps
 
     step = Step("actionlint", f"actionlint {ACTIONLINT_VERSION}", {"actionlint": ACTIONLINT_VERSION}, build_actionlint,
                 files=("bin/actionlint",))

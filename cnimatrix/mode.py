@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 
 from cnimatrix import versions as V
-from cnimatrix.images.engine import KEY_LABEL
+from cnimatrix.images.build import KEY_LABEL
 
 REGISTRY_PROBE = "https://registry.k8s.io/v2/"
 

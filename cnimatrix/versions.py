@@ -32,7 +32,7 @@ DEBIAN_SUITE = "bookworm"  # systemd 252 still boots on cgroup v1; trixie's 257 
 NODE_IMAGE = f"kindest/node:{KUBERNETES}"
 
 # Cilium: the proxy serves v1.20.2 but withholds three of its dependencies; each is raised or
-# stubbed to what it serves (cnimatrix/images/cilium.py says how).
+# stubbed to what it serves (cnimatrix/images/recipes/cilium.py says how).
 CILIUM = "v1.20.2"
 CILIUM_STATEDB = "v0.8.3"  # pinned v0.8.4 is withheld
 CILIUM_GOBGP = "v4.8.0"  # pinned pseudo-version v4.6.1-0.20260630022313-d6dee8360046 is withheld

@@ -22,7 +22,7 @@ from cnimatrix import hostload
 from cnimatrix import versions as V
 from cnimatrix.cluster import guard
 from cnimatrix.cni import Cni, merge_kind_config
-from cnimatrix.images.engine import output_dir
+from cnimatrix.images.build import output_dir
 from cnimatrix.upstream import UpstreamError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

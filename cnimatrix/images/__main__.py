@@ -1,4 +1,4 @@
-"""`python -m cnimatrix.images`: build every image a kind cluster needs here (see recipes.py)."""
+"""`python -m cnimatrix.images`: build every image a kind cluster needs here (see recipes/)."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ from cnimatrix import cni as cni_catalog
 from cnimatrix import mode
 from cnimatrix.addons import catalog as addon_catalog
 from cnimatrix.run.suites import ALL_SUITES
-from cnimatrix.images.engine import STATE, StepFailed, compute_keys, fail, is_fresh, run_steps
+from cnimatrix.images.build import STATE, StepFailed, compute_keys, fail, is_fresh, run_steps
 from cnimatrix.images.recipes import all_steps, steps_for
 
 MIN_FREE_GIB = 15

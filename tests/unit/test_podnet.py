@@ -280,23 +280,23 @@ def test_ipam_count_refuses_bad_entries(tmp_path, extra, problem):
 # --- the agnhost image recipe carries what the fidelity check looks for -----------------------
 
 def test_agnhost_recipe_matches_the_fidelity_check(tmp_path, monkeypatch):
-    from cnimatrix.images import recipes
+    from cnimatrix.images.recipes import agnhost
     from cnimatrix.podnet.scenarios import AGNHOST_FILES, AGNHOST_TOOLS
 
     package_of = {"curl": "curl", "dig": "dnsutils", "nc": "netcat-openbsd", "wget": "wget", "socat": "socat",
                   "iperf": "iperf", "iperf3": "iperf3"}
     assert set(AGNHOST_TOOLS) == set(package_of) | {"coredns"}
-    assert set(package_of.values()) <= set(recipes.TOOLS_PACKAGES)
+    assert set(package_of.values()) <= set(agnhost.TOOLS_PACKAGES)
 
     (tmp_path / "root" / "etc").mkdir(parents=True)
     (tmp_path / "root" / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
     (tmp_path / "root" / "etc" / "group").write_text("root:x:0:\n")
     built = {}
-    monkeypatch.setattr(recipes, "output_dir", lambda step: tmp_path)
-    monkeypatch.setattr(recipes.upstream, "module_dir", lambda module, version: tmp_path / "k8s")
-    monkeypatch.setattr(recipes, "rootfs_image", lambda ctx, tag, rootfs, files, changes, links, dirs, modes: built.update(
+    monkeypatch.setattr(agnhost, "output_dir", lambda step: tmp_path)
+    monkeypatch.setattr(agnhost.upstream, "module_dir", lambda module, version: tmp_path / "k8s")
+    monkeypatch.setattr(agnhost, "rootfs_image", lambda ctx, tag, rootfs, files, changes, links, dirs, modes: built.update(
         files=files, links=links, dirs=dirs, modes=modes))
-    recipes.build_agnhost_image(None)
+    agnhost.build_agnhost_image(None)
     files = built["files"]
     assert {path.lstrip("/") for path in AGNHOST_FILES} | {"agnhost", "coredns"} <= set(files)
     assert all(str(files[p.lstrip("/")]).endswith(upstream.split("/")[-1]) for p, upstream in AGNHOST_FILES.items())

@@ -2,8 +2,8 @@
 
 import pytest
 
-from cnimatrix.images import engine
-from cnimatrix.images.engine import Step, StepFailed, compute_keys, run_steps
+from cnimatrix.images import build
+from cnimatrix.images.build import Step, StepFailed, compute_keys, run_steps
 
 
 def noop(ctx):
@@ -17,7 +17,7 @@ def other(ctx):
 
 @pytest.fixture(autouse=True)
 def state(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "STATE", tmp_path)
+    monkeypatch.setattr(build, "STATE", tmp_path)
     return tmp_path
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from cnimatrix import upstream
 from cnimatrix import versions as V
-from cnimatrix.images.engine import Context, Step, output_dir
-from cnimatrix.images.recipes import (IPTABLES_SELECT, SELECT_LINKS, add_dirs, add_file, bin_of, docker_import, go_build,
-                                      static_image, tar_dir)
+from cnimatrix.images.assemble import (IPTABLES_SELECT, SELECT_LINKS, add_dirs, add_file, bin_of, docker_import, go_build,
+                                       rootfs_step, static_image, tar_dir)
+from cnimatrix.images.build import Context, Step, output_dir
 
 MODULE = "github.com/cilium/cilium"
 AGENT_IMAGE = f"quay.io/cilium/cilium:{V.CILIUM}"
@@ -118,14 +118,13 @@ def helm_binary() -> Path:
     return bin_of("helm", "helm")
 
 
-def steps(rootfs) -> list[Step]:
-    """Cilium's steps; `rootfs(name, packages)` makes a Debian root file system step."""
+def steps() -> list[Step]:
     return [
         Step("cilium", f"Cilium {V.CILIUM} binaries (statedb {V.CILIUM_STATEDB}, gobgp {V.CILIUM_GOBGP}, mcs-api stub)",
              {"cilium": V.CILIUM, "statedb": V.CILIUM_STATEDB, "gobgp": V.CILIUM_GOBGP, "stub": MCS_STUB}, build_cilium,
              files=tuple(f"bin/{n}" for n in (*AGENT_BINARIES.values(), *OPERATOR_BINARIES.values()))),
         Step("helm", f"Helm {V.HELM} (renders Cilium's chart)", {"helm": V.HELM}, build_helm, files=("bin/helm",)),
-        rootfs("cilium", RUNTIME_PACKAGES),
+        rootfs_step("cilium", RUNTIME_PACKAGES),
         Step("cilium-images", "Cilium agent and operator images", {}, build_cilium_images,
              needs=("cilium", "rootfs-cilium", "node-runtime", "helm"), images=(AGENT_IMAGE, OPERATOR_IMAGE),
              sources=(IPTABLES_SELECT,)),

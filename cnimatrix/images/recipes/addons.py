@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from cnimatrix import upstream
 from cnimatrix.addons import catalog
-from cnimatrix.images.engine import Context, Step, output_dir
-from cnimatrix.images.recipes import go_build, static_image
+from cnimatrix.images.assemble import go_build, static_image
+from cnimatrix.images.build import Context, Step, output_dir
 
 TRAEFIK_MODULE = "github.com/traefik/traefik/v3"
 TRAEFIK_CODENAME = "ramequin"  # .github/workflows/release.yaml of v3.6.x
@@ -59,9 +59,7 @@ def build_addon_images(ctx: Context) -> None:
                  ["USER 65532:65532", 'ENTRYPOINT ["/echo-basic"]'])
 
 
-def steps(rootfs) -> list[Step]:
-    """The add-on steps; `rootfs` is unused (every add-on image is static) but keeps the shape of
-    the other per-topic recipe modules."""
+def steps() -> list[Step]:
     versions = _versions()
     return [
         Step("traefik", f"Traefik {versions['traefik']} (cmd/traefik)", {"traefik": versions["traefik"], "codename": TRAEFIK_CODENAME},
