@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from cnimatrix.netpol.engine import (API_VERSION, NAMESPACE_NAME_LABEL, ContainerPort, Pod, PolicyError, require_list,
+from cnimatrix.netpol.semantics import (API_VERSION, NAMESPACE_NAME_LABEL, ContainerPort, Pod, PolicyError, require_list,
                                      require_mapping, validate)
-from cnimatrix.netpol.matrix import Target
+from cnimatrix.netpol.reachability import Target
 
 CASES = Path(__file__).resolve().parents[2] / "manifests" / "netpol" / "cases"
 

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from cnimatrix.netpol import cases
-from cnimatrix.netpol.engine import verdict
+from cnimatrix.netpol.semantics import verdict
 
 DATA = Path(__file__).resolve().parents[2] / "manifests" / "netpol"
 NODES = ("node/own", "node/other")          # hostNetwork clients/servers relative to the subject pod

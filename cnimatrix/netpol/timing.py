@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from cnimatrix.netpol.matrix import Table, Target
+from cnimatrix.netpol.reachability import Table, Target
 from cnimatrix.probe.timeline import Flip
 from cnimatrix.stats import latency_summary
 

@@ -11,7 +11,7 @@ from kubernetes import client
 
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
-from cnimatrix.netpol.matrix import Table, Target
+from cnimatrix.netpol.reachability import Table, Target
 from cnimatrix.probe import timeline
 from cnimatrix.probe.engine import Outcome, PodExecutor, ProbeResult, converge, many
 from cnimatrix.pytest_plugin import declared_key, state_key

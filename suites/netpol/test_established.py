@@ -14,7 +14,7 @@ import time
 import pytest
 
 from cnimatrix.netpol import scenarios
-from cnimatrix.netpol.matrix import Target
+from cnimatrix.netpol.reachability import Target
 from cnimatrix.probe import timeline
 from cnimatrix.probe.engine import converge
 

@@ -17,7 +17,7 @@ import pytest
 
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
-from cnimatrix.netpol.matrix import diff, expected, report, to_json, word
+from cnimatrix.netpol.reachability import diff, expected, report, to_json, word
 from cnimatrix.probe.engine import converge, dns
 from cnimatrix.pytest_plugin import declared_key
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from cnimatrix.netpol import scenarios
-from cnimatrix.netpol.matrix import word
+from cnimatrix.netpol.reachability import word
 from cnimatrix.probe.engine import converge
 from cnimatrix.pytest_plugin import declared_key
 

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from cnimatrix.netpol import cases as C
-from cnimatrix.netpol.engine import ContainerPort, Pod, validate, verdict
-from cnimatrix.netpol.matrix import expected
+from cnimatrix.netpol.semantics import ContainerPort, Pod, validate, verdict
+from cnimatrix.netpol.reachability import expected
 
 CASES = C.load_all()
 BY_NAME = {case.name: case for case in CASES}

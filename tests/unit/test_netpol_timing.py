@@ -3,7 +3,7 @@ import pytest
 
 from cnimatrix.netpol import cases as C
 from cnimatrix.netpol import timing
-from cnimatrix.netpol.matrix import Target, expected
+from cnimatrix.netpol.reachability import Target, expected
 from cnimatrix.probe.timeline import Flip
 
 BY_NAME = {case.name: case for case in C.load_all()}

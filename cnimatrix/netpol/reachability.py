@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cnimatrix.netpol.engine import Pod, verdict
+from cnimatrix.netpol.semantics import Pod, verdict
 
 MARKS = {True: ".", False: "X", None: "?"}       # allowed, denied, no answer
 SAME, DIFFERENT, NOT_JUDGED = ".", "X", "-"

@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from cnimatrix.netpol.engine import API_VERSION, Pod
-from cnimatrix.netpol.matrix import Target, diff, expected, observed, render, render_diff, report, to_json
+from cnimatrix.netpol.semantics import API_VERSION, Pod
+from cnimatrix.netpol.reachability import Target, diff, expected, observed, render, render_diff, report, to_json
 
 PODS = (Pod("x", "a", {"pod": "a"}, "10.0.1.1"), Pod("x", "b", {"pod": "b"}, "10.0.1.2"), Pod("y", "a", {"pod": "a"}, "10.0.2.1"))
 KEYS = tuple(p.key for p in PODS)

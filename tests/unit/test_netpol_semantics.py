@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from cnimatrix.netpol.cases import SAMPLE_IPS, matrix_namespaces, matrix_pods
-from cnimatrix.netpol.engine import API_VERSION, ContainerPort, Pod, PolicyError, validate, verdict
+from cnimatrix.netpol.semantics import API_VERSION, ContainerPort, Pod, PolicyError, validate, verdict
 
 PODS = matrix_pods(SAMPLE_IPS)
 BY_KEY = {p.key: p for p in PODS}
