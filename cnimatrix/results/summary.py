@@ -24,10 +24,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from cnimatrix.results.suites import SUITES
+
 SCHEMA_VERSION = 2
 RUN_REASON_LIMIT = 300
 READABLE_VERSIONS = (1, 2)  # read_summary accepts these; write_summary writes only SCHEMA_VERSION
-SUITES = ("service", "dns", "netpol", "ingress", "gateway", "podnet", "perf")
 OUTCOMES = ("passed", "failed", "skipped", "error", "not-enforced", "not-run")
 RUN_STATUSES = ("completed", "interrupted", "cluster-not-ready", "preflight-failed")
 UNKNOWN_COMMIT = "unknown"
