@@ -12,7 +12,7 @@ from cnimatrix import cni as cni_catalog
 from cnimatrix import mode, preflight
 from cnimatrix.run import matrix, ownership
 from cnimatrix.run.process import run_stoppable, stop_early
-from cnimatrix.run.suites import ALL_SUITES, OPT_IN_SUITES, SUITES
+from cnimatrix.results.suites import DEFAULT_SUITES, OPT_IN_SUITES, RUN_ORDER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CNI = preflight.DEFAULT_CNI  # builds and enforces NetworkPolicy on every host, online or offline
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         return error(str(exc), 2)
     except cni_catalog.CniDataError as exc:
         return error(f"invalid CNI data: {exc}", 2)
-    suites = [str(REPO_ROOT / "suites" / s) for s in (args.suite or SUITES)]
+    suites = [str(REPO_ROOT / "suites" / s) for s in (args.suite or DEFAULT_SUITES)]
     record = None
     # Until the suites start, Ctrl-C or SIGTERM stops the checks with one line (no traceback).
     previous = {s: signal.signal(s, stop_early) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -129,7 +129,7 @@ def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str]
     if args.breakage:
         cmd += ["--break", args.breakage]
     cmd += args.pytest_args
-    print(f"cnimatrix: running {', '.join(args.suite or SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)
+    print(f"cnimatrix: running {', '.join(args.suite or DEFAULT_SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)
     # pytest runs in its own session and outlives a SIGKILLed parent: its pid keeps the claim live.
     return run_stoppable(cmd, started=(lambda pid: ownership.add_owner(record, pid)) if record else None)
 
@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="create a kind cluster with a CNI, run the suites, write reports/<cni>/")
     p_run.add_argument("--cni", default=DEFAULT_CNI, help=f"one of: {', '.join(cni_catalog.known())}")
-    p_run.add_argument("--suite", action="append", choices=ALL_SUITES,
+    p_run.add_argument("--suite", action="append", choices=RUN_ORDER,
                        help=f"run only this suite (repeatable; {', '.join(OPT_IN_SUITES)} run only when named here)")
     p_run.add_argument("--keep", action="store_true", help="keep the cluster afterwards")
     p_run.add_argument("--kubeconfig", help="test this existing cluster instead of creating one")
@@ -170,7 +170,8 @@ def main(argv=None) -> int:
     p_matrix = sub.add_parser("matrix", help="run every chosen CNI in turn, then build the comparison")
     p_matrix.add_argument("--cni", action="append", help="a CNI to include (repeatable; default: every CNI this host can run)")
     p_matrix.add_argument("--keep", action="store_true", help="keep each cluster afterwards")
-    sub.add_parser("list", help="list the known CNIs")
+    p_list = sub.add_parser("list", help="list the known CNIs (--scenarios: every scenario, as docs/scenarios.md)")
+    p_list.add_argument("--scenarios", action="store_true", help="the scenarios from the suites' titles and markers, as Markdown")
     sub.add_parser("clean", help="delete every kind cluster cnimatrix created (cnimatrix-*)")
     args = parser.parse_args(argv)
     if args.command == "clean":
@@ -184,6 +185,10 @@ def main(argv=None) -> int:
         if unknown:
             return error(f"unknown CNI(s) {', '.join(unknown)}; known CNIs: {', '.join(cni_catalog.known())}", 2)
         return matrix.run_matrix(names, keep=args.keep)
+    if args.command == "list" and args.scenarios:
+        from cnimatrix.docgen import scenarios  # collects the suites with pytest: only when asked
+        sys.stdout.write(scenarios.render())
+        return 0
     if args.command == "list":
         for name in cni_catalog.known():
             print(f"{name:12} {cni_catalog.load(name).description}")
