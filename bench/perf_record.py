@@ -18,26 +18,27 @@ sys.path.insert(0, str(REPO))
 from cnimatrix.compare.perf import cost_groups  # noqa: E402
 from cnimatrix.perf.growth import CURVES  # noqa: E402
 from cnimatrix.results import read_summary  # noqa: E402
+from cnimatrix.results.metrics import Datapath, GrowthCurve, PerfMetrics, RunMetrics  # noqa: E402
 
 OUT = REPO / "bench" / "results" / "perf.jsonl"
 
 
 def line(summary: dict, source: str) -> dict:
-    perf = summary["metrics"].get("perf", {})
-    routes = perf.get("datapath", {}).get("routes", {})
-    ratios = {route: {figure: [s["median"], s["min"], s["max"]] for figure, s in doc.get("ratios", {}).items()}
-              for route, doc in routes.items() if doc.get("ratios")}
+    perf = RunMetrics.from_dict(summary["metrics"]).perf or PerfMetrics()
+    datapath = perf.datapath or Datapath()
+    ratios = {route: {figure: [s.median, s.min, s.max] for figure, s in figures.ratios.items()}
+              for route, figures in (datapath.routes or {}).items() if figures.ratios}
     growth = {}
     for curve in CURVES:
-        record = perf.get("growth", {}).get(curve.id, {})
-        growth[curve.id] = record.get("declared") or {str(p["n"]): p["s"] for p in record.get("points", [])}
+        record = (perf.growth or {}).get(curve.id) or GrowthCurve()
+        growth[curve.id] = record.declared or {str(p.n): p.s for p in record.points or []}
     outcomes = {}
     for test in summary["tests"]:
         if test["suite"] == "perf":
             outcomes[test["outcome"]] = outcomes.get(test["outcome"], 0) + 1
     return {"when": summary["started_at"], "source": source, "cni": summary["cni"]["name"],
-            "suite_s": perf.get("suite_s"), "datapath_s": perf.get("datapath", {}).get("wall_s"),
-            "host": perf.get("host"), "outcomes": outcomes, "ratios": ratios, "cost": cost_groups(perf), "growth": growth}
+            "suite_s": perf.suite_s, "datapath_s": datapath.wall_s, "host": perf.host.to_dict() if perf.host else None,
+            "outcomes": outcomes, "ratios": ratios, "cost": cost_groups(perf), "growth": growth}
 
 
 def main() -> int:

@@ -18,35 +18,43 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from cnimatrix.compare import soak  # noqa: E402
+from cnimatrix.results.metrics import HostLoad, RunMetrics  # noqa: E402
+from cnimatrix.results.soak import SoakRecord  # noqa: E402
 
 OUT = REPO / "bench" / "results" / "soak.jsonl"
 
 
 def _mean(values: list) -> float | None:
-    known = [v for v in values if isinstance(v, (int, float))]
+    known = [v for v in values if v is not None]
     return round(statistics.fmean(known), 1) if known else None
 
 
-def run_loads(doc: dict, folder: Path | None) -> list:
+def _summary_load(path: Path) -> float | None:
+    """The mean 1-minute load a run's summary.json recorded (not validated: any summary will do)."""
+    doc = json.loads(path.read_text())
+    return (RunMetrics.from_dict(doc.get("metrics")).host or HostLoad()).load_1m_mean
+
+
+def run_loads(record: SoakRecord, folder: Path | None) -> list:
     """Each run's mean 1-minute load: from soak.json, else (older soaks) from the run's own summary."""
     loads = []
-    for run in doc.get("per_run", []):
-        load = (run.get("host_load_1m") or [None])[0]
-        summary = folder / "soak" / f"run-{run.get('run', 0):02d}" / "summary.json" if folder else None
+    for run in record.per_run or []:
+        load = (run.host_load_1m or [None])[0]
+        summary = folder / "soak" / f"run-{run.run or 0:02d}" / "summary.json" if folder else None
         if load is None and summary is not None and summary.is_file():
-            load = (json.loads(summary.read_text()).get("metrics", {}).get("host") or {}).get("load_1m_mean")
+            load = _summary_load(summary)
         loads.append(load)
     return loads
 
 
-def line(doc: dict, source: str, folder: Path | None = None) -> dict:
-    figures = soak.entry(doc.get("cni", "?"), doc)
-    seconds = [r["seconds"] for r in doc.get("per_run", []) if isinstance(r.get("seconds"), (int, float))]
-    return {"when": doc.get("started_at"), "source": source, "cni": doc.get("cni"),
-            "suites": sorted({row.get("suite", "?") for row in doc["scenarios"].values()}),
-            "runs_planned": doc["runs_planned"], "runs_done": doc["runs_done"], "stopped_by": doc.get("stopped_by"),
+def line(record: SoakRecord, source: str, folder: Path | None = None) -> dict:
+    figures = soak.entry(record.cni or "?", record)
+    seconds = [r.seconds for r in record.per_run or [] if r.seconds is not None]
+    return {"when": record.started_at, "source": source, "cni": record.cni,
+            "suites": sorted({row.suite or "?" for row in (record.scenarios or {}).values()}),
+            "runs_planned": record.runs_planned, "runs_done": record.runs_done, "stopped_by": record.stopped_by,
             "run_s": [round(statistics.median(seconds), 1), min(seconds), max(seconds)] if seconds else None,
-            "host_load_1m_mean": _mean(run_loads(doc, folder)),
+            "host_load_1m_mean": _mean(run_loads(record, folder)),
             "scenarios": figures["scenarios"], "totals": figures["totals"], "flake_rate": figures["flake_rate"],
             "flaky": {r["id"]: r["flaky"] for r in figures["flaky"]},
             "failing": {r["id"]: [r["failed"], r["first_failure"]] for r in figures["failing"]}}
@@ -59,11 +67,11 @@ def main() -> int:
     args = parser.parse_args()
     lines = []
     for folder in args.folders:
-        doc, warning = soak.read(Path(folder))
-        if doc is None:
+        record, warning = soak.read(Path(folder))
+        if record is None:
             print(f"soak_record: {warning or f'{folder}: no soak.json'}", file=sys.stderr)
             return 2
-        lines.append(line(doc, args.source, Path(folder)))
+        lines.append(line(record, args.source, Path(folder)))
     with OUT.open("a") as out:
         out.writelines(json.dumps(entry) + "\n" for entry in lines)
     print(f"appended {len(lines)} line(s) to {OUT}")

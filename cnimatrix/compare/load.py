@@ -16,6 +16,8 @@ from typing import Any
 from cnimatrix import versions
 from cnimatrix.compare import soak
 from cnimatrix.results import UNKNOWN_COMMIT, read_summary
+from cnimatrix.results.metrics import RunMetrics
+from cnimatrix.results.soak import SoakRecord
 
 SUMMARY = "summary.json"
 COMPARISON_DIR = "comparison"  # reports/comparison/ is our own output, never a CNI
@@ -27,13 +29,15 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class Run:
-    """One column of the comparison: a CNI's validated summary, or the fact that there is none."""
+    """One column of the comparison: a CNI's validated summary (and its metrics, typed), or the
+    fact that there is none."""
 
     column: str
     path: Path | None = None
     doc: dict[str, Any] | None = None
     stale_reasons: tuple[str, ...] = ()
-    soak: dict[str, Any] | None = None   # reports/<name>/soak.json, when tools/soak.py left a usable one
+    soak: SoakRecord | None = None   # reports/<name>/soak.json, when tools/soak.py left a usable one
+    metrics: RunMetrics = RunMetrics()   # empty without a summary
 
     @property
     def has_results(self) -> bool:
@@ -72,7 +76,8 @@ def _read(folder: Path, kubernetes: str, commit: str) -> Run:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except ValueError as exc:  # read_summary's messages already start with the path
         raise InputError(str(exc)) from exc
-    return Run(column=folder.name, path=path, doc=doc, stale_reasons=tuple(staleness(doc, kubernetes, commit)))
+    return Run(column=folder.name, path=path, doc=doc, stale_reasons=tuple(staleness(doc, kubernetes, commit)),
+               metrics=RunMetrics.from_dict(doc["metrics"]))
 
 
 def load_runs(

@@ -7,9 +7,7 @@ from it alone, and `comparison.schema.json` (next to this module) pins its shape
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -19,6 +17,9 @@ from jsonschema import Draft202012Validator
 from cnimatrix.compare import perf, soak
 from cnimatrix.compare.load import Run
 from cnimatrix.results import SUITES, UNKNOWN_COMMIT, raise_first_schema_error, rfc3339
+from cnimatrix.results.figures import elapsed_s, finite_number
+from cnimatrix.results.metrics import HostLoad, LatencySummary, LiveUpdate, NetpolMetrics, PerfMetrics, TestMetrics
+from cnimatrix.results.text import one_line as _one_line
 
 COMPARISON_VERSION = 1
 # One status per cell. flaky is a pass that needed retries; not-supported is a declared gap
@@ -35,21 +36,7 @@ __all__ = ["CELL_STATUSES", "COMPARISON_VERSION", "build", "one_line", "schema",
 
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:
     """The first non-blank line of `text`, whitespace collapsed, cut to `limit` characters."""
-    line = next((" ".join(part.split()) for part in text.splitlines() if part.strip()), "")
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _number(value: Any) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
-
-
-def _seconds_between(start: str, end: str) -> float | None:
-    try:
-        seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    except ValueError:
-        return None
-    return round(seconds, 1) if seconds >= 0 else None
+    return _one_line(text, limit)
 
 
 # --------------------------------------------------------------------------- cells
@@ -98,7 +85,7 @@ def header(run: Run) -> dict[str, Any]:
         "column": run.column, "has_results": True, "summary": str(run.path), "schema_version": doc["schema_version"],
         "cni": dict(doc["cni"]), "kubernetes_version": doc["kubernetes_version"], "kind_version": doc["kind_version"],
         "node_image": doc["node_image"], "offline": doc["offline"], "started_at": doc["started_at"],
-        "finished_at": doc["finished_at"], "run_time_s": _seconds_between(doc["started_at"], doc["finished_at"]),
+        "finished_at": doc["finished_at"], "run_time_s": elapsed_s(doc["started_at"], doc["finished_at"]),
         "run": {"status": run_info["status"], "reason": one_line(run_info["reason"])},
         "cnimatrix_commit": doc.get("cnimatrix_commit"), "stale": run.stale, "stale_reasons": list(run.stale_reasons),
     }
@@ -135,16 +122,6 @@ def _totals(scenarios: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> d
 # --------------------------------------------------------------------------- measurements
 
 
-def _leaves(value: Any, path: str = "") -> list[tuple[str, float]]:
-    """(dotted path, number) for every numeric leaf of a number or nested mapping."""
-    number = _number(value)
-    if number is not None:
-        return [(path, number)]
-    if isinstance(value, Mapping):
-        return [leaf for key in sorted(value) for leaf in _leaves(value[key], f"{path}.{key}" if path else str(key))]
-    return []
-
-
 # key -> (group, label, unit): rows every comparison has, null where a run lacks the figure
 STANDARD_MEASUREMENTS = {
     "cluster.create_to_ready_s": ("cluster", "Cluster create-to-Ready", "s"),
@@ -167,47 +144,49 @@ LIVE_UPDATE_FIGURES = {
 }
 
 
-def _live_update_figures(live: Any) -> dict[str, tuple[str, str, str, float | None]]:
+def _live_update_figures(live: LiveUpdate | None) -> dict[str, tuple[str, str, str, float | None]]:
     figures = {}
     for key, label in LIVE_UPDATE_FIGURES.items():
-        stats = live.get(key) if isinstance(live, Mapping) else None
+        stats = getattr(live, key) if live else None
         for stat in ("p50", "max"):
-            value = _number(stats.get(stat)) if isinstance(stats, Mapping) else None
+            value = getattr(stats, stat) if stats else None
             if value is not None:
                 figures[f"netpol.live_update.{key}.{stat}"] = (
                     "time-to-effect", f"NetworkPolicy live update, {label}: {stat}", "s", value)
     return figures
 
 
-def _run_figures(doc: Mapping[str, Any]) -> dict[str, tuple[str, str, str, float | None]]:
+def _time_to_effect_figures(summary: LatencySummary | None) -> dict[str, tuple[str, str, str, float | None]]:
+    """metrics.netpol.time_to_effect_s: one row per statistic of the latency summary."""
+    return {f"netpol.time_to_effect_s.{stat}": ("time-to-effect", f"NetworkPolicy time-to-effect: {stat}", "s", float(value))
+            for stat, value in sorted((summary.to_dict() if summary else {}).items())}
+
+
+def _run_figures(run: Run) -> dict[str, tuple[str, str, str, float | None]]:
     """key -> (group, label, unit, value) for every figure one summary offers."""
+    doc, metrics = run.doc, run.metrics
     timings = doc["timings_s"]
-    create, ready = _number(timings.get("cluster_create")), _number(timings.get("cni_ready"))
-    latency = doc["metrics"].get("dns", {}).get("latency_ms", {})
-    latency = latency if isinstance(latency, Mapping) else {}
+    create, ready = finite_number(timings.get("cluster_create")), finite_number(timings.get("cni_ready"))
+    latency = (metrics.dns.latency_ms if metrics.dns else None) or LatencySummary()
+    host = metrics.host or HostLoad()
     values = {
         "cluster.create_to_ready_s": round(create + ready, 3) if create is not None and ready is not None else None,
         "cluster.create_s": create,
         "cluster.cni_ready_s": ready,
-        "dns.latency_p50_ms": _number(latency.get("p50")),
-        "dns.latency_p99_ms": _number(latency.get("p99")),
+        "dns.latency_p50_ms": latency.p50,
+        "dns.latency_p99_ms": latency.p99,
+        "host.load_1m_mean": host.load_1m_mean,
+        "host.load_1m_max": host.load_1m_max,
+        "host.overloaded_share": host.overloaded_share,
     }
-    host = doc["metrics"].get("host", {})
-    host = host if isinstance(host, Mapping) else {}
-    values.update({key: _number(host.get(key.split(".", 1)[1])) for key in ("host.load_1m_mean", "host.load_1m_max", "host.overloaded_share")})
     figures = {key: (*STANDARD_MEASUREMENTS[key], value) for key, value in values.items()}
-    netpol = doc["metrics"].get("netpol", {})
-    if isinstance(netpol, Mapping) and "time_to_effect_s" in netpol:
-        for path, value in _leaves(netpol["time_to_effect_s"]):
-            key = "netpol.time_to_effect_s" + (f".{path}" if path else "")
-            label = "NetworkPolicy time-to-effect" + (f": {path}" if path else "")
-            figures[key] = ("time-to-effect", label, "s", value)
-    if isinstance(netpol, Mapping):
-        figures.update(_live_update_figures(netpol.get("live_update")))
-    figures.update(perf.figures(doc))
+    netpol = metrics.netpol or NetpolMetrics()
+    figures.update(_time_to_effect_figures(netpol.time_to_effect_s))
+    figures.update(_live_update_figures(netpol.live_update))
+    figures.update(perf.figures(metrics.perf or PerfMetrics()))
     for test in doc["tests"]:
-        for path, value in _leaves(test.get("metrics", {}).get("settle_s", {})):
-            figures[f"settle:{test['id']}:{path}"] = ("time-to-effect", f"{test['title']}: {path}", "s", value)
+        for name, seconds in sorted((TestMetrics.from_dict(test.get("metrics")).settle_s or {}).items()):
+            figures[f"settle:{test['id']}:{name}"] = ("time-to-effect", f"{test['title']}: {name}", "s", seconds)
     return figures
 
 
@@ -220,7 +199,7 @@ def _measurements(runs: Sequence[Run]) -> list[dict[str, Any]]:
     rows = {key: row(key, *meta) for key, meta in STANDARD_MEASUREMENTS.items()}
     extra: dict[str, dict[str, Any]] = {}
     for run in runs:
-        for key, (group, label, unit, value) in (_run_figures(run.doc) if run.doc else {}).items():
+        for key, (group, label, unit, value) in (_run_figures(run) if run.doc else {}).items():
             target = rows.get(key) or extra.setdefault(key, row(key, group, label, unit))
             target["values"][run.column] = value
     return [*rows.values(), *(extra[key] for key in sorted(extra))]
@@ -249,7 +228,7 @@ def build(runs: Sequence[Run], *, kubernetes: str, commit: str = UNKNOWN_COMMIT,
             for rows in [[row for row in scenarios if row["suite"] == suite]]
         ],
         "measurements": _measurements(runs),
-        "perf": perf.section(columns, [run.doc for run in runs]),
+        "perf": perf.section(columns, [run.metrics.perf for run in runs]),
         "soak": soak.section(columns, [run.soak for run in runs]),
     }
     validate(doc)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cnimatrix.compare import present, soak
+from cnimatrix.results.text import clip
 
 MD_REASON_LIMIT = 160  # a PR comment holds 65536 characters; keep every failure readable but short
 
@@ -17,7 +18,7 @@ def escape(text: str) -> str:
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= MD_REASON_LIMIT else text[: MD_REASON_LIMIT - 1] + "…"
+    return clip(text, MD_REASON_LIMIT)
 
 
 def cell_text(cell: Mapping[str, Any]) -> str:

@@ -12,36 +12,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cnimatrix.results.soak import COUNTS, SoakRecord, SoakScenario, problem
+from cnimatrix.results.text import one_line
+
 SOAK = "soak.json"
 NOT_RECORDED = "no soak recorded"
-COUNTS = ("passed", "flaky", "failed", "skipped", "not_run")
 LISTED = 20      # scenarios listed per column and kind; the rest are counted
 MESSAGE_LIMIT = 200
 
 
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def problem(doc: Any) -> str | None:
-    """Why `doc` is not a soak record this module can read, or None."""
-    if not isinstance(doc, Mapping):
-        return "not a JSON object"
-    for key in ("runs_planned", "runs_done"):
-        if not _count(doc.get(key)):
-            return f"{key} is not a count"
-    scenarios = doc.get("scenarios")
-    if not isinstance(scenarios, Mapping):
-        return "scenarios is not an object"
-    for name, row in scenarios.items():
-        if not isinstance(row, Mapping) or not all(_count(row.get(k)) for k in ("runs", *COUNTS)):
-            return f"scenario {name!r} lacks its counts (runs, {', '.join(COUNTS)})"
-    if doc.get("stopped_by") is not None and not isinstance(doc["stopped_by"], str):
-        return "stopped_by is neither null nor a string"
-    return None
-
-
-def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+def read(folder: Path) -> tuple[SoakRecord | None, str | None]:
     """(the soak record, None), (None, a one-line warning) when it is unusable, or (None, None)
     when there is none."""
     path = folder / SOAK
@@ -54,48 +34,41 @@ def read(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     why = problem(doc)
     if why:
         return None, f"{path}: not a soak record ({why}), left out"
-    return doc, None
+    return SoakRecord.from_dict(doc), None
 
 
-def _first_line(text: Any) -> str:
-    line = next((" ".join(p.split()) for p in str(text or "").splitlines() if p.strip()), "")
-    return line if len(line) <= MESSAGE_LIMIT else line[: MESSAGE_LIMIT - 1] + "…"
+def _first_failure(row: SoakScenario) -> str:
+    return one_line(row.failures[0].message or "", MESSAGE_LIMIT) if row.failures else ""
 
 
-def _first_failure(row: Mapping[str, Any]) -> str:
-    failures = row.get("failures")
-    first = failures[0] if isinstance(failures, list) and failures else None
-    return _first_line(first.get("message")) if isinstance(first, Mapping) else ""
-
-
-def entry(column: str, doc: Mapping[str, Any] | None) -> dict[str, Any]:
+def entry(column: str, record: SoakRecord | None) -> dict[str, Any]:
     """One column's soak figures. flake_rate: flaky scenario-runs over those that passed at all
     (first time or after retries); null when nothing passed."""
-    if doc is None:
+    if record is None:
         return {"column": column, "recorded": False, "note": NOT_RECORDED, "runs_planned": None, "runs_done": None,
                 "stopped_by": None, "started_at": None, "finished_at": None, "scenarios": None, "totals": None,
                 "flake_rate": None, "flaky": [], "failing": [], "more_flaky": 0, "more_failing": 0}
-    rows = doc["scenarios"]
-    totals = {k: sum(row[k] for row in rows.values()) for k in COUNTS}
+    rows = record.scenarios or {}
+    totals = {k: sum(getattr(row, k) for row in rows.values()) for k in COUNTS}
     passed_at_all = totals["passed"] + totals["flaky"]
-    flaky = [{"id": name, "title": str(row.get("title") or name), "flaky": row["flaky"], "runs": row["runs"]}
-             for name, row in sorted(rows.items()) if row["flaky"]]
-    failing = [{"id": name, "title": str(row.get("title") or name), "failed": row["failed"], "runs": row["runs"],
+    flaky = [{"id": name, "title": row.title or name, "flaky": row.flaky, "runs": row.runs}
+             for name, row in sorted(rows.items()) if row.flaky]
+    failing = [{"id": name, "title": row.title or name, "failed": row.failed, "runs": row.runs,
                 "first_failure": _first_failure(row)}
-               for name, row in sorted(rows.items()) if row["failed"]]
+               for name, row in sorted(rows.items()) if row.failed]
     flaky.sort(key=lambda r: -r["flaky"])
     failing.sort(key=lambda r: -r["failed"])
-    return {"column": column, "recorded": True, "note": "", "runs_planned": doc["runs_planned"],
-            "runs_done": doc["runs_done"], "stopped_by": doc.get("stopped_by"),
-            "started_at": doc.get("started_at"), "finished_at": doc.get("finished_at"),
+    return {"column": column, "recorded": True, "note": "", "runs_planned": record.runs_planned,
+            "runs_done": record.runs_done, "stopped_by": record.stopped_by,
+            "started_at": record.started_at, "finished_at": record.finished_at,
             "scenarios": len(rows), "totals": totals,
             "flake_rate": round(totals["flaky"] / passed_at_all, 4) if passed_at_all else None,
             "flaky": flaky[:LISTED], "failing": failing[:LISTED],
             "more_flaky": max(0, len(flaky) - LISTED), "more_failing": max(0, len(failing) - LISTED)}
 
 
-def section(columns: Sequence[str], docs: Sequence[Mapping[str, Any] | None]) -> list[dict[str, Any]]:
-    return [entry(column, doc) for column, doc in zip(columns, docs)]
+def section(columns: Sequence[str], records: Sequence[SoakRecord | None]) -> list[dict[str, Any]]:
+    return [entry(column, record) for column, record in zip(columns, records)]
 
 
 # --------------------------------------------------------------------------- presentation

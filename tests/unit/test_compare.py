@@ -217,21 +217,27 @@ def test_host_load_rows_say_how_loaded_the_host_was(reports):
     assert rows["host.load_1m_mean"]["group"] == "run conditions"
 
 
-def test_a_plain_number_time_to_effect_is_one_row(reports):
+def test_time_to_effect_rows_are_the_latency_summary(reports):
+    rows = {m["key"]: m for m in compare(reports)["measurements"]}
+    assert {k for k in rows if k.startswith("netpol.time_to_effect_s")} == {"netpol.time_to_effect_s.p50",
+                                                                          "netpol.time_to_effect_s.p99"}
+    assert rows["netpol.time_to_effect_s.p50"]["label"] == "NetworkPolicy time-to-effect: p50"
+
+
+def test_a_time_to_effect_that_is_no_latency_summary_is_refused_naming_the_file(reports):
     path = reports / "kindnet" / "summary.json"
     doc = read_summary(path)
     doc["metrics"]["netpol"] = {"time_to_effect_s": 1.25}
     path.write_text(json.dumps(doc))
-    rows = {m["key"]: m for m in compare(reports)["measurements"]}
-    assert rows["netpol.time_to_effect_s"]["values"]["kindnet"] == 1.25
-    assert rows["netpol.time_to_effect_s"]["label"] == "NetworkPolicy time-to-effect"
+    with pytest.raises(InputError, match=r"kindnet/summary.json: invalid summary at \$.metrics.netpol.time_to_effect_s"):
+        compare(reports)
 
 
 def test_live_update_times_are_p50_and_max_rows(reports):
     path = reports / "kindnet" / "summary.json"
     doc = read_summary(path)
     doc["metrics"]["netpol"] = {"live_update": {"steps": 12, "first_flip_s": {"count": 12, "p50": 0.1, "max": 0.25},
-                                                "matrix_converged_s": {"count": 12, "p50": 3.5, "max": "n/a"}}}
+                                                "matrix_converged_s": {"count": 12, "p50": 3.5}}}
     path.write_text(json.dumps(doc))
     rows = {m["key"]: m for m in compare(reports)["measurements"]}
     first = rows["netpol.live_update.first_flip_s.max"]
@@ -239,7 +245,7 @@ def test_live_update_times_are_p50_and_max_rows(reports):
     assert first["label"] == "NetworkPolicy live update, first watched pair flipped: max"
     assert rows["netpol.live_update.matrix_converged_s.p50"]["values"] == {
         "flannel": None, "kindnet": 3.5, "cilium": None, "flannel-v0.27": None, "calico": None}
-    assert "netpol.live_update.matrix_converged_s.max" not in rows      # not a number: no row
+    assert "netpol.live_update.matrix_converged_s.max" not in rows      # not measured: no row
     assert not any(key.startswith("netpol.live_update.all_flipped_s") for key in rows)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from cnimatrix.compare import model, render_html, render_md, samples, soak
 from cnimatrix.compare.__main__ import main
+from cnimatrix.results.soak import SoakRecord
 from tests.unit.test_compare import COLUMNS, HEAD, K8S, compare
 
 DNS = "suites/dns/test_dns.py::test_srv_records"
@@ -14,6 +15,7 @@ NETPOL = "suites/netpol/test_netpol.py::test_policy_case[update-pod-labels-peer]
 
 
 def record(runs=20, planned=20, stopped_by=None, scenarios=None) -> dict:
+    """soak.json as tools/soak.py writes it."""
     scenarios = scenarios if scenarios is not None else {
         DNS: {"suite": "dns", "title": "SRV records", "runs": runs, "passed": runs, "flaky": 0, "failed": 0,
               "skipped": 0, "not_run": 0, "failures": []},
@@ -35,7 +37,7 @@ def reports(tmp_path):
 
 
 def test_entry_sums_lists_and_rates():
-    entry = soak.entry("calico", record())
+    entry = soak.entry("calico", SoakRecord.from_dict(record()))
     assert entry["recorded"] and entry["runs_done"] == 20 and entry["scenarios"] == 3
     assert entry["totals"] == {"passed": 56, "flaky": 3, "failed": 1, "skipped": 0, "not_run": 0}
     assert entry["flake_rate"] == round(3 / 59, 4)
@@ -51,22 +53,23 @@ def test_absent_soak_is_not_a_measurement():
 
 def test_nothing_passed_has_no_flake_rate():
     rows = {DNS: {"runs": 2, "passed": 0, "flaky": 0, "failed": 2, "skipped": 0, "not_run": 0, "failures": []}}
-    assert soak.entry("c", record(runs=2, scenarios=rows))["flake_rate"] is None
+    assert soak.entry("c", SoakRecord.from_dict(record(runs=2, scenarios=rows)))["flake_rate"] is None
 
 
 def test_many_flaky_scenarios_are_cut_and_counted():
     rows = {f"s{i:02d}": {"runs": 5, "passed": 4, "flaky": 1, "failed": 0, "skipped": 0, "not_run": 0} for i in range(25)}
-    entry = soak.entry("c", record(runs=5, scenarios=rows))
+    entry = soak.entry("c", SoakRecord.from_dict(record(runs=5, scenarios=rows)))
     assert len(entry["flaky"]) == soak.LISTED and entry["more_flaky"] == 5
 
 
 @pytest.mark.parametrize("text, why", [
     ("{not json", "unreadable soak record"),
-    ("[]", "not a JSON object"),
-    ('{"runs_planned": 2, "runs_done": -1, "scenarios": {}}', "runs_done is not a count"),
-    ('{"runs_planned": 2, "runs_done": 2, "scenarios": []}', "scenarios is not an object"),
-    ('{"runs_planned": 2, "runs_done": 2, "scenarios": {"a": {"runs": 2}}}', "scenario 'a' lacks its counts"),
-    ('{"runs_planned": 2, "runs_done": 2, "scenarios": {}, "stopped_by": 15}', "stopped_by is neither"),
+    ("[]", "at $: [] is not of type 'object'"),
+    ('{"runs_planned": 2, "runs_done": -1, "scenarios": {}}', "at $.runs_done: -1 is less than the minimum of 0"),
+    ('{"runs_planned": 2, "scenarios": {}}', "'runs_done' is a required property"),
+    ('{"runs_planned": 2, "runs_done": 2, "scenarios": []}', "at $.scenarios: [] is not of type 'object'"),
+    ('{"runs_planned": 2, "runs_done": 2, "scenarios": {"a": {"runs": 2}}}', "at $.scenarios.a: 'passed' is a required"),
+    ('{"runs_planned": 2, "runs_done": 2, "scenarios": {}, "stopped_by": 15}', "at $.stopped_by: 15 is not of type"),
 ])
 def test_malformed_soak_is_one_warning_and_left_out(tmp_path, text, why):
     (tmp_path / "soak.json").write_text(text)
@@ -76,6 +79,13 @@ def test_malformed_soak_is_one_warning_and_left_out(tmp_path, text, why):
 
 def test_missing_soak_file_is_silent(tmp_path):
     assert soak.read(tmp_path) == (None, None)
+
+
+def test_a_soak_record_reads_typed_and_keeps_keys_it_does_not_name(tmp_path):
+    (tmp_path / "soak.json").write_text(json.dumps({**record(runs=4), "note": "kept"}))
+    got, warning = soak.read(tmp_path)
+    assert warning is None and got.runs_done == 4 and got.scenarios[NETPOL].failures[0].run == 7
+    assert got.extra == {"note": "kept"}
 
 
 def test_comparison_carries_soak_per_column_and_validates(reports):

@@ -10,6 +10,7 @@ from cnimatrix.compare import perf, plots, render_html, render_md
 from cnimatrix.compare.load import load_runs
 from cnimatrix.compare.model import build, validate
 from cnimatrix.compare.samples import write_samples
+from cnimatrix.results.metrics import PerfMetrics
 
 COMMIT = "a" * 40
 
@@ -53,18 +54,26 @@ def test_flat_figures_for_the_measurements_table(doc):
 
 def test_cost_groups_sum_the_cnis_components():
     window = {"pods": 3, "cores": 0.1, "cpu_s": 1.0, "peak_mib": 10.0}
-    groups = perf.cost_groups({"cost": {"idle": {"daemonset/a/b": window, "deployment/a/c": window,
-                                                 perf.KUBE_PROXY: window, "daemonset/x/unread": {**window, "pods": 0}}}})
+    groups = perf.cost_groups(PerfMetrics.from_dict({"cost": {"idle": {
+        "daemonset/a/b": window, "deployment/a/c": window, perf.KUBE_PROXY: window, "daemonset/x/unread": {**window, "pods": 0}}}}))
     assert groups["cni"]["idle"] == {"cores": 0.2, "cpu_s": 2.0, "peak_mib": 20.0}
     assert groups["kube-proxy"]["idle"]["cores"] == 0.1
 
 
 def test_malformed_perf_metrics_are_ignored():
-    broken = {"metrics": {"perf": {"datapath": {"routes": {"pod-cross-node": {"ratios": {"tcp_1_gbps": {"median": "x"}}}}},
-                                   "growth": {"namespaces": {"points": [{"n": "1", "s": 2}, None]}}, "cost": []}},
-              "tests": []}
+    """What a hand-made or older file may hold (current summaries are validated before they are read)."""
+    broken = PerfMetrics.from_dict({"datapath": {"routes": {"pod-cross-node": {"ratios": {"tcp_1_gbps": {"median": "x"}}}}},
+                                    "growth": {"namespaces": {"points": [{"n": "1", "s": 2}, None]}}, "cost": []})
     assert perf.figures(broken) == {}
-    assert perf.section(["a"], [broken]) == {"ratios": [], "growth": []}
+    assert perf.section(["a", "b"], [broken, None]) == {"ratios": [], "growth": []}
+
+
+def test_well_formed_perf_metrics_give_figures():
+    """The positive twin of the above: the same shapes with numbers in them are read."""
+    good = PerfMetrics.from_dict({"datapath": {"routes": {"pod-cross-node": {"ratios": {"tcp_1_gbps": {"median": 0.8, "min": 0.7, "max": 0.9}}}}},
+                                  "growth": {"namespaces": {"points": [{"n": 1, "s": 2}]}}})
+    assert perf.figures(good)["perf.ratio.pod-cross-node.tcp_1_gbps"][3] == 0.8
+    assert perf.figures(good)["perf.growth.namespaces.1"][3] == 2.0
 
 
 def test_validation_wants_every_column_in_perf(doc):

@@ -4,6 +4,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+from cnimatrix.results.soak import SoakRecord
 from tests.unit.test_compare_soak import NETPOL, SVC, record
 
 SPEC = importlib.util.spec_from_file_location("soak_record", Path(__file__).resolve().parents[2] / "bench" / "soak_record.py")
@@ -14,7 +15,7 @@ SPEC.loader.exec_module(soak_record)
 def test_line_carries_counts_run_times_and_the_named_scenarios():
     doc = record(runs=3, planned=20, stopped_by="SIGTERM")
     doc["per_run"] = [{"run": 1, "seconds": 200.0}, {"run": 2, "seconds": 150.5}, {"run": 3, "seconds": 160.0}]
-    got = soak_record.line(doc, "tools/soak.py --runs 20")
+    got = soak_record.line(SoakRecord.from_dict(doc), "tools/soak.py --runs 20")
     assert got["cni"] == "x" and got["suites"] == ["dns", "netpol", "service"]
     assert (got["runs_planned"], got["runs_done"], got["stopped_by"]) == (20, 3, "SIGTERM")
     assert got["run_s"] == [160.0, 150.5, 200.0]
@@ -32,7 +33,7 @@ def test_a_folder_without_a_usable_soak_is_refused(tmp_path, monkeypatch, capsys
     (tmp_path / "bad" / "soak.json").write_text('{"runs_planned": -1}')
     monkeypatch.setattr("sys.argv", ["soak_record.py", str(tmp_path / "bad")])
     assert soak_record.main() == 2 and not out.exists()
-    assert "runs_planned is not a count" in capsys.readouterr().err
+    assert "bad/soak.json: not a soak record (invalid soak record at $" in capsys.readouterr().err
     (tmp_path / "good").mkdir()
     (tmp_path / "good" / "soak.json").write_text(json.dumps(record()))
     monkeypatch.setattr("sys.argv", ["soak_record.py", str(tmp_path / "good")])
@@ -40,10 +41,10 @@ def test_a_folder_without_a_usable_soak_is_refused(tmp_path, monkeypatch, capsys
 
 
 def test_host_load_comes_from_soak_json_or_else_from_each_runs_summary(tmp_path):
-    doc = record(runs=2)
+    doc = record(runs=3)   # fewer would make a negative count of passes in the fixture
     doc["per_run"] = [{"run": 1, "seconds": 1.0, "host_load_1m": [10.0, 12.0]}, {"run": 2, "seconds": 1.0}]
     run2 = tmp_path / "soak" / "run-02"
     run2.mkdir(parents=True)
     (run2 / "summary.json").write_text(json.dumps({"metrics": {"host": {"load_1m_mean": 14.0}}}))
-    assert soak_record.line(doc, "s", tmp_path)["host_load_1m_mean"] == 12.0
-    assert soak_record.line(doc, "s")["host_load_1m_mean"] == 10.0
+    assert soak_record.line(SoakRecord.from_dict(doc), "s", tmp_path)["host_load_1m_mean"] == 12.0
+    assert soak_record.line(SoakRecord.from_dict(doc), "s")["host_load_1m_mean"] == 10.0

@@ -16,7 +16,8 @@ from cnimatrix.results.metrics.common import LatencySummary, Spread, TestMetrics
 from cnimatrix.results.metrics.dns import DnsMetrics, DnsTestMetrics
 from cnimatrix.results.metrics.ingress import GatewayMetrics, GatewayTestMetrics, IngressMetrics, IngressTestMetrics
 from cnimatrix.results.metrics.netpol import LiveUpdate, NetpolMetrics, NetpolTestMetrics
-from cnimatrix.results.metrics.perf import CostWindow, GrowthCurve, PerfMetrics, PerfTestMetrics, RouteFigures
+from cnimatrix.results.metrics.perf import (Cost, CostWindow, Datapath, GrowthCurve, PerfHost, PerfMetrics, PerfTestMetrics,
+                                           RouteFigures)
 from cnimatrix.results.metrics.podnet import PodnetMetrics, PodnetTestMetrics
 from cnimatrix.results.metrics.run import Addons, Breakage, HostLoad
 from cnimatrix.results.metrics.service import ServiceTestMetrics
@@ -55,7 +56,7 @@ def test_metrics(test: Mapping[str, Any]) -> TestMetrics:
 test_metrics.__test__ = False  # not a pytest test despite the name
 
 __all__ = [
-    "TEST_METRICS", "Addons", "Breakage", "CostWindow", "DnsMetrics", "GatewayMetrics", "GrowthCurve", "HostLoad",
-    "IngressMetrics", "LatencySummary", "LiveUpdate", "NetpolMetrics", "PerfMetrics", "PodnetMetrics", "RouteFigures",
-    "RunMetrics", "Spread", "TestMetrics", "test_metrics",
+    "TEST_METRICS", "Addons", "Breakage", "Cost", "CostWindow", "Datapath", "DnsMetrics", "GatewayMetrics", "GrowthCurve",
+    "HostLoad", "IngressMetrics", "LatencySummary", "LiveUpdate", "NetpolMetrics", "PerfHost", "PerfMetrics",
+    "PodnetMetrics", "RouteFigures", "RunMetrics", "Spread", "TestMetrics", "test_metrics",
 ]
