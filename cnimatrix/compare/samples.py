@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cnimatrix.perf.figures import spread as spread_of
 from cnimatrix.results import RunSummary, TestResult, write_summary, write_text_atomic
 
 NETPOL_NOT_ENFORCED = {"capability": "networkpolicy", "status": "not-enforced",
@@ -72,8 +73,7 @@ def _test(index: int, outcome: str, pace: float = 1.0) -> TestResult:
 def _perf(pace: float, policies: bool) -> dict[str, Any]:
     """metrics.perf as the perf suite writes it (two routes, cost, growth curves)."""
     def spread(median: float) -> dict[str, Any]:
-        values = [round(median * f, 4) for f in (0.9, 1.0, 1.2)]
-        return {"median": values[1], "min": values[0], "max": values[2], "n": 3, "values": values}
+        return spread_of([median * f for f in (0.9, 1.0, 1.2)])
 
     def route(baseline: str | None, gbps: float, p50: float) -> dict[str, Any]:
         doc = {"title": "t", "baseline": baseline, "figures": {"tcp_1_gbps": spread(gbps), "rr_p50_us": spread(p50)},
