@@ -55,7 +55,8 @@ class EstablishedConnection(Record):
 class NetpolMetrics(Record):
     """metrics.netpol: the NetworkPolicy suite's run-level figures."""
 
-    matrix_connected_s: float | None = fact("Seconds until every pod reached every other before any policy.", minimum=0)
+    matrix_connected_s: float | None = fact("Seconds until every pod reached every other before any policy.",
+                                            nullable=True, minimum=0)
     time_to_effect_s: LatencySummary | None = fact("Seconds from a policy change until the matrix converged, over every change (one probe round, ~2 s, of resolution).")
     live_update: LiveUpdate | None = fact("The 100 ms watch of the pairs live changes flip.")
     established_connection: dict[str, EstablishedConnection] | None = fact("Scenario -> what the deny did to its open connection.")
