@@ -10,7 +10,7 @@ import time
 from cnimatrix import cni as cni_catalog
 from cnimatrix import mode
 from cnimatrix.addons import catalog as addon_catalog
-from cnimatrix.run.suites import ALL_SUITES
+from cnimatrix.results.suites import RUN_ORDER
 from cnimatrix.images.build import STATE, StepFailed, compute_keys, fail, is_fresh, run_steps
 from cnimatrix.images.recipes import all_steps, steps_for
 
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cni", action="append",
                         help="build what a cluster with this CNI needs (repeatable; 'all' = every CNI buildable here; "
                              "default: every step)")
-    parser.add_argument("--suite", action="append", choices=ALL_SUITES,
+    parser.add_argument("--suite", action="append", choices=RUN_ORDER,
                         help="with --cni: only what these suites need (repeatable; default: every suite)")
     parser.add_argument("--only", action="append", help="build only this step (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the steps and exit")

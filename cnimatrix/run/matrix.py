@@ -18,7 +18,7 @@ from cnimatrix import mode
 from cnimatrix import versions as V
 from cnimatrix.results import RunSummary, current_commit, rfc3339, write_summary
 from cnimatrix.run.process import run_stoppable
-from cnimatrix.run.suites import ALL_SUITES
+from cnimatrix.results.suites import RUN_ORDER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPORTS = REPO_ROOT / "reports"
@@ -80,7 +80,7 @@ def run_matrix(names: list[str], keep: bool = False) -> int:
                 failed.append(cni.name)
                 continue
         # Every suite, the opt-in ones (perf) included: a matrix is where CNIs are compared.
-        suites = [arg for suite in ALL_SUITES for arg in ("--suite", suite)]
+        suites = [arg for suite in RUN_ORDER for arg in ("--suite", suite)]
         code = run_stoppable([sys.executable, "-m", "cnimatrix", "run", "--cni", cni.name, *suites, *(["--keep"] if keep else [])])
         shares[cni.name] = time.monotonic() - began
         if code in SIGNALLED:
