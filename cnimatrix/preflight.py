@@ -1,6 +1,6 @@
 """Why a run cannot start, found before anything is created: each answer is one line for the user.
 
-`cnimatrix run` asks these in order and exits 2 on the first answer (README, "Bad input"): the
+`cnimatrix run` asks these in order and exits 2 on the first answer (docs/operations.md, "Bad input"): the
 settings and arguments first (no Docker needed), then the host (Docker, disk, tools, images), then
 the cluster name (taken by something that is not ours, or by a live run: cnimatrix/run/ownership.py).
 """

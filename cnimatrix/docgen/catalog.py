@@ -85,6 +85,9 @@ def render() -> str:
              "CNI\"). Offline builds are described in [offline-build.md](offline-build.md).", "", "## CNIs", ""]
     lines += cni_lines(entries)
     lines += ["", "## Add-ons", "", "Installed after the CNI, the same on every CNI, for the suites that need them "
-              "(Ingress, Gateway API).", ""]
+              "(Ingress, Gateway API), so that differences are the CNI's. An add-on is data, `addons/<name>.yaml`: "
+              "version, images, install steps (files of a pinned Go module applied as released, optionally only some "
+              "kinds of objects, or our own manifests under `manifests/addons/`), readiness rules, LoadBalancer "
+              "Services that must get an address, what it provides to the suites and what it declares it lacks.", ""]
     lines += addon_lines(extras)
     return "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ class Curve:
 # Default steps. Pods are what costs: on this 2-core host under load, flannel took 171 s to add
 # the backends from 50 to 150 and 136 s to fill 60 namespaces with one pod each, which alone
 # exceeds the suite's 8-minute budget. So the pod curves stop at 60 backends and 30 namespaces
-# by default; the 150 and 60 are one variable away (README: Performance).
+# by default; the 150 and 60 are one variable away (docs/checks.md: Performance).
 CURVES = (
     Curve("service_backends", "A new Service answers, with N ready backends behind it", "ready backends",
           "CNIMATRIX_PERF_BACKENDS", (10, 30, 60)),

@@ -1,4 +1,4 @@
-"""Bad input (README "Bad input"): the real `cnimatrix run` prints one line, exits 2 and creates
+"""Bad input (docs/operations.md, "Bad input"): the real `cnimatrix run` prints one line, exits 2 and creates
 nothing. Each test runs the command in a subprocess with its own state folder and results folder."""
 from __future__ import annotations
 
