@@ -9,6 +9,7 @@ ETCD = "3.7.0-0"
 COREDNS = "v1.14.6"
 PAUSE = "3.10.2"
 AGNHOST = "2.66.1"  # test/utils/image/manifest.go of v1.37.1
+AGNHOST_IMAGE = f"registry.k8s.io/e2e-test-images/agnhost:{AGNHOST}"  # as manifests and clients name it (image recipes spell it out: their source is their cache key)
 
 CONTAINERD = "v2.2.1"
 RUNC = "v1.4.3"

@@ -9,7 +9,7 @@ from cnimatrix import versions as V
 from cnimatrix.cluster.kind import HELPER_LABEL
 from cnimatrix.probe.engine import ContainerExecutor
 
-AGNHOST = f"registry.k8s.io/e2e-test-images/agnhost:{V.AGNHOST}"
+AGNHOST = V.AGNHOST_IMAGE
 
 
 def start(kind_name: str, node: str, purpose: str, *agnhost_args: str) -> ContainerExecutor:
