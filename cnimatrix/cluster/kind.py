@@ -374,6 +374,18 @@ def wait_ready(cluster: Cluster, cni: Cni, timeout_s: float | None = None) -> fl
         time.sleep(2)
 
 
+def cni_status_commands(cluster: Cluster, cni: Cni, pods_each: int | None = None) -> list[tuple[str, list[str]]]:
+    """The CNI's own status commands (`diagnostics:` in its catalog file) as (file name, kubectl
+    arguments), one per matching pod (at most `pods_each` per command)."""
+    commands = []
+    for diag in getattr(cni, "diagnostics", ()):
+        pods = cluster.kubectl("get", "pods", "-n", diag.namespace, "-l", diag.selector, "-o", "name", check=False).split()
+        for pod in pods[:pods_each]:
+            commands.append((f"cni-{diag.name}-{pod.split('/')[-1]}.txt",
+                             ["exec", "-n", diag.namespace, pod, "-c", diag.container, "--", *diag.command]))
+    return commands
+
+
 def collect_diagnostics(cluster: Cluster, cni: Cni, folder: Path) -> Path:
     """Node and pod status, events, CNI pod logs and kubelet journals, for a cluster that failed."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -394,11 +406,8 @@ def collect_diagnostics(cluster: Cluster, cni: Cni, folder: Path) -> Path:
         save(f"describe-{rule.namespace}.txt", "describe", "pods", "-n", rule.namespace)
         save(f"logs-{rule.namespace}-{rule.name}.txt", "logs", "-n", rule.namespace, f"{rule.kind.lower()}/{rule.name}",
              "--all-containers", "--tail=300", "--prefix")
-    for diag in cni.diagnostics:
-        pods = cluster.kubectl("get", "pods", "-n", diag.namespace, "-l", diag.selector, "-o", "name", check=False).split()
-        for pod in pods:
-            save(f"{diag.name}-{pod.split('/')[-1]}.txt", "exec", "-n", diag.namespace, pod, "-c", diag.container,
-                 "--request-timeout=60s", "--", *diag.command)
+    for name, args in cni_status_commands(cluster, cni):
+        save(name, "--request-timeout=60s", *args)
     for node in cluster.node_containers(include_stopped=True):
         proc = subprocess.run(["docker", "exec", node, "journalctl", "--no-pager", "-n", "300", "-u", "kubelet", "-u", "containerd"],
                               capture_output=True, text=True)

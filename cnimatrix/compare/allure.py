@@ -24,7 +24,7 @@ from pathlib import Path
 
 TOOL_DIR = Path(__file__).resolve().parents[2] / "tools" / "allure"
 CLI = Path("node_modules") / "allure" / "cli.js"
-LABEL = "cni"  # every cnimatrix result carries it (cnimatrix/pytest_plugin.py); its value is the environment
+LABEL = "cni"  # every cnimatrix result carries it (cnimatrix/testkit/plugin.py); its value is the environment
 DEFAULT_ENVIRONMENT = "default"  # Allure's environment for results no matcher takes
 ID_MAX = 64  # Allure 3: ids are [A-Za-z0-9_-]{1,64}, names at most 64 characters
 INSTALL_TIMEOUT_S = 900

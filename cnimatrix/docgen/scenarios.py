@@ -3,7 +3,7 @@
 The suites are collected by pytest in this process (`--collect-only`, no `--cni`), so no cluster
 is needed: the cluster fixtures only act when a CNI is given. A small plugin keeps what the
 document shows of each collected item; titles and suites are read the way summary.json reads
-them (cnimatrix.pytest_plugin), so the document, the reports and Allure name a scenario alike.
+them (cnimatrix.testkit.plugin), so the document, the reports and Allure name a scenario alike.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class _Collector:
 
 
 def describe(item, root: Path) -> Item:
-    from cnimatrix.pytest_plugin import suite_of, title_of  # the plugin imports pytest machinery; load it late
+    from cnimatrix.testkit.plugin import suite_of, title_of  # the plugin imports pytest machinery; load it late
 
     capabilities: list[str] = []
     for name in CAPABILITY_MARKERS:

@@ -3,7 +3,9 @@ and the NodePort of every node, reached from a container on the kind network.
 
 Checks (cnimatrix.ingress.routing) are sent through one or more entries and judged per round; a
 change (an Ingress or route applied) is followed until its checks hold for several rounds, and the
-time from the change to the first round of that streak is its time-to-effect.
+time from the change to the first round of that streak is its time-to-effect. A change is followed
+through the testkit's `settle`, so its rounds land in the test's record; deadlines are named in the
+testkit's timeout table ("route" by default). Without a record, `hold` is a plain wait.
 """
 from __future__ import annotations
 
@@ -12,11 +14,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from cnimatrix.ingress.routing import Check, RoundVerdict, judge_round
-from cnimatrix.probe.engine import Convergence, Executor, converge
+from cnimatrix.probe.converge import Convergence, converge
+from cnimatrix.probe.executors import Executor
 from cnimatrix.probe.web import Response, send
+from cnimatrix.testkit.expect import settle
+from cnimatrix.testkit.timeouts import deadline
 
 STABLE_ROUNDS = 3
-CHANGE_DEADLINE_S = 60.0
+ROUND_S = 0.5   # between two rounds of requests
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,12 @@ class FrontDoor:
     def judge(self, sent: list[Check], responses: list[Response]) -> RoundVerdict:
         return judge_round(sent, responses, self.client_ip)
 
-    def hold(self, checks: list[Check], via: str = "lb", copies: int = 2, deadline_s: float = CHANGE_DEADLINE_S,
-             stable: int = STABLE_ROUNDS, extra: Callable[[], tuple[bool, str]] | None = None) -> Convergence:
+    def hold(self, checks: list[Check], via: str = "lb", copies: int = 2, timeout: str | float = "route",
+             stable: int = STABLE_ROUNDS, extra: Callable[[], tuple[bool, str]] | None = None,
+             record=None, name: str = "") -> Convergence:
         """Send `checks` in rounds until every response matches (and `extra`, a second observation
-        such as a route's status, holds) for `stable` rounds in a row."""
+        such as a route's status, holds) for `stable` rounds in a row. With a test `record` the
+        rounds are folded into it under `name`, as following a change; without, it is a wait."""
         def observe():
             verdict = self.judge(*self.send(checks, via, copies))
             return verdict, extra() if extra else (True, "")
@@ -66,14 +73,17 @@ class FrontDoor:
                 return False, verdict.reason
             return extra_ok, extra_reason or verdict.reason
 
-        return converge(observe, judge, deadline_s=deadline_s, stable=stable, interval_s=0.5)
+        if record is None:
+            return converge(observe, judge, deadline_s=deadline(timeout), stable=stable, interval_s=ROUND_S)
+        return settle(record, name, observe, judge, timeout=timeout, stable=stable, interval_s=ROUND_S, steady=False)
 
-    def after(self, name: str, change: Callable[[], None], checks: list[Check], **kwargs) -> Convergence:
-        """Make `change`, then `hold` its checks; records the time-to-effect under `name`."""
+    def after(self, name: str, change: Callable[[], None], checks: list[Check], record=None, **kwargs) -> Convergence:
+        """Make `change`, then `hold` its checks (into `record`, when given); keeps the
+        time-to-effect under `name`."""
         started = time.monotonic()
         change()
         applied = time.monotonic() - started
-        conv = self.hold(checks, **kwargs)
+        conv = self.hold(checks, record=record, name=name, **kwargs)
         if conv.ok and conv.settle_s is not None:
             self.effects[name] = round(applied + conv.settle_s, 3)
         return conv
@@ -81,8 +91,7 @@ class FrontDoor:
     def serve(self, record, name: str, change: Callable[[], None], checks, **kwargs) -> Convergence:
         """`after`, folded into the test's record (attempts, time-to-effect); fails the test with
         the last wrong answer when the checks never held."""
-        conv = self.after(name, change, list(checks), **kwargs)
-        record.convergence(name, conv, steady=False)
+        conv = self.after(name, change, list(checks), record, **kwargs)
         if name in self.effects:
             record.metrics.setdefault("time_to_effect_s", {})[name] = self.effects[name]
         if not conv.ok:

@@ -2,14 +2,14 @@
 
 A Check is one request (path, host, scheme, headers) and a Want (which backend Service answers,
 with what status; a redirect target; the certificate presented; headers the backend must or must
-not have received). The suites send each check through the probe engine and judge the response
+not have received). The suites send each check through the probes and judge the response
 here; these functions are pure so that unit tests pin down every verdict.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cnimatrix.probe.engine import Outcome
+from cnimatrix.probe.outcomes import Outcome
 from cnimatrix.probe.web import Request, Response
 
 CLIENT_IP = "$client_ip"  # in a wanted header value: the outside client's own address

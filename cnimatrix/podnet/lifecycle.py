@@ -2,7 +2,7 @@
 timing its own network set-up, and the IPAM's count before, at the peak and after each batch.
 
 The batch is the `churn` Deployment (manifests/workloads/podnet/churn.yaml) in the suite's
-namespace; its pods run cnimatrix.probe.engine.FIRST_ANSWER_SCRIPT.
+namespace; its pods run cnimatrix.probe.programs.FIRST_ANSWER_SCRIPT.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from kubernetes import client, watch
 
 from cnimatrix.cluster.kind import tool
 from cnimatrix.podnet.scenarios import PodAddresses, Round, SetupSample, address_problems, parse_count
-from cnimatrix.probe.engine import FirstAnswer, converge, parse_first_answer
+from cnimatrix.probe.converge import converge
+from cnimatrix.probe.outcomes import FirstAnswer, parse_first_answer
 
 ROUNDS, BATCH = 3, 40
 START_DEADLINE_S = 600   # for a whole batch to be running: a 2-core host shared by several clusters is slow

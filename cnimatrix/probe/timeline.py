@@ -1,4 +1,4 @@
-"""Probes over time, for changes that take effect while traffic flows (part of the probe engine).
+"""Probes over time, for changes that take effect while traffic flows (part of cnimatrix.probe).
 
 `watch` probes a few targets from one client every 100 ms, each probe a new connection (or a new
 UDP socket) with a short timeout, and prints the wall-clock time each one was sent. Kind nodes
@@ -13,7 +13,8 @@ import shlex
 import threading
 from dataclasses import dataclass
 
-from cnimatrix.probe.engine import Executor, Outcome
+from cnimatrix.probe.executors import Executor
+from cnimatrix.probe.outcomes import Outcome
 from cnimatrix.stats import percentile
 
 # Each probe prints "@@<target>\t<sent, epoch s>\t<code>\t<micros>", code 0 answered, 1 refused,

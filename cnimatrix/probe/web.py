@@ -1,10 +1,10 @@
-"""HTTP and HTTPS requests as a client sends them to an ingress, through the probe engine's executors.
+"""HTTP and HTTPS requests as a client sends them to an ingress, through the probe executors.
 
 A request names the address to connect to and, separately, the host name it asks for: curl's
 --resolve puts that name in the URL, so it is both the Host header and the TLS SNI. Each response
 keeps what a routing check needs: status, redirect target, the subject of the certificate the
 server presented (verified against the suite's CA), the body (echo-basic's JSON) and the
-transport outcome (ok / refused / timeout / error), classified as the engine classifies curl.
+transport outcome (ok / refused / timeout / error), classified as the probes classify curl.
 """
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import json
 import shlex
 from dataclasses import dataclass
 
-from cnimatrix.probe.engine import PARALLEL, Executor, Outcome, classify_http
+from cnimatrix.probe.executors import Executor
+from cnimatrix.probe.outcomes import Outcome, classify_http
+from cnimatrix.probe.programs import PARALLEL
 
 CA_PATH = "/tmp/cnimatrix-ca.pem"
 BODY_LIMIT = 8000

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from cnimatrix.cluster.kind import tool
+from cnimatrix.cluster.kind import cni_status_commands, tool
 from cnimatrix.testkit.namespaces import RUN_NAMESPACE_SELECTOR
 
 BUDGET_S = 30.0
@@ -98,11 +98,8 @@ def collect(cluster, cni, folder: Path, budget_s: float = BUDGET_S) -> list[Path
             out.run(f"node-{node}-rules.txt", ["docker", "exec", node, "sh", "-c",
                     f"echo '# iptables-save lines naming the addresses involved'; iptables-save 2>&1 | grep -F {pattern}; "
                     f"echo; echo '# nft list ruleset lines naming them'; nft list ruleset 2>&1 | grep -F {pattern}"])
-    for diag in getattr(cni, "diagnostics", ()):
-        pods = cluster.kubectl("get", "pods", "-n", diag.namespace, "-l", diag.selector, "-o", "name", check=False).split()
-        for pod in pods[:3]:
-            out.run(f"cni-{diag.name}-{pod.split('/')[-1]}.txt",
-                    [*kubectl, "exec", "-n", diag.namespace, pod, "-c", diag.container, "--", *diag.command])
+    for name, args in cni_status_commands(cluster, cni, pods_each=3):
+        out.run(name, [*kubectl, *args])
     note = f"evidence collected within {budget_s:.0f} s; namespaces: {', '.join(namespaces) or 'none'}"
     if out.skipped:
         note += f"\nnot collected (time budget spent): {', '.join(out.skipped)}"

@@ -7,7 +7,7 @@ import subprocess
 
 from cnimatrix import versions as V
 from cnimatrix.cluster.kind import HELPER_LABEL
-from cnimatrix.probe.engine import ContainerExecutor
+from cnimatrix.probe.executors import ContainerExecutor
 
 AGNHOST = V.AGNHOST_IMAGE
 

@@ -2,11 +2,16 @@
 
 steady: a state that should already hold (a Service that is programmed, a name that exists);
 change: time for the cluster to follow a change (scale, readiness flip, policy update);
-slow:   new pods starting on a loaded host, whose start-up is not what a scenario judges.
+policy: a NetworkPolicy change must show in the probe matrix within this;
+route:  an Ingress or Gateway route change answered right at the ingress controller's front door;
+slow:   new pods starting on a loaded host, whose start-up is not what a scenario judges;
+declared: a scenario whose capability is declared missing, watched long enough to see it either way;
+glance: the same for a whole NetworkPolicy matrix on a CNI that declares no enforcement (a few rounds).
 """
 from __future__ import annotations
 
-TIMEOUTS: dict[str, float] = {"steady": 30.0, "change": 90.0, "slow": 300.0}
+TIMEOUTS: dict[str, float] = {"steady": 30.0, "change": 90.0, "policy": 60.0, "route": 60.0,
+                              "slow": 300.0, "declared": 20.0, "glance": 6.0}
 
 
 def deadline(timeout: str | float) -> float:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import pytest
 from kubernetes import client
 
-from cnimatrix.probe.engine import PodExecutor
+from cnimatrix.probe.executors import PodExecutor
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace, PodInfo
 

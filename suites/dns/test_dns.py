@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from cnimatrix.probe.engine import dns, resolve_latencies
+from cnimatrix.probe.probes import dns, resolve_latencies
 from cnimatrix.stats import latency_summary
 from cnimatrix.testkit import deadline, expect
+from cnimatrix.testkit.run import run_metrics
 
 pytestmark = pytest.mark.suite("dns")
 
@@ -246,8 +247,6 @@ def test_default_search_path(dnsenv, record):
 
 @pytest.mark.title("Resolution latency p50/p99 from every worker (measured, reported in summary.json)")
 def test_resolution_latency(dnsenv, record, request):
-    from cnimatrix.pytest_plugin import state_key
-
     name = dnsenv.fqdn("web") + "."
     per_node, all_times, failures = {}, [], 0
     for node in dnsenv.workers:
@@ -257,7 +256,7 @@ def test_resolution_latency(dnsenv, record, request):
         per_node[node] = latency_summary(times) if times else None
     metrics = {"name": name, "lookups_per_node": LATENCY_LOOKUPS, "failures": failures,
                "latency_ms": latency_summary(all_times) if all_times else None, "per_node": per_node}
-    request.config.stash[state_key].metrics["dns"] = metrics
+    run_metrics(request, "dns").update(metrics)
     record.metrics.update({"p50_ms": metrics["latency_ms"]["p50"] if all_times else None,
                            "p99_ms": metrics["latency_ms"]["p99"] if all_times else None})
     record.attempts = len(all_times) + failures

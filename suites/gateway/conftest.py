@@ -7,36 +7,25 @@ from dataclasses import dataclass
 
 import pytest
 
-from cnimatrix.ingress.frontdoor import FrontDoor
-from cnimatrix.pytest_plugin import state_key
-from fixtures.addons import deploy_backends, front_door
+from cnimatrix.probe.converge import converge
+from cnimatrix.testkit.run import run_metrics
+from cnimatrix.testkit import deadline
+from fixtures.addons import FrontDoorSuite, deploy_backends, front_door
 from fixtures.cluster import apply_requested_breakage
-from fixtures.workloads import Namespace, render
+from fixtures.workloads import Namespace
 
 GATEWAY = "gw"
-PROGRAMMED_DEADLINE_S = 90
 
 
 @dataclass
-class GatewayEnv:
-    ns: Namespace          # the Gateway and the backends
-    routes: Namespace      # routes whose backends live in ns (cross-namespace)
-    door: FrontDoor
-    params: dict
-
-    def apply(self, manifest: str, ns: Namespace | None = None) -> None:
-        (ns or self.ns).apply(f"ingress/{manifest}", **self.params)
-
-    def remove(self, manifest: str, ns: Namespace | None = None) -> None:
-        """Delete what `apply(manifest, ns)` created."""
-        self.ns.cluster.kubectl("delete", "-n", (ns or self.ns).name, "--ignore-not-found", "--wait=true", "-f", "-",
-                                input=render(f"ingress/{manifest}", **self.params))
+class GatewayEnv(FrontDoorSuite):   # ns: the Gateway and the backends
+    routes: Namespace               # routes whose backends live in ns (cross-namespace)
 
     def delete(self, kind: str, *names: str, ns: Namespace | None = None) -> None:
-        self.ns.cluster.kubectl("delete", kind, "-n", (ns or self.ns).name, "--ignore-not-found", "--wait=true", *names)
+        self.kubectl("delete", kind, "--ignore-not-found", "--wait=true", *names, ns=ns)
 
     def get(self, kind: str, name: str, ns: Namespace | None = None) -> dict:
-        return json.loads(self.ns.cluster.kubectl("get", kind, name, "-n", (ns or self.ns).name, "-o", "json"))
+        return json.loads(self.kubectl("get", kind, name, "-o", "json", ns=ns))
 
     def route_conditions(self, name: str, ns: Namespace | None = None) -> dict[str, tuple[str, str]]:
         """{condition type: (status, reason)} the controller wrote for our Gateway on this HTTPRoute."""
@@ -54,16 +43,14 @@ class GatewayEnv:
 def wait_programmed(env: GatewayEnv) -> float:
     """The Gateway accepted and programmed by the controller, with the LoadBalancer address in its
     status; otherwise every scenario errors with what the status says."""
-    from cnimatrix.probe.engine import converge
-
     def judge(state):
         conditions, addresses = state
         good = conditions.get("Accepted") == "True" and conditions.get("Programmed") == "True"
         return good and env.door.lb.address in addresses, f"conditions {conditions}, addresses {addresses}"
 
-    conv = converge(env.gateway_state, judge, deadline_s=PROGRAMMED_DEADLINE_S, stable=1, interval_s=1)
+    conv = converge(env.gateway_state, judge, deadline_s=deadline("change"), stable=1, interval_s=1)
     if not conv.ok:
-        pytest.fail(f"Gateway {env.ns.name}/{GATEWAY} not programmed by the controller within {PROGRAMMED_DEADLINE_S}s: {conv.reason}")
+        pytest.fail(f"Gateway {env.ns.name}/{GATEWAY} not programmed by the controller within {deadline('change'):g}s: {conv.reason}")
     return conv.settle_s
 
 
@@ -76,10 +63,8 @@ def gw(request, cluster, addons, make_namespace, outside_client) -> GatewayEnv:
                      params={"gateway_class": traefik["gateway_class"], "http_port": traefik["listener_ports"]["http"],
                              "gw_ns": ns.name, "routes_ns": routes.name})
     env.apply("gateway")
-    metrics = request.config.stash[state_key].metrics.setdefault("gateway", {})
-    metrics["gateway_programmed_s"] = wait_programmed(env)
+    run_metrics(request, "gateway")["gateway_programmed_s"] = wait_programmed(env)
     apply_requested_breakage(request, "gateway", cluster, {"ns": ns.name, "routes_ns": routes.name,
                                                            "traefik_ns": traefik["namespace"]})
     yield env
-    if env.door.effects:
-        metrics["time_to_effect_s"] = dict(sorted(env.door.effects.items()))
+    env.keep_effects(request, "gateway")

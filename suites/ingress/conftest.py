@@ -11,37 +11,20 @@ import pytest
 
 from cnimatrix.addons.install import Installed
 from cnimatrix.ingress.certs import TestCA
-from cnimatrix.ingress.frontdoor import FrontDoor
-from cnimatrix.pytest_plugin import state_key
-from fixtures.addons import deploy_backends, front_door
+from fixtures.addons import FrontDoorSuite, deploy_backends, front_door
 from fixtures.cluster import apply_requested_breakage
-from fixtures.workloads import Namespace, render
 
 
 @dataclass
-class IngressEnv:
-    ns: Namespace
+class IngressEnv(FrontDoorSuite):   # params: ingress_class (ours), other_class (not installed)
     addons: Installed
-    door: FrontDoor
     ca: TestCA
-    ingress_class: str
-    other_class: str
-
-    def apply(self, manifest: str) -> None:
-        self.ns.apply(f"ingress/{manifest}", ingress_class=self.ingress_class, other_class=self.other_class)
-
-    def remove(self, manifest: str) -> None:
-        """Delete what `apply(manifest)` created."""
-        self.ns.cluster.kubectl("delete", "-n", self.ns.name, "--ignore-not-found", "--wait=true", "-f", "-",
-                                input=render(f"ingress/{manifest}", ingress_class=self.ingress_class, other_class=self.other_class))
 
     def tls_secret(self, name: str, host: str) -> None:
-        doc = self.ca.issue(host).secret(name)
-        self.ns.cluster.kubectl("apply", "-n", self.ns.name, "-f", "-", input=json.dumps(doc))
+        self.kubectl("apply", "-f", "-", input=json.dumps(self.ca.issue(host).secret(name)))
 
     def ingress_addresses(self, name: str) -> list[str]:
-        status = self.ns.cluster.kubectl("get", "ingress", name, "-n", self.ns.name, "-o", "jsonpath={.status.loadBalancer.ingress[*].ip}")
-        return status.split()
+        return self.kubectl("get", "ingress", name, "-o", "jsonpath={.status.loadBalancer.ingress[*].ip}").split()
 
 
 @pytest.fixture(scope="package")
@@ -51,14 +34,14 @@ def ing(request, cluster, addons, make_namespace, outside_client) -> IngressEnv:
     ca = TestCA()
     door = front_door(cluster, addons, outside_client)
     door.ca_pem = ca.cert_pem
-    env = IngressEnv(ns=ns, addons=addons, door=door, ca=ca, ingress_class=addons.provides("traefik")["ingress_class"],
-                     other_class=f"cnimatrix-other-{secrets.token_hex(3)}")
+    other_class = f"cnimatrix-other-{secrets.token_hex(3)}"
+    env = IngressEnv(ns=ns, door=door, addons=addons, ca=ca,
+                     params={"ingress_class": addons.provides("traefik")["ingress_class"], "other_class": other_class})
     env.apply("other-class")
-    apply_requested_breakage(request, "ingress", cluster, {"ns": ns.name, "other_class": env.other_class,
+    apply_requested_breakage(request, "ingress", cluster, {"ns": ns.name, "other_class": other_class,
                                                            "traefik_ns": addons.provides("traefik")["namespace"],
                                                            "outside_client": outside_client.container})
     yield env
-    if door.effects:
-        request.config.stash[state_key].metrics.setdefault("ingress", {})["time_to_effect_s"] = dict(sorted(door.effects.items()))
+    env.keep_effects(request, "ingress")
     ca.close()
-    cluster.kubectl("delete", "ingressclass", env.other_class, "--ignore-not-found")
+    cluster.kubectl("delete", "ingressclass", other_class, "--ignore-not-found")

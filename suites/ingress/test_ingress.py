@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from cnimatrix.ingress.frontdoor import ROUND_S
 from cnimatrix.ingress.routing import CLIENT_IP, Check, Want, ok, status
-from cnimatrix.probe.engine import converge
+from cnimatrix.testkit import expect
 from fixtures.addons import declared_gap, judge_declared
 
 pytestmark = pytest.mark.suite("ingress")
@@ -76,10 +77,6 @@ KNOWN = [ok("api", "/known", "known.example.com")]
 FALLEN_BACK = [ok("fallback", "/", "nowhere.example.com"), ok("fallback", "/elsewhere", "known.example.com")]
 
 
-def assert_held(conv, what: str) -> None:
-    assert conv.ok, f"{what}: {conv.reason} (after {conv.count} rounds)"
-
-
 @pytest.mark.parametrize("scenario", [pytest.param(s, id=s.name, marks=pytest.mark.title(s.title)) for s in SCENARIOS])
 def test_routing(ing, record, request, scenario):
     for name, host in scenario.secrets:
@@ -106,7 +103,8 @@ def test_default_backend(ing, record):
         ing.remove("default-backend-fallback")
         ing.remove("default-backend")
         # Later scenarios expect 404 for what they leave unmatched: wait until the default is gone.
-        assert_held(ing.door.hold(UNMATCHED, stable=1), "default backend removed")
+        gone = ing.door.hold(UNMATCHED, stable=1)
+        assert gone.ok, f"default backend removed: {gone.reason} (after {gone.count} rounds)"
 
 
 @pytest.mark.title("Backends scaled up join the rotation; a backend made unready leaves it and returns when ready")
@@ -142,9 +140,7 @@ def test_backend_rotation(ing, record):
             ("ready-again", lambda: gate([p.name for p in ns.pods("app=webapp")], "rm -f /tmp/unready"), 3),
         ):
             change()
-            conv = converge(observe, judge_against(want), deadline_s=90, stable=3, interval_s=0.5)
-            record.convergence(label, conv, steady=False)
-            assert_held(conv, label)
+            expect(record, label, observe, judge_against(want), timeout="change", stable=3, interval_s=ROUND_S)
     finally:
         ing.remove("rotation")
         gate([p.name for p in ns.pods("app=webapp")], "rm -f /tmp/unready")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pytest
 from kubernetes import client
@@ -13,9 +14,14 @@ from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
 from cnimatrix.netpol.reachability import Table, Target
 from cnimatrix.probe import timeline
-from cnimatrix.probe.engine import Outcome, PodExecutor, ProbeResult, converge, many
-from cnimatrix.pytest_plugin import declared_key, state_key
+from cnimatrix.probe.converge import Convergence, converge
+from cnimatrix.probe.executors import PodExecutor
+from cnimatrix.probe.outcomes import Outcome, ProbeResult
+from cnimatrix.probe.probes import many
 from cnimatrix.stats import latency_summary
+from cnimatrix.testkit import declared, settle
+from cnimatrix.testkit.run import run_metrics
+from cnimatrix.testkit.timeouts import deadline
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace
 
@@ -23,14 +29,16 @@ from fixtures.workloads import Namespace
 # SYN retransmission (1 s), so one lost SYN still counts as answered.
 PROBE_TIMEOUT_S = 1.2
 # Live changes: a probe per watched cell every 100 ms, 0.9 s to answer (a TCP SYN is resent after
-# 1 s: a later answer would be dated to the first SYN), done after 10 in a row.
-WATCH = {"interval_s": 0.1, "timeout_s": 0.9, "hold": 10}
-WATCH_DEADLINE_S = 30
+# 1 s: a later answer would be dated to the first SYN), done after 10 in a row, or when the steady
+# timeout passes (the matrix rounds still time a slower change).
+WATCH = {"interval_s": 0.1, "timeout_s": 0.9, "hold": 10, "deadline_s": deadline("steady")}
 DEFAULT_POD_CIDR = "10.244.0.0/16"  # kind's default podSubnet
 
 
 @dataclass
 class MatrixEnv:
+    STABLE_ROUNDS: ClassVar[int] = 3   # rounds in a row a matrix must show: one can be lucky (see wait_matrix_up)
+
     namespaces: dict[str, Namespace]            # logical name (x) -> the run's namespace
     ips: dict[str, str] = field(default_factory=dict)           # x/a -> pod IP
     service_ips: dict[str, str] = field(default_factory=dict)   # x/a -> ClusterIP of svc-a in x
@@ -41,10 +49,7 @@ class MatrixEnv:
     established: dict[str, dict] = field(default_factory=dict)     # scenario -> what the open connection did
     node_traffic: dict[str, dict] = field(default_factory=dict)    # scenario -> probe -> observed
     watch_spacing_ms: list[float] = field(default_factory=list)
-    # One API client per concurrent exec: the client's stream() swaps its request method while a
-    # websocket is open, so a client shared between threads sends plain calls down that path.
-    exec_clients: dict[str, client.ApiClient] = field(default_factory=dict)
-    side_clients: dict[str, client.ApiClient] = field(default_factory=dict)   # for probes that overlap a round
+    side_executors: dict[str, PodExecutor] = field(default_factory=dict)   # for probes that overlap a round
 
     @property
     def names(self) -> dict[str, str]:
@@ -56,13 +61,22 @@ class MatrixEnv:
         return self.namespaces[logical], name
 
     def executor(self, pod: str, side: bool = False) -> PodExecutor:
-        """An exec into a matrix pod; `side` for one that runs while a matrix round uses the pod."""
+        """An exec into a matrix pod's cont-80; `side` for one that runs while a matrix round uses the
+        pod. The namespace keeps one executor (one API client) per pod and container, and execs from
+        two threads must not share a client, so the side one has a client of its own."""
         ns, name = self.real(pod)
-        clients = self.side_clients if side else self.exec_clients
-        api = clients.get(pod)
-        if api is None:
-            api = clients[pod] = ns.cluster.api()
-        return PodExecutor(api, ns.name, name, "cont-80")
+        if not side:
+            return ns.executor(name, "cont-80")
+        if pod not in self.side_executors:
+            self.side_executors[pod] = PodExecutor(ns.cluster.api(), ns.name, name, "cont-80")
+        return self.side_executors[pod]
+
+    def settle(self, record, name: str, observe, judge, enforced: bool) -> Convergence:
+        """Probe rounds back to back until `judge` holds STABLE_ROUNDS in a row, within the policy
+        timeout; where the CNI declares it would not enforce, a glance (the gap is reported, not waited
+        for). Every round follows a change, so only a match lost again counts as flaky."""
+        return settle(record, name, observe, judge, timeout="policy" if enforced else "glance",
+                      stable=self.STABLE_ROUNDS, interval_s=0, steady=False)
 
     # --- state of the matrix ----------------------------------------------------------------
 
@@ -138,7 +152,7 @@ class MatrixEnv:
 
     def observe(self, targets: tuple[Target, ...], through_service: bool = False) -> dict[Target, Table]:
         """Every pod probes every pod (or its Service) on every target, all sources at once: one
-        exec per source, whose probes run concurrently in one process (probe engine `many`)."""
+        exec per source, whose probes run concurrently in one process (`probes.many`)."""
         address = self.service_ips if through_service else self.ips
         cells = [(dst, t) for t in targets for dst in catalog.MATRIX_PODS]
         tcp = [(dst, t) for dst, t in cells if t.protocol == "TCP"]
@@ -189,15 +203,14 @@ class ChangeWatch:
 
     def _run(self, src: str, targets: list[timeline.WatchTarget], ready: threading.Event) -> None:
         try:
-            self.results[src] = timeline.watch(self.env.executor(src, side=True), targets, ready=ready,
-                                               deadline_s=WATCH_DEADLINE_S, **WATCH)
+            self.results[src] = timeline.watch(self.env.executor(src, side=True), targets, ready=ready, **WATCH)
         except Exception as exc:  # reported as an unmeasured step, never as the case's verdict
             self.results[src] = exc
 
     def finish(self, changed_at: float) -> tuple[list[timeline.Flip], list[float], str]:
         """Per watched cell when it flipped, the probe spacing achieved, and any watcher error."""
         for thread in self.threads:
-            thread.join(WATCH_DEADLINE_S + 60)
+            thread.join(WATCH["deadline_s"] + 60)
         flips, gaps, errors = [], [], []
         for src, targets in self.groups.items():
             result = self.results.get(src)
@@ -241,7 +254,7 @@ def netpol(request, cluster, cni, make_namespace):
             env.ips[f"{logical}/{info.name}"] = info.ip
         for pod in catalog.POD_NAMES:
             env.service_ips[f"{logical}/{pod}"] = ns.service(f"svc-{pod}").spec.cluster_ip
-    metrics = request.config.stash[state_key].metrics.setdefault("netpol", {})
+    metrics = run_metrics(request, "netpol")
     metrics["matrix_connected_s"] = wait_matrix_up(env)
     apply_requested_breakage(request, "netpol", cluster, {"ns": env.namespaces["x"].name, "pod_cidr": env.pod_cidr})
     yield env
@@ -264,31 +277,17 @@ def enforcing(cni) -> bool:
 
 @pytest.fixture
 def not_enforced(cni, record, request):
-    """Report the scenario as not enforced (declared), with the CNI's evidence, and stop it."""
-    def report(reason: str):
-        status = cni.capability("networkpolicy")
-        record.not_enforced = True
-        request.node.stash[declared_key] = {"capability": "networkpolicy", "status": status.status,
-                                            "evidence": " ".join(status.evidence.split())}
-        pytest.skip(f"not enforced (declared {status.status}): {reason}")
-    return report
+    """`not_enforced(seen)`: report the scenario as the CNI's networkpolicy declaration observed
+    (not enforced, whatever word the CNI declares it with), and stop it."""
+    status = cni.capability("networkpolicy")
+    gap = declared.gap("networkpolicy", status.status, status.evidence)
+    return lambda seen: declared.observed(request, record, gap, seen, not_enforced=True)
 
 
 @pytest.fixture
 def declared_gaps(cni, kernel_features):
-    """The capabilities a case requires that this CNI declares unsupported (with evidence), and a
-    reporter that records one as the reason the case's mismatch is expected."""
-    from cnimatrix.cni import effective
-    from fixtures.cluster import NOT_SUPPORTED
-
-    def gaps(case) -> list[dict]:
-        found = []
-        for name in case.requires:
-            status, reason = effective(cni.capability(name), kernel_features)
-            if status in NOT_SUPPORTED:
-                found.append({"capability": name, "status": status, "evidence": " ".join(reason.split())})
-        return found
-    return gaps
+    """`declared_gaps(case)`: the capabilities the case requires that this CNI declares missing here."""
+    return lambda case: declared.cni_gaps(cni, kernel_features, case.requires)
 
 
 HOST_PORT = 19080   # what the hostNetwork pods serve; clear of kubelet, kube-proxy, etcd and NodePorts
@@ -302,13 +301,9 @@ class Hosts:
     pods: dict[str, str]        # node -> pod
     ips: dict[str, str]         # node -> InternalIP
     port: int = HOST_PORT
-    clients: dict[str, client.ApiClient] = field(default_factory=dict)
 
     def executor(self, node: str) -> PodExecutor:
-        api = self.clients.get(node)
-        if api is None:
-            api = self.clients[node] = self.ns.cluster.api()
-        return PodExecutor(api, self.ns.name, self.pods[node], "agnhost")
+        return self.ns.executor(self.pods[node], "agnhost")
 
 
 @pytest.fixture(scope="package")
@@ -332,7 +327,9 @@ def wait_matrix_up(env: MatrixEnv, deadline_s: float = 180) -> float:
         missing = [f"{s}->{d} {t}" for t, table in tables.items() for (s, d), ok in table.cells.items() if not ok]
         return not missing, f"{len(missing)} probes fail without any policy, e.g. {', '.join(missing[:5])}"
 
-    conv = converge(lambda: env.observe(catalog.DEFAULT_TARGETS), judge, deadline_s=deadline_s, stable=3, interval_s=0)
+    # No record: the fixture's wait is no scenario's check (its time goes to matrix_connected_s).
+    conv = converge(lambda: env.observe(catalog.DEFAULT_TARGETS), judge, deadline_s=deadline_s, stable=env.STABLE_ROUNDS,
+                    interval_s=0)
     if not conv.ok:
         misses = [a for a in conv.attempts if not a.matched]
         last = misses[-1].reason if misses else conv.reason

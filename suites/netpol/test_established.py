@@ -10,20 +10,19 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
 from cnimatrix.netpol import scenarios
 from cnimatrix.netpol.reachability import Target
 from cnimatrix.probe import timeline
-from cnimatrix.probe.engine import converge
+from cnimatrix.testkit import declared
+from cnimatrix.testkit.timeouts import deadline
 
 pytestmark = pytest.mark.suite("netpol")
 
 SCENARIOS = scenarios.load_established()
-ENFORCED_DEADLINE_S = 60
-DECLARED_DEADLINE_S = 6
-STABLE_ROUNDS = 3
 KEEP_WATCHING_S = 3.0     # after new connections are denied, how long the open one is still watched
 BEFORE_CHANGE_S = 0.5     # exchanges on the open connection before the policy lands
 
@@ -44,6 +43,24 @@ def judge_denied(client: str, server: str):
     return judge
 
 
+@contextmanager
+def open_connection(env, client: str, server: str):
+    """One connection client -> server kept busy while the block runs (it outlives the policy
+    timeout, so only the stop file ends it); yields a dict that holds "result", (exchanges, error),
+    once the holder has stopped."""
+    stop_file = f"/tmp/cnimatrix-hold-{secrets.token_hex(4)}"
+    ready, box = threading.Event(), {}
+    holder = threading.Thread(daemon=True, target=lambda: box.update(result=timeline.hold_connection(
+        env.executor(client, side=True), server, stop_file, ready=ready, max_s=deadline("policy") + 60)))
+    holder.start()
+    try:
+        ready.wait(30)
+        yield box
+    finally:
+        env.executor(client).sh(f"touch {stop_file}", timeout_s=30)
+        holder.join(30)
+
+
 @pytest.mark.parametrize("scenario", [pytest.param(s, id=s.name, marks=pytest.mark.title(f"established connection: {s.description}"))
                                       for s in SCENARIOS])
 def test_established_connection(netpol, enforcing, not_enforced, record, scenario):
@@ -51,31 +68,20 @@ def test_established_connection(netpol, enforcing, not_enforced, record, scenari
     env.reset()
     client = pick_client(env, scenario)
     server = f"{env.ips[scenario.server]}:80"
-    stop_file = f"/tmp/cnimatrix-hold-{secrets.token_hex(4)}"
-    ready, box = threading.Event(), {}
-    holder = threading.Thread(daemon=True, target=lambda: box.update(result=timeline.hold_connection(
-        env.executor(client, side=True), server, stop_file, ready=ready, max_s=ENFORCED_DEADLINE_S + 60)))
-    holder.start()
-    try:
-        ready.wait(30)
+    with open_connection(env, client, server) as box:
         watch = env.watch_cells([(client, scenario.server, Target(80, "TCP"), False)]) if enforcing else None
         if watch is not None:  # a CNI that declares no enforcement would keep it busy to its deadline
             watch.start()
         time.sleep(BEFORE_CHANGE_S)
         env.apply_policy(scenario.policy)
         changed_at = time.time()
-        conv = converge(lambda: env.probe([(client, env.executor(client), server)])[0], judge_denied(client, scenario.server),
-                        deadline_s=ENFORCED_DEADLINE_S if enforcing else DECLARED_DEADLINE_S, stable=STABLE_ROUNDS,
-                        interval_s=0)
-        record.convergence("new connections denied", conv, steady=False)
+        conv = env.settle(record, "new connections denied", lambda: env.probe([(client, env.executor(client), server)])[0],
+                          judge_denied(client, scenario.server), enforced=enforcing)
         flips, _, watch_error = watch.finish(changed_at) if watch is not None else ([], [], "")
         held = flips[0].held_s if flips and flips[0].valid else None
         denied_at = changed_at + held if held is not None else None
         if denied_at is not None:
             time.sleep(max(0.0, denied_at + KEEP_WATCHING_S + 0.3 - time.time()))
-    finally:
-        env.executor(client).sh(f"touch {stop_file}", timeout_s=30)
-        holder.join(30)
     exchanges, connect_error = box.get("result", ([], "the client never reported"))
     fate = timeline.connection_fate(exchanges, changed_at, denied_at, KEEP_WATCHING_S)
     observed = {
@@ -92,7 +98,7 @@ def test_established_connection(netpol, enforcing, not_enforced, record, scenari
     if fate.behaviour == "broken-before":
         pytest.fail(f"the open connection {client} -> {server} failed ({fate.how}) before any policy", pytrace=False)
     if conv.ok and not enforcing:
-        record.flags.append("works-despite-declared")
+        declared.worked(record)
     if not conv.ok:
         if not enforcing and conv.last is not None and conv.last.ok:
             not_enforced(f"new connections {client} -> {scenario.server}:80 still answered; the open one was {fate.behaviour}")

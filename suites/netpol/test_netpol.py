@@ -18,15 +18,12 @@ import pytest
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
 from cnimatrix.netpol.reachability import diff, expected, report, to_json, word
-from cnimatrix.probe.engine import converge, dns
-from cnimatrix.pytest_plugin import declared_key
+from cnimatrix.probe.probes import dns
+from cnimatrix.testkit import declared
 
 pytestmark = pytest.mark.suite("netpol")
 
 CASES = catalog.load_all()
-ENFORCED_DEADLINE_S = 60     # a policy change must show within this
-DECLARED_DEADLINE_S = 6      # a CNI that declares no enforcement: long enough to see it anyway
-STABLE_ROUNDS = 3
 DNS_NAME = "kubernetes.default.svc.cluster.local"
 
 
@@ -75,66 +72,69 @@ def fail_open_only(want: dict, observed: dict) -> bool:
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=pytest.mark.title(f"{c.category}: {c.description}"))
                                   for c in CASES])
-def test_policy_case(netpol, cni, enforcing, not_enforced, declared_gaps, record, request, case):
-    env = netpol
-    gaps = declared_gaps(case)
-    deadline = ENFORCED_DEADLINE_S if enforcing and not gaps else DECLARED_DEADLINE_S
+def test_policy_case(netpol, enforcing, not_enforced, declared_gaps, record, request, case):
+    env, gaps = netpol, declared_gaps(case)
     states = catalog.states(case, ips=env.ips, pod_cidr=env.pod_cidr)
     record.metrics.update(category=case.category, features=list(case.features), targets=[str(t) for t in case.targets])
     apply_initial(env, case)
-    effects, matrices, live = {}, [], {}
     want: dict = {}
     for index, state in enumerate(states):
         before, want = want, {t: expected(state.policies, state.namespaces, state.pods, t) for t in case.targets}
-        watch = None
-        if index:
-            # Enforcing CNIs: the cells this step flips are watched every 100 ms across the change.
-            if enforcing:
-                watch = env.watch_cells(timing.changing_cells(before, want, env.nodes), through_service=case.service)
-                watch.start()
-            apply_step(env, case.steps[index - 1])
-        changed_at = time.time()
-        conv = converge(lambda: env.observe(case.targets, through_service=case.service), judge_against(want),
-                        deadline_s=deadline, stable=STABLE_ROUNDS, interval_s=0)
-        record.convergence(state.title, conv, steady=False)
-        effects[state.title] = conv.settle_s
-        if watch is not None:
-            live[state.title] = finish_watch(env, watch, changed_at, conv)
-            record.metrics["live_update"] = live
-        observed = conv.last or {}
-        matrices.append({"state": state.title, "converged": conv.ok, "attempts": conv.count,
-                         "tables": [to_json(diff(want[t], observed[t])) for t in case.targets if t in observed]})
-        record.metrics["matrices"] = matrices
-        record.metrics["time_to_effect_s"] = effects
+        watch, changed_at = step_into(env, case, index, before, want, watched=enforcing)
+        conv = env.settle(record, state.title, lambda: env.observe(case.targets, through_service=case.service),
+                          judge_against(want), enforced=enforcing and not gaps)
+        keep(env, record, case, state.title, want, conv, watch, changed_at)
         if conv.ok:
             if conv.settle_s is not None:
                 env.effects.append(conv.settle_s)
             if not enforcing and any(w.denied() for w in want.values()):
-                record.flags.append("works-despite-declared")
+                declared.worked(record)
             continue
+        observed = conv.last or {}
         text = "\n\n".join(report(diff(want[t], observed[t])) for t in case.targets if t in observed)
         attach(f"{case.name} {state.title}", text)
         if not enforcing and observed and fail_open_only(want, observed):
             not_enforced(f"{state.title}: {conv.reason}")
-        if enforcing and gaps:  # a capability beyond enforcement, declared missing with evidence
-            request.node.stash[declared_key] = gaps[0]
-            pytest.skip(f"{cni.name} declares {gaps[0]['capability']} {gaps[0]['status']}: "
-                        f"{state.title}: {conv.reason}")
+        if enforcing and gaps:  # a capability beyond enforcement, declared missing with evidence (reported skipped)
+            declared.observed(request, record, gaps[0], f"{state.title}: {conv.reason}", not_enforced=False)
         pytest.fail(f"{state.title}: {conv.reason} (after {conv.count} rounds)\n{text}", pytrace=False)
     if gaps:  # every state matched although the CNI declares a capability it needs missing
-        record.flags.append("works-despite-declared")
+        declared.worked(record)
     if case.dns:
         check_dns_still_resolves(env)
 
 
+def step_into(env, case, index: int, before: dict, want: dict, watched: bool):
+    """Make the step into state `index` (state 0 is the case as applied); `watched` (enforcing CNIs):
+    the cells it flips are probed every 100 ms across the change. Returns the watch and the change's time."""
+    watch = None
+    if index:
+        if watched:
+            watch = env.watch_cells(timing.changing_cells(before, want, env.nodes), through_service=case.service)
+            watch.start()
+        apply_step(env, case.steps[index - 1])
+    return watch, time.time()
+
+
+def keep(env, record, case, title: str, want: dict, conv, watch, changed_at: float) -> None:
+    """A state's figures into the record: its 100 ms watch, its matrices, its time to effect."""
+    if watch is not None:
+        record.metrics.setdefault("live_update", {})[title] = finish_watch(env, watch, changed_at, conv)
+    observed = conv.last or {}
+    record.metrics.setdefault("matrices", []).append(
+        {"state": title, "converged": conv.ok, "attempts": conv.count,
+         "tables": [to_json(diff(want[t], observed[t])) for t in case.targets if t in observed]})
+    record.metrics.setdefault("time_to_effect_s", {})[title] = conv.settle_s
+
+
 def finish_watch(env, watch, changed_at: float, conv) -> dict:
     """The step's 100 ms figures; the matrix time is the end of the first round of the final streak."""
-    flips, gaps, error = watch.finish(changed_at)
+    flips, spacing, error = watch.finish(changed_at)
     figures = timing.step_figures(flips, conv.settle_s if conv.ok else None)
     if error:
         figures.update(first_flip_s=None, all_flipped_s=None, note=error[:300])
     env.live_updates.append(figures)
-    env.watch_spacing_ms.extend(gaps)
+    env.watch_spacing_ms.extend(spacing)
     return figures
 
 

@@ -12,15 +12,11 @@ import pytest
 
 from cnimatrix.netpol import scenarios
 from cnimatrix.netpol.reachability import word
-from cnimatrix.probe.engine import converge
-from cnimatrix.pytest_plugin import declared_key
+from cnimatrix.testkit import declared
 
 pytestmark = pytest.mark.suite("netpol")
 
 SCENARIOS = scenarios.load_node_traffic()
-ENFORCED_DEADLINE_S = 60
-DECLARED_DEADLINE_S = 6
-STABLE_ROUNDS = 3
 
 
 def endpoints(env, hosts, scenario: scenarios.NodeTraffic) -> tuple[dict, dict, dict]:
@@ -50,9 +46,8 @@ def reading(rounds: list[list], index: int) -> str:
 
 @pytest.mark.parametrize("scenario", [pytest.param(s, id=s.name, marks=pytest.mark.title(f"node traffic: {s.description}"))
                                       for s in SCENARIOS])
-def test_node_traffic(netpol, hosts, cni, enforcing, not_enforced, declared_gaps, record, request, scenario):
-    env = netpol
-    gaps = declared_gaps(scenario)
+def test_node_traffic(netpol, hosts, enforcing, not_enforced, declared_gaps, record, request, scenario):
+    env, gaps = netpol, declared_gaps(scenario)
     env.reset()
     nodes, executors, addresses = endpoints(env, hosts, scenario)
     for policy in scenario.policies:
@@ -71,10 +66,8 @@ def test_node_traffic(netpol, hosts, cni, enforcing, not_enforced, declared_gaps
         text = [f"{p.src} -> {p.dst}: expected {p.expect}, observed {word(r.ok)} ({r.outcome.value})" for p, r in wrong(results)]
         return not text, "; ".join(text) or "every asserted probe as expected"
 
-    conv = converge(observe, judge, deadline_s=ENFORCED_DEADLINE_S if enforcing and not gaps else DECLARED_DEADLINE_S,
-                    stable=STABLE_ROUNDS, interval_s=0)
-    record.convergence("policies in force", conv, steady=False)
-    stable = rounds[-STABLE_ROUNDS:]
+    conv = env.settle(record, "policies in force", observe, judge, enforced=enforcing and not gaps)
+    stable = rounds[-env.STABLE_ROUNDS:]
     observed = {p.label: {"expect": p.expect, "observed": reading(stable, i), "why": p.why}
                 for i, p in enumerate(scenario.probes)}
     record.metrics["node_traffic"] = {"own_node": nodes["node/own"], "other_node": nodes["node/other"], "probes": observed}
@@ -84,13 +77,12 @@ def test_node_traffic(netpol, hosts, cni, enforcing, not_enforced, declared_gaps
             record.flags.append(f"{probe.label}-{observed[probe.label]['observed'].split(' ')[0]}")
     if conv.ok:
         if not enforcing or gaps:  # every scenario has a control its policies deny
-            record.flags.append("works-despite-declared")
+            declared.worked(record)
         return
     # A pod-to-pod control relies on a capability the CNI declares missing, with evidence (a wrong
     # node probe is still a failure).
     if enforcing and gaps and conv.last and all(p in scenario.controls for p, _ in wrong(conv.last)):
-        request.node.stash[declared_key] = gaps[0]
-        pytest.skip(f"{cni.name} declares {gaps[0]['capability']} {gaps[0]['status']}: {conv.reason}")
+        declared.observed(request, record, gaps[0], conv.reason, not_enforced=False)
     # Not enforced: only traffic the policies deny got through (a denied own-node probe is a fault).
     if not enforcing and conv.last and all(p.expect == "denied" and r.ok for p, r in wrong(conv.last)):
         not_enforced(f"{conv.reason}; node traffic: {env.node_traffic[scenario.name]}")

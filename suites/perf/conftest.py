@@ -17,9 +17,9 @@ from cnimatrix.perf import cgroups
 from cnimatrix.perf.datapath import (ALL_ROUTES, ECHO_SERVER, HOST_IPERF_PORT, HOST_RR_PORT, IPERF_PORT, NODE_IPERF_PORT,
                                      NODE_RR_PORT, ORDER, RR_PORT, Route, Settings, parse_set, set_script)
 from cnimatrix.perf.figures import route_summary, rr_percentiles
-from cnimatrix.probe.engine import ContainerExecutor, PodExecutor
+from cnimatrix.probe.executors import ContainerExecutor
 from cnimatrix.testkit import outside
-from cnimatrix.pytest_plugin import state_key
+from cnimatrix.testkit.run import run_metrics
 from fixtures.workloads import Namespace, render
 
 KIND_LABEL = "io.x-k8s.kind.cluster"
@@ -35,7 +35,6 @@ class PerfEnv:
     settings: Settings
     outside: ContainerExecutor | None = None
     metrics: dict = field(default_factory=dict)    # metrics.perf
-    executors: dict = field(default_factory=dict)
 
     @property
     def node_a(self) -> str:
@@ -44,14 +43,6 @@ class PerfEnv:
     @property
     def node_b(self) -> str:
         return self.workers[1]
-
-    def exec_in(self, pod: str, container: str | None = None, namespace: str | None = None) -> PodExecutor:
-        """An executor with its own API client (the client library's exec swaps a shared client's
-        transport while it runs)."""
-        key = (namespace or self.ns.name, pod, container)
-        if key not in self.executors:
-            self.executors[key] = PodExecutor(self.cluster.api(), key[0], pod, container)
-        return self.executors[key]
 
     def pod_ip(self, name: str, namespace: str | None = None) -> str:
         return self.ns.core.read_namespaced_pod(name, namespace or self.ns.name).status.pod_ip
@@ -110,7 +101,7 @@ def perf(request, cluster, cni, make_namespace) -> PerfEnv:
     kind_name = kind_cluster_of(env.node_a)
     if kind_name:
         env.outside = outside.start(kind_name, env.node_a, "perf-outside")
-    request.config.stash[state_key].metrics["perf"] = env.metrics
+    env.metrics = run_metrics(request, "perf")
     env.metrics["settings"] = vars(env.settings)
     # Absolute figures depend on what else the machine runs: say how busy it was.
     env.metrics["host"] = {"cpus": os.cpu_count(), "load_at_start": [round(v, 1) for v in os.getloadavg()]}
@@ -180,7 +171,7 @@ class Datapath:
 
 def endpoint(perf, route: Route) -> tuple[object | None, str, int, int]:
     """(executor, host, iperf3 port, echo port) of a route; executor None when it cannot run here."""
-    client = {"pod": lambda: perf.exec_in("client-a"), "host": lambda: perf.exec_in("host-a", "iperf3"),
+    client = {"pod": lambda: perf.ns.executor("client-a"), "host": lambda: perf.ns.executor("host-a", "iperf3"),
               "outside": lambda: perf.outside}[route.client]()
     target = route.target
     if target in ("node-a", "node-b"):

@@ -20,8 +20,12 @@ from kubernetes import client
 
 from cnimatrix.perf.growth import (CURVES_BY_ID, Point, curve_record, fixed_service_ip, parse_waiter, seconds_between,
                                    steps_for, waiter_script)
-from cnimatrix.probe.engine import FIRST_ANSWER_SCRIPT, converge, many, parse_first_answer
-from cnimatrix.pytest_plugin import declared_key
+from cnimatrix.probe.converge import Convergence, converge
+from cnimatrix.probe.outcomes import parse_first_answer
+from cnimatrix.probe.probes import many
+from cnimatrix.probe.programs import FIRST_ANSWER_SCRIPT
+from cnimatrix.testkit import declared
+from cnimatrix.testkit.timeouts import deadline
 from fixtures.workloads import render
 
 pytestmark = pytest.mark.suite("perf")
@@ -76,10 +80,45 @@ def policy_body(name: str, peer: str) -> dict:
     return yaml.safe_load(render("perf/policy", name=name, peer=peer))
 
 
-def denied(perf, target_ip: str) -> tuple[bool, str]:
-    tcp, _ = many(perf.exec_in("policy-probe"), [f"{target_ip}:8080/hostname"] * 2, [], timeout_s=1.5)
-    answered = [r for r in tcp if r.ok]
-    return not answered, f"{len(answered)} of {len(tcp)} probes answered"
+def reach_target(perf, pod: str, target_ip: str, change, deadline_s: float = WAIT_ANSWER_S):
+    """`time_change` from `pod` to policy-target's server."""
+    return time_change(perf.ns.executor(pod), target_ip, 8080, ["policy-target"], change, deadline_s)
+
+
+def wait_denied(perf, target_ip: str, enforced: bool) -> Convergence:
+    """policy-probe denied, twice in a row. A CNI that declares no enforcement gets a glance (it is
+    reported, not waited for). Not recorded: this readies a step, the curve is what is measured."""
+    def observe() -> tuple[bool, str]:
+        tcp, _ = many(perf.ns.executor("policy-probe"), [f"{target_ip}:8080/hostname"] * 2, [], timeout_s=1.5)
+        answered = [r for r in tcp if r.ok]
+        return not answered, f"{len(answered)} of {len(tcp)} probes answered"
+    return converge(observe, lambda seen: seen, deadline_s=deadline("steady" if enforced else "glance"), stable=2,
+                    interval_s=0.5)
+
+
+def time_policy_step(perf, create, point: Point, fillers: int, target_ip: str, enforced: bool, started: float) -> bool:
+    """With the step's fillers made: the canary, then one more policy, timed. False ends the curve (the
+    point's problem says why; none when a CNI that declares no enforcement let the probe through)."""
+    # The probe must be denied before the canary is timed (then the canary's first answer says the
+    # whole batch is in force), and again before the measured policy lands.
+    conv = wait_denied(perf, target_ip, enforced)
+    if conv.ok or not fillers:
+        in_force_s, canary = reach_target(perf, "policy-canary", target_ip, lambda: create("canary", "policy-canary"))
+        point.detail = {"canary_in_force_s": in_force_s if fillers else None}
+        if in_force_s is None:
+            point.problem = f"the canary policy (the {point.n}th) never admitted its client: {canary}"
+            return False
+        conv = wait_denied(perf, target_ip, enforced)
+    point.setup_s = round(time.monotonic() - started, 1)
+    if not conv.ok:
+        if enforced:   # else reported as declared
+            point.problem = f"policy-probe still reaches the target with {point.n} policies that admit only others ({conv.reason})"
+        return False
+    point.seconds, got = reach_target(perf, "policy-probe", target_ip, lambda: create("allow-probe", "policy-probe"))
+    point.detail["tries"] = got.tries if got else None
+    if point.seconds is None:
+        point.problem = f"the policy admitting policy-probe never took effect ({got.source if got else 'waiter broke'})"
+    return True
 
 
 @pytest.mark.title("One more NetworkPolicy takes effect, timed at each step of policies already selecting the pod (10, 100, 300)")
@@ -88,11 +127,9 @@ def test_growth_network_policies(perf, cni, record, request):
     ready = perf.ns.wait_pods_ready("app=perf-policy", 3, timeout_s=180)
     target_ip = next(p.ip for p in ready if p.name == "policy-target")
     # Before any policy the probe must get through, or nothing after can be timed.
-    seconds, got = time_change(perf.exec_in("policy-probe"), target_ip, 8080, ["policy-target"], lambda: None, deadline_s=30)
+    seconds, got = reach_target(perf, "policy-probe", target_ip, lambda: None, deadline_s=deadline("steady"))
     assert seconds is not None, f"policy-probe cannot reach policy-target ({target_ip}:8080) with no policy in place: {got}"
     enforced = cni.capability("networkpolicy").status == "enforced"
-    # A CNI that declares no enforcement gets a short look (it is reported, not waited for).
-    deny_wait_s = 30 if enforced else 6
     points, fillers = [], 0
 
     def create(name: str, peer: str):
@@ -106,28 +143,8 @@ def test_growth_network_policies(perf, cni, record, request):
             with ThreadPoolExecutor(max_workers=4) as pool:   # n in place: n - 1 fillers and the canary
                 list(pool.map(lambda i: create(f"filler-{i}", f"nobody-{i}"), range(fillers, n - 1)))
             fillers = max(fillers, n - 1)
-            # The probe must be denied before the canary is timed (then the canary's first answer
-            # says the whole batch is in force), and again before the measured policy lands.
-            conv = converge(lambda: denied(perf, target_ip), lambda v: v, deadline_s=deny_wait_s, stable=2, interval_s=0.5)
-            if conv.ok or not fillers:
-                in_force_s, canary = time_change(perf.exec_in("policy-canary"), target_ip, 8080, ["policy-target"],
-                                                 lambda: create("canary", "policy-canary"))
-                point.detail = {"canary_in_force_s": in_force_s if fillers else None}
-                if in_force_s is None:
-                    point.problem = f"the canary policy (the {n}th) never admitted its client: {canary}"
-                    break
-                conv = converge(lambda: denied(perf, target_ip), lambda v: v, deadline_s=deny_wait_s, stable=2, interval_s=0.5)
-            point.setup_s = round(time.monotonic() - started, 1)
-            if not conv.ok:
-                if not enforced:
-                    break   # reported below as declared
-                point.problem = f"policy-probe still reaches the target with {n} policies that admit only others ({conv.reason})"
+            if not time_policy_step(perf, create, point, fillers, target_ip, enforced, started):
                 break
-            point.seconds, got = time_change(perf.exec_in("policy-probe"), target_ip, 8080, ["policy-target"],
-                                             lambda: create("allow-probe", "policy-probe"))
-            point.detail["tries"] = got.tries if got else None
-            if point.seconds is None:
-                point.problem = f"the policy admitting policy-probe never took effect ({got.source if got else 'waiter broke'})"
             for name in ("allow-probe", "canary"):
                 net.delete_namespaced_network_policy(name, perf.ns.name)
     finally:
@@ -135,11 +152,9 @@ def test_growth_network_policies(perf, cni, record, request):
     if not enforced and points and points[-1].seconds is None and not points[-1].problem:
         status = cni.capability("networkpolicy")
         record_curve(perf, record, "network_policies", [], declared=status.status)
-        record.not_enforced = True
-        request.node.stash[declared_key] = {"capability": "networkpolicy", "status": status.status,
-                                            "evidence": " ".join(status.evidence.split())}
-        pytest.skip(f"not enforced (declared {status.status}): policy-probe reached the target through "
-                    f"{points[-1].n} policies that admit only others; nothing to time")
+        declared.observed(request, record, declared.gap("networkpolicy", status.status, status.evidence),
+                          f"policy-probe reached the target through {points[-1].n} policies that admit only others; "
+                          "nothing to time", not_enforced=True)
     record_curve(perf, record, "network_policies", points)
     bad = unmeasured(points)
     assert not bad, "time for one more NetworkPolicy to take effect not measured: " + "; ".join(bad)
@@ -163,8 +178,8 @@ def ready_namespace_pods(perf) -> int:
 
 def first_answer(perf, ns, pod: str, timeout_s: float):
     core = client.CoreV1Api(perf.cluster.api())
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    until = time.monotonic() + timeout_s
+    while time.monotonic() < until:
         try:
             found = parse_first_answer(core.read_namespaced_pod_log(pod, ns.name, container="main") or "")
         except client.ApiException:
@@ -197,8 +212,8 @@ def test_growth_namespaces(perf, make_namespace, record):
         if errors:
             point.problem = f"{len(errors)} namespace workload(s) could not be created: {errors[0]}"
             break
-        deadline = time.monotonic() + 120 + 2 * n
-        while ready_namespace_pods(perf) < in_place and time.monotonic() < deadline:
+        until = time.monotonic() + 120 + 2 * n
+        while ready_namespace_pods(perf) < in_place and time.monotonic() < until:
             time.sleep(2)
         point.setup_s = round(time.monotonic() - started, 1)
         if ready_namespace_pods(perf) < in_place:
@@ -238,9 +253,9 @@ def free_service_ip(core: client.CoreV1Api, cidr: str, start: int) -> tuple[str,
 
 
 def wait_backends(perf, n: int, timeout_s: float) -> list[str]:
-    deadline = time.monotonic() + timeout_s
+    until = time.monotonic() + timeout_s
     ready = []
-    while time.monotonic() < deadline:
+    while time.monotonic() < until:
         ready = [p.name for p in perf.ns.pods("app=perf-backend") if p.ready]
         if len(ready) == n:
             return ready
@@ -252,7 +267,7 @@ def wait_backends(perf, n: int, timeout_s: float) -> list[str]:
 def test_growth_service_backends(perf, record):
     core = client.CoreV1Api(perf.cluster.api())
     cidr = service_cidr(core)
-    executor = perf.exec_in("client-a")
+    executor = perf.ns.executor("client-a")
     points, index = [], 0
     try:
         for n in steps_for(CURVES_BY_ID["service_backends"]):

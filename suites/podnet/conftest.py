@@ -12,9 +12,10 @@ from kubernetes import client
 
 from cnimatrix.podnet.lifecycle import BATCH, Lifecycle, ipam_counter, run_rounds
 from cnimatrix.podnet.scenarios import BLOB_BYTES, route_mtu, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP, setup_summary
-from cnimatrix.probe.engine import FIRST_ANSWER_SCRIPT, ContainerExecutor, PodExecutor
+from cnimatrix.probe.executors import ContainerExecutor, PodExecutor
+from cnimatrix.probe.programs import FIRST_ANSWER_SCRIPT
 from cnimatrix.testkit import outside
-from cnimatrix.pytest_plugin import state_key
+from cnimatrix.testkit.run import run_metrics
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace, PodInfo
 
@@ -111,7 +112,7 @@ def podnet(request, cluster, cni, make_namespace) -> PodnetEnv:
     ns.wait_deployment("anchor", timeout_s=180)
     if cluster.kind_nodes:
         env.outside, env.outside_ip = start_outside(cluster)
-    request.config.stash[state_key].metrics["podnet"] = env.metrics
+    env.metrics = run_metrics(request, "podnet")
     apply_requested_breakage(request, "podnet", cluster, {"ns": ns.name, "fidelity_pod": f"client-{workers[0]}"})
     yield env
     if env.outside is not None:

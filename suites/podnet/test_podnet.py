@@ -18,7 +18,8 @@ from cnimatrix import versions as V
 from cnimatrix.podnet.scenarios import (AGNHOST_FILES, AGNHOST_TOOLS, BLOB_BYTES, HOST_HTTP, HOST_PORT, HOST_UDP,
                                         OUTSIDE_HTTP, OUTSIDE_UDP, PAYLOADS, REACH, PodAddresses, address_problems,
                                         mismatches, pairs, payload_for_mtu, source_ip)
-from cnimatrix.probe.engine import datagram, download, fields, http, many, ping, udp
+from cnimatrix.probe.outcomes import fields
+from cnimatrix.probe.probes import datagram, download, http, many, ping, udp
 from cnimatrix.testkit import TIMEOUTS, expect
 
 pytestmark = pytest.mark.suite("podnet")

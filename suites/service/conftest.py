@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from cnimatrix.probe.engine import PodExecutor, converge, http
-from cnimatrix.pytest_plugin import state_key
+from cnimatrix.probe.converge import converge
+from cnimatrix.probe.executors import PodExecutor
+from cnimatrix.probe.probes import http
+from cnimatrix.testkit.run import run_state
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace, PodInfo
 
@@ -69,6 +71,6 @@ def svc(request, cluster, make_namespace) -> ServiceEnv:
     ns.wait_deployment("web", timeout_s=180)
     ns.wait_deployment("solo", timeout_s=180)
     ns.wait_pods_ready("app=client", len(nodes), timeout_s=180)
-    request.config.stash[state_key].metrics["service_programmed_s"] = wait_programmed(env)
+    run_state(request).metrics["service_programmed_s"] = wait_programmed(env)
     apply_requested_breakage(request, "service", cluster, {"ns": ns.name, "victim_ip": env.ready_backends()[0].ip})
     return env

@@ -1,7 +1,7 @@
 """Service suite: what Kubernetes promises about Services, checked with real traffic.
 
 Each test is one named scenario: its title says what a working cluster does, its body sends the
-probes and judges them through the shared probe engine.
+probes and judges them through the shared probes.
 """
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections import Counter
 
 import pytest
 
-from cnimatrix.probe.engine import Outcome, http, udp
+from cnimatrix.probe.outcomes import Outcome
+from cnimatrix.probe.probes import http, udp
 from cnimatrix.stats import min_requests_for, spread_verdict, sticky_verdict
 from cnimatrix.testkit import expect
 from fixtures.outside import address_of

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cnimatrix.ingress.routing import CLIENT_IP, Check, Want, judge, judge_round, ok, status
-from cnimatrix.probe.engine import Outcome
+from cnimatrix.probe.outcomes import Outcome
 from cnimatrix.probe.web import Request, Response, parse, script
 
 REQ = Request("172.18.255.239", 80, "/api", "example.com")

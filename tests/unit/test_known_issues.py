@@ -10,7 +10,7 @@ from cnimatrix.cni import CniDataError, KnownIssue, catalog, load, load_file
 from cnimatrix.compare import model, present, render_html, render_md
 from cnimatrix.compare.load import Run
 from cnimatrix.netpol import cases
-from cnimatrix.pytest_plugin import _mark_known_issue
+from cnimatrix.testkit.plugin import _mark_known_issue
 from tests.unit.test_podnet import write
 
 URL = "https://github.com/cilium/cilium/issues/48703"

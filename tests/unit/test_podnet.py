@@ -12,8 +12,9 @@ import pytest
 from cnimatrix.cni import CniDataError, load_file
 from cnimatrix.podnet.scenarios import (REACH, PodAddresses, Round, SetupSample, address_problems, mismatches, pairs,
                                         parse_count, payload_for_mtu, setup_summary, source_ip)
-from cnimatrix.probe.engine import (FIRST_ANSWER_SCRIPT, Outcome, ProbeResult, classify_ping, datagram, download, fields,
-                                    parse_first_answer)
+from cnimatrix.probe.outcomes import Outcome, ProbeResult, classify_ping, fields, parse_first_answer
+from cnimatrix.probe.probes import datagram, download
+from cnimatrix.probe.programs import FIRST_ANSWER_SCRIPT
 
 NODES = ["cp", "w1", "w2"]
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from cnimatrix.probe import timeline as T
-from cnimatrix.probe.engine import Outcome
+from cnimatrix.probe.outcomes import Outcome
 
 OK, REFUSED, TIMEOUT = Outcome.OK, Outcome.REFUSED, Outcome.TIMEOUT
 

@@ -4,7 +4,8 @@ from types import SimpleNamespace
 import pytest
 
 from cnimatrix.cni import catalog
-from cnimatrix.pytest_plugin import TestRecord, declared_key, gap_key, judge_declared_gap
+from cnimatrix.testkit.declared import declared_key, gap_key, judge_call as judge_declared_gap
+from cnimatrix.testkit.record import TestRecord
 from cnimatrix.testkit import TIMEOUTS, UnknownCapability, VOCABULARY, check_known, deadline, expect
 
 

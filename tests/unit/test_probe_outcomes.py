@@ -1,10 +1,8 @@
-"""The probe engine's pure parts: parsing batched probe output, classifying failures, converging."""
-import itertools
-import time
-
+"""Reading probe output: classifying failures, parsing batched result lines and dig's YAML, and
+`many`'s mixed TCP/UDP lines."""
 import pytest
 
-from cnimatrix.probe.engine import Outcome, classify_http, classify_udp, converge, parse_lines
+from cnimatrix.probe.outcomes import Outcome, classify_http, classify_udp, parse_lines
 
 
 @pytest.mark.parametrize("rc, text, outcome", [
@@ -45,55 +43,6 @@ def test_parse_lines_ignores_malformed_and_out_of_range_lines():
     assert results[0].outcome is Outcome.OK and results[0].reply == ""
 
 
-def test_converge_needs_a_stable_streak():
-    values = iter([False, True, False, True, True, True])
-    conv = converge(lambda: next(values), lambda v: (v, str(v)), deadline_s=5, stable=3, interval_s=0)
-    assert conv.ok and conv.count == 6
-    assert conv.flapped  # a match was lost once before it held
-    assert conv.lost is conv.attempts[2]
-    assert conv.settle_s is not None
-
-
-def test_converge_times_out_with_the_last_reason():
-    counter = itertools.count()
-    conv = converge(lambda: next(counter), lambda v: (False, f"seen {v}"), deadline_s=0.2, stable=1, interval_s=0.05)
-    assert not conv.ok and conv.count >= 2
-    assert conv.reason == f"seen {conv.last}"
-    assert conv.settle_s is None
-
-
-def test_converge_lets_a_streak_under_way_finish_after_the_deadline():
-    # Slow rounds (a loaded host): the first match lands just before the deadline.
-    def slow():
-        time.sleep(0.08)
-        return True
-    conv = converge(slow, lambda v: (v, "ok"), deadline_s=0.1, stable=3, interval_s=0)
-    assert conv.ok and conv.count == 3
-
-
-def test_converge_ends_at_the_first_miss_after_the_deadline():
-    values = iter([False, True, True, False, True, True, True])
-
-    def slow():
-        time.sleep(0.05)
-        return next(values)
-    conv = converge(slow, lambda v: (v, str(v)), deadline_s=0.12, stable=3, interval_s=0)
-    assert not conv.ok and conv.count == 4 and conv.flapped
-
-
-def test_converge_first_try_is_not_flapping():
-    conv = converge(lambda: 1, lambda v: (True, "ok"), deadline_s=1, stable=2, interval_s=0)
-    assert conv.ok and conv.count == 2 and not conv.flapped
-    assert all(a.matched for a in conv.attempts)
-
-
-def test_converge_lets_observation_errors_through():
-    def boom():
-        raise RuntimeError("exec failed")
-    with pytest.raises(RuntimeError, match="exec failed"):
-        converge(boom, lambda v: (True, ""), deadline_s=1, stable=1, interval_s=0)
-
-
 DIG_ANSWER = """@@1
 - type: MESSAGE
   message:
@@ -117,7 +66,7 @@ DIG_ANSWER = """@@1
 
 
 def test_parse_dig_reads_answers_rcodes_and_transport_failures():
-    from cnimatrix.probe.engine import parse_dig
+    from cnimatrix.probe.outcomes import parse_dig
 
     alias, missing, unreachable, absent = parse_dig(DIG_ANSWER, [("alias", "A"), ("nope", "A"), ("x", "A"), ("y", "SRV")])
     assert alias.ok and alias.status == "NOERROR"
@@ -139,7 +88,8 @@ class CannedExecutor:
 
 
 def test_many_splits_tcp_and_udp_lines_and_classifies_each():
-    from cnimatrix.probe.engine import Outcome, many
+    from cnimatrix.probe.outcomes import Outcome
+    from cnimatrix.probe.probes import many
 
     out = "\n".join([
         "@@1\t0\t1200\tpod-a", "@@2\t7\t300\tconnect: Connection refused", "@@3\t28\t1500000\ttimed out after 1.5 s",
@@ -160,26 +110,7 @@ def test_many_splits_tcp_and_udp_lines_and_classifies_each():
 
 
 def test_many_with_nothing_to_probe_runs_nothing():
-    from cnimatrix.probe.engine import many
+    from cnimatrix.probe.probes import many
 
     executor = CannedExecutor("")
     assert many(executor, [], []) == ([], []) and executor.scripts == []
-
-
-def test_a_flaky_change_names_the_round_that_lost_its_match():
-    """For a change the settling misses are expected; the note must also say what the lost round saw."""
-    from cnimatrix.pytest_plugin import TestRecord
-    from cnimatrix.probe.engine import Attempt, Convergence
-
-    rounds = [(False, "6 ready backends, waiting for 2"), (True, "ok"), (False, "answered by a terminating pod"),
-              (True, "ok"), (True, "ok"), (True, "ok")]
-    attempts = [Attempt(float(i), m, r) for i, (m, r) in enumerate(rounds)]
-    conv = Convergence(ok=True, attempts=attempts, flapped=True, lost=attempts[2])
-    record = TestRecord()
-    record.convergence("scale-down", conv, steady=False)
-    assert record.flaky
-    assert record.notes == ["scale-down: matched only after 2 miss(es), first: 6 ready backends, waiting for 2; "
-                            "match lost at 2.0 s: answered by a terminating pod"]
-    steady = TestRecord()
-    steady.convergence("udp", Convergence(ok=True, attempts=[Attempt(0.0, False, "p=0.0005"), Attempt(1.0, True, "ok")]))
-    assert steady.notes == ["udp: matched only after 1 miss(es), first: p=0.0005"]

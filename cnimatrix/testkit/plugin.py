@@ -1,4 +1,4 @@
-"""pytest plugin: the CNI under test, per-test records, and the per-CNI results.
+"""The pytest plugin (conftest.py loads it): the CNI under test, per-test records, and the per-CNI results.
 
 It adds `--cni`, `--existing-kubeconfig` and `--results-dir`, labels every test with its CNI
 for Allure, lets tests record attempts/flakiness/metrics through the `record` fixture, and at the
@@ -8,74 +8,20 @@ from __future__ import annotations
 
 import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from cnimatrix import hostload
 from cnimatrix import versions as V
-from cnimatrix.results import RunSummary, TestResult, current_commit, rfc3339, write_summary
+from cnimatrix.results import RunSummary, TestResult, rfc3339, write_summary
 from cnimatrix.results.summary import SUITES
-from cnimatrix.testkit import evidence
+from cnimatrix.testkit import declared, evidence
 from cnimatrix.testkit.capabilities import UnknownCapability, check_known
+from cnimatrix.testkit.record import TestRecord
+from cnimatrix.testkit.run import RunState, results_dir, state_key
 
-record_key = pytest.StashKey["TestRecord"]()
-declared_key = pytest.StashKey[dict]()  # {capability, status, evidence} behind a scenario's verdict
-# A `requires` capability the CNI declares it lacks: the scenario still runs; its verdict says which way it went.
-gap_key = pytest.StashKey[dict]()
-
-
-@dataclass
-class TestRecord:
-    """What a test observed beyond pass/fail."""
-
-    __test__ = False
-
-    attempts: int = 0
-    flaky: bool = False
-    notes: list[str] = field(default_factory=list)
-    metrics: dict = field(default_factory=dict)
-    not_enforced: bool = False      # a declared gap observed as declared (set before the skip)
-    flags: list[str] = field(default_factory=list)
-
-    def convergence(self, name: str, conv, steady: bool = True) -> None:
-        """Fold a probe.engine.Convergence into the record. For a steady-state expectation any
-        miss before the final streak is flakiness; for a change, only a lost match is."""
-        self.attempts += conv.count
-        missed = [a for a in conv.attempts if not a.matched]
-        if conv.ok and (conv.flapped or (steady and missed)):
-            self.flaky = True
-            note = f"{name}: matched only after {len(missed)} miss(es), first: {missed[0].reason[:200]}"
-            lost = conv.lost
-            if lost is not None and lost is not missed[0]:  # for a change, the lost round is what made it flaky
-                note += f"; match lost at {lost.at_s:.1f} s: {lost.reason[:200]}"
-            self.notes.append(note)
-        if conv.settle_s is not None:
-            self.metrics.setdefault("settle_s", {})[name] = conv.settle_s
-
-
-@dataclass
-class RunState:
-    cni: object = None
-    started: float = field(default_factory=time.monotonic)
-    started_at: str = field(default_factory=rfc3339)
-    commit: str = field(default_factory=current_commit)  # the code that ran, even if the checkout moves meanwhile
-    timings: dict = field(default_factory=dict)
-    results: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
-    cluster: object = None
-    kubernetes_version: str = "unknown"
-    node_image: str = V.NODE_IMAGE
-    offline: bool = False
-    diagnostics: str | None = None
-    run_status: str = "completed"
-    run_reason: str = ""
-    items: dict = field(default_factory=dict)   # nodeid -> (suite, title) of every collected scenario
-    load: hostload.Sampler | None = None
-
-
-state_key = pytest.StashKey[RunState]()
+record_key = pytest.StashKey[TestRecord]()
 
 
 def pytest_addoption(parser):
@@ -187,9 +133,9 @@ def pytest_runtest_makereport(item, call):
         return
     state = config.stash[state_key]
     rec = item.stash.get(record_key, None)
-    if item.stash.get(gap_key, None) is not None:
+    if item.stash.get(declared.gap_key, None) is not None:
         rec = item.stash.setdefault(record_key, TestRecord())  # a pass must be able to carry its flag
-        judge_declared_gap(item, report, rec)
+        declared.judge_call(item, report, rec)
     entry = state.results.setdefault(item.nodeid, {
         # not-run until a verdict arrives: an interrupt inside the test leaves it so
         "id": item.nodeid, "suite": suite_of(item), "title": title_of(item), "outcome": "not-run",
@@ -198,9 +144,9 @@ def pytest_runtest_makereport(item, call):
         entry["duration_s"] = round(report.duration, 3)
     if rec is not None:
         entry["attempts"], entry["metrics"] = rec.attempts, dict(rec.metrics)
-    declared = item.stash.get(declared_key, None)
-    if declared:
-        entry["declared"] = declared
+    declaration = item.stash.get(declared.declared_key, None)
+    if declaration:
+        entry["declared"] = declaration
     if rec is not None and rec.flags:
         entry["flags"] = sorted(set(rec.flags))
     if report.skipped:
@@ -243,22 +189,6 @@ def attach_evidence(item, state: RunState, entry: dict) -> None:
         allure.attach.file(str(path), name=f"evidence: {path.name}", attachment_type=allure.attachment_type.TEXT)
 
 
-def judge_declared_gap(item, report, rec: TestRecord) -> None:
-    """A scenario run under a declared gap: a failure is the declaration observed (reported skipped,
-    or not-enforced, with the evidence and what was seen); a pass is flagged works-despite-declared."""
-    gap = item.stash.get(gap_key, None)
-    if gap is None or report.when != "call":
-        return
-    item.stash[declared_key] = gap
-    if report.failed:
-        seen = _failure_line(report).splitlines()[0][:300]
-        reason = f"{item.config.getoption('--cni')} declares {gap['capability']} {gap['status']}: {gap['evidence']}; observed: {seen}"
-        report.outcome, report.longrepr = "skipped", (str(item.fspath), item.location[1], f"Skipped: {reason}")
-        rec.not_enforced = gap["status"] == "not-enforced"
-    elif report.passed:
-        rec.flags.append("works-despite-declared")
-
-
 def _mark_known_issue(entry: dict, known) -> None:
     """A failure an upstream bug report explains links it (still a failure); a scenario listed
     there that passes is flagged, so a fixed bug does not stay listed unnoticed."""
@@ -280,11 +210,6 @@ def _failure_line(report) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else str(report.longrepr)
     return text.strip()[:2000]
-
-
-def results_dir(config) -> Path:
-    explicit = config.getoption("--results-dir")
-    return Path(explicit) if explicit else Path(config.rootpath) / "reports" / config.getoption("--cni")
 
 
 def pytest_sessionfinish(session, exitstatus):

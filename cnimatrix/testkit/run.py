@@ -1,0 +1,57 @@
+"""The run's shared state (the CNI, the cluster, run-level timings and metrics), kept in pytest's
+config stash. Suites reach it through `run_state` and `run_metrics`, never through the stash key."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from cnimatrix import hostload
+from cnimatrix import versions as V
+from cnimatrix.results import current_commit, rfc3339
+
+
+@dataclass
+class RunState:
+    cni: object = None
+    started: float = field(default_factory=time.monotonic)
+    started_at: str = field(default_factory=rfc3339)
+    commit: str = field(default_factory=current_commit)  # the code that ran, even if the checkout moves meanwhile
+    timings: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    cluster: object = None
+    kubernetes_version: str = "unknown"
+    node_image: str = V.NODE_IMAGE
+    offline: bool = False
+    diagnostics: str | None = None
+    run_status: str = "completed"
+    run_reason: str = ""
+    items: dict = field(default_factory=dict)   # nodeid -> (suite, title) of every collected scenario
+    load: hostload.Sampler | None = None
+
+
+state_key = pytest.StashKey[RunState]()
+
+
+def _config(holder) -> pytest.Config:
+    return getattr(holder, "config", holder)
+
+
+def run_state(holder) -> RunState:
+    """The run's state, from a pytest request, item, session or config."""
+    return _config(holder).stash[state_key]
+
+
+def run_metrics(holder, suite: str) -> dict:
+    """The run-level metrics block of one suite in summary.json (`metrics.<suite>`), made on first use."""
+    return run_state(holder).metrics.setdefault(suite, {})
+
+
+def results_dir(holder) -> Path:
+    """Where this run's summary.json, evidence and Allure results go (default reports/<cni>)."""
+    config = _config(holder)
+    explicit = config.getoption("--results-dir")
+    return Path(explicit) if explicit else Path(config.rootpath) / "reports" / config.getoption("--cni")
