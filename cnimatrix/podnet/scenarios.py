@@ -5,10 +5,14 @@ the observation means, and tests/unit/test_podnet.py pins them down.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
 
+import yaml
+
+from cnimatrix.probe.outcomes import fields
 from cnimatrix.stats import latency_summary
 
 
@@ -76,6 +80,14 @@ def route_mtu(route_get: str, device_mtu: int) -> int:
     return min(device_mtu, int(found.group(1))) if found else device_mtu
 
 
+def pod_subnets(cluster_configuration: str, kind_config: dict) -> list[str]:
+    """The pod CIDR(s) of kubeadm's ClusterConfiguration (YAML, as in the kubeadm-config
+    ConfigMap), else of the CNI's kind config (networking.podSubnet); none when neither says."""
+    subnet = (yaml.safe_load(cluster_configuration) or {}).get("networking", {}).get("podSubnet")
+    subnet = subnet or kind_config.get("networking", {}).get("podSubnet")
+    return [c.strip() for c in subnet.split(",")] if subnet else []
+
+
 # --- addressing -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -130,6 +142,94 @@ def mismatches(results, expected: dict[str, str]) -> list[str]:
         elif expected.get(r.target) is not None and r.reply != expected[r.target]:
             bad.append(f"{r.target}: answered {r.reply[:60]!r}, expected {expected[r.target]!r}")
     return bad
+
+
+def short_node(node: str) -> str:
+    """A node's name without the cluster's ('cnimatrix-worker2' -> 'worker2')."""
+    return node.rsplit("-", 1)[-1] if node.count("-") >= 2 else node
+
+
+def wrong_answers(observed, expected: dict[str, dict[str, str]], label=str) -> list[str]:
+    """`mismatches` of each source's results, told from where: `observed` is (source, results)
+    pairs, `expected` maps each source to its target -> reply."""
+    return [f"from {label(source)}: {line}" for source, results in observed for line in mismatches(results, expected[source])]
+
+
+def answered_as(expected: dict[str, dict[str, str]], *, label=str, most: int = 6, fine: str = "every probe answered as expected"):
+    """Judge: every source's probes answered, each by who `expected` says."""
+    def judge(observed):
+        bad = wrong_answers(observed, expected, label)
+        return not bad, "; ".join(bad[:most]) or fine
+    return judge
+
+
+def addresses_fine(cluster_cidrs: list[str], node_cidrs: dict[str, list[str]] | None = None):
+    """Judge: no `address_problems` among the pods observed."""
+    def judge(pods):
+        problems = address_problems(pods, cluster_cidrs, node_cidrs)
+        return not problems, "; ".join(problems[:5]) or f"{len(pods)} pods fine"
+    return judge
+
+
+def seen_from_nodes(clients: dict, node_ips: dict[str, str]):
+    """Judge over {node: results} of clientip probes from each node's client pod (`clients`: node
+    -> pod with name and ip): every probe answered, and from its node's address (masquerade)."""
+    def judge(observed):
+        bad = []
+        for node, results in observed.items():
+            pod = clients[node]
+            for r in results:
+                if not r.ok:
+                    bad.append(f"from {pod.name} ({pod.ip}): {r.outcome.value} {r.reply[:80]!r}")
+                elif source_ip(r.reply) != node_ips[node]:
+                    bad.append(f"from {pod.name} ({pod.ip}): seen as {source_ip(r.reply)}, node {node} is {node_ips[node]}")
+        return not bad, "; ".join(bad[:4]) or "seen from the node addresses"
+    return judge
+
+
+def answers_both_ways(stopped: list[str], server: str):
+    """Judge over (ready sandboxes, pod IP, inbound results, outbound results) of a restarted pod:
+    a new sandbox and address, answering as `restart` inbound and reaching `server` outbound."""
+    def judge(obs):
+        sandboxes, ip, inbound, outbound = obs
+        if ip is None:
+            return False, f"waiting for a new ready sandbox (ready: {sandboxes}, stopped: {stopped})"
+        expected = {r.target: "restart" for r in inbound if ":" in r.target}
+        expected |= {r.target: server for r in outbound}
+        bad = mismatches(inbound + outbound, expected)
+        return not bad, f"at {ip}: " + ("; ".join(bad[:4]) or "answers both ways")
+    return judge
+
+
+def arrived_whole(digest: str, size: int):
+    """Judge over (node, download result) pairs: each download whole, with the server's digest."""
+    def judge(observed):
+        bad = []
+        for node, r in observed:
+            got = fields(r.reply)
+            if not r.ok or got.get("sha256") != digest:
+                bad.append(f"from {short_node(node)}: {r.outcome.value} {got.get('bytes', '?')} bytes, sha256 {got.get('sha256', '')[:12]} "
+                           f"(want {size} bytes, {digest[:12]}) {r.reply[:100]!r}")
+        return not bad, "; ".join(bad) or "every byte arrived"
+    return judge
+
+
+def intact_at_size(observed) -> tuple[bool, str]:
+    """Judge over (node, payload size, results): every packet answered, and every datagram (a
+    target with a port) echoed as arrived intact with all its bytes (the size less the 5-byte header)."""
+    bad = []
+    for node, size, results in observed:
+        for r in results:
+            got = fields(r.reply)
+            if not r.ok or (":" in r.target and (got.get("intact") != "1" or got.get("bytes") != str(size - 5))):
+                bad.append(f"from {short_node(node)} ({size} + 28 bytes) to {r.target}: {r.outcome.value} {r.reply[:100]!r}")
+    return not bad, "; ".join(bad) or "every packet arrived whole"
+
+
+def tunnel_mtus(ip_link: str) -> dict[str, int]:
+    """Device -> MTU from `ip -o -d link show` lines (those of tunnel devices, as grepped)."""
+    return {line.split(":")[1].strip().split("@")[0]: int(line.split(" mtu ")[1].split()[0])
+            for line in ip_link.splitlines() if " mtu " in line}
 
 
 # --- IP lifecycle ----------------------------------------------------------------------------
@@ -224,3 +324,29 @@ AGNHOST_FILES = {
     "/localhost.crt": "test/images/agnhost/porter/localhost.crt",
     "/localhost.key": "test/images/agnhost/porter/localhost.key",
 }
+
+
+def agnhost_check_script() -> str:
+    """A shell script printing '@@<tool> <exit code>' for each tool and '@@<path> <sha256>' for each file."""
+    script = "; ".join(f"({command}) >/dev/null 2>&1; echo \"@@{name} $?\"" for name, command in AGNHOST_TOOLS.items())
+    return script + "; " + "; ".join(f"echo \"@@{path} $(sha256sum < {path} 2>/dev/null | cut -c1-64)\"" for path in AGNHOST_FILES)
+
+
+def agnhost_seen(output: str) -> dict[str, str]:
+    """What `agnhost_check_script` printed: tool -> exit code, path -> sha256."""
+    return dict(line[2:].split(" ", 1) for line in output.splitlines() if line.startswith("@@") and " " in line)
+
+
+def agnhost_problems(seen: dict[str, str], upstream_digests: dict[str, str | None]) -> list[str]:
+    """Tools that did not run, files missing (or empty), and files unlike upstream's where its digest is known."""
+    problems = [name for name in AGNHOST_TOOLS if seen.get(name) != "0"]
+    for path, upstream_path in AGNHOST_FILES.items():
+        want = upstream_digests.get(path)
+        if len(seen.get(path, "")) != 64 or seen[path] == EMPTY_SHA256:
+            problems.append(f"{path} missing")
+        elif want and seen[path] != want:
+            problems.append(f"{path} differs from upstream's {upstream_path}")
+    return problems
+
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

@@ -7,18 +7,17 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
-import yaml
 from kubernetes import client
 
 from cnimatrix.podnet.lifecycle import BATCH, Lifecycle, ipam_counter, run_rounds
-from cnimatrix.podnet.scenarios import BLOB_BYTES, route_mtu, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP, setup_summary
+from cnimatrix.podnet.scenarios import (BLOB_BYTES, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP, pod_subnets, route_mtu,
+                                        setup_summary)
 from cnimatrix.probe.executors import ContainerExecutor, PodExecutor
 from cnimatrix.probe.programs import FIRST_ANSWER_SCRIPT
 from cnimatrix.testkit import outside
 from cnimatrix.testkit.run import run_metrics
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace, PodInfo
-
 
 
 @dataclass
@@ -79,11 +78,9 @@ def cluster_pod_cidrs(core: client.CoreV1Api, cni) -> list[str]:
     """The cluster's pod CIDR as kubeadm was told (kind), else as the CNI's kind config says."""
     try:
         config = core.read_namespaced_config_map("kubeadm-config", "kube-system").data or {}
-        subnet = (yaml.safe_load(config.get("ClusterConfiguration", "")) or {}).get("networking", {}).get("podSubnet")
     except client.ApiException:
-        subnet = None
-    subnet = subnet or cni.kind_config.get("networking", {}).get("podSubnet")
-    return [c.strip() for c in subnet.split(",")] if subnet else []
+        config = {}
+    return pod_subnets(config.get("ClusterConfiguration", ""), cni.kind_config)
 
 
 def start_outside(cluster) -> tuple[ContainerExecutor, str]:

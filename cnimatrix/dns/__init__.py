@@ -1,0 +1,1 @@
+"""The DNS suite's pure judgements and parsers (suites/dns)."""

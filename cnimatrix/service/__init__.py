@@ -1,0 +1,1 @@
+"""The Service suite's pure judgements (suites/service)."""

@@ -1,0 +1,50 @@
+"""What the Service suite's scenarios observe: placements, targets, ready backends and the probes
+sent to them. The judges they are held to are in cnimatrix/service/judges.py."""
+from __future__ import annotations
+
+from cnimatrix.probe.probes import http
+from cnimatrix.stats import min_requests_for
+
+# Client placements by role, never by node name: the ids stay those of kind's default shape.
+PLACEMENTS = {"control-plane": ("control_plane", 0), "worker": ("workers", 0), "worker2": ("workers", 1)}
+
+
+def placed(svc, where: str) -> str:
+    """The node a parametrized placement id stands for."""
+    role, index = PLACEMENTS[where]
+    return getattr(svc, role)[index]
+
+
+def node_id(node: str) -> str:
+    return node.split("-", 2)[-1] if node.count("-") >= 2 else node
+
+
+# --- observations ---------------------------------------------------------------------------
+
+def hostname_target(svc, service: str) -> str:
+    return f"{svc.cluster_ip(service)}:80/hostname"
+
+
+def ready_names(svc) -> set[str]:
+    return {p.name for p in svc.ready_backends()}
+
+
+def local_backends(svc, node: str) -> set[str]:
+    return {p.name for p in svc.ready_backends() if p.node == node}
+
+
+def ready_and_answers(svc, target: str, requests: int | None = None):
+    """The ready backends, then `requests` requests to `target` from the first worker's client
+    (by default enough to reach every ready backend)."""
+    ready = ready_names(svc)
+    n = requests or min_requests_for(max(len(ready), 1))
+    return ready, http(svc.client(svc.workers[0]), [target] * n)
+
+
+def headless_answers(svc, client, name: str):
+    """Ready pod IPs (-> pod name), what `name` resolves to for the client's libc, and each
+    resolved IP's hostname answer."""
+    ready = {p.ip: p.name for p in svc.ready_backends()}
+    resolved = set(client.sh(f"getent ahostsv4 {name} | awk '{{print $1}}' | sort -u", timeout_s=20).split())
+    answers = http(client, [f"{ip}:8080/hostname" for ip in sorted(resolved)])
+    return ready, resolved, answers
