@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from cnimatrix.cni.catalog import READINESS_KINDS, STATUSES, Capability, ReadinessRule
+from cnimatrix.cni.catalog import STATUSES, Capability
+from cnimatrix.datafiles import DataParser, ReadinessRule, data_dir, file_names, listed_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADDON_DIR = REPO_ROOT / "addons"
@@ -90,22 +89,15 @@ class Addon:
 
 
 def addon_dir() -> Path:
-    override = os.environ.get(ADDON_DIR_ENV)
-    return Path(override) if override else ADDON_DIR
+    return data_dir(ADDON_DIR_ENV, ADDON_DIR)
 
 
 def known() -> list[str]:
-    directory = addon_dir()
-    if not directory.is_dir():
-        raise AddonDataError(f"add-on directory {directory} does not exist (see {ADDON_DIR_ENV})")
-    return sorted(p.stem for p in directory.glob("*.yaml") if p.is_file())
+    return file_names(addon_dir(), "add-on directory", ADDON_DIR_ENV, AddonDataError)
 
 
 def load(name: str) -> Addon:
-    names = known()
-    if name not in names:
-        raise AddonDataError(f"unknown add-on {name!r}; known add-ons: {', '.join(names) or 'none'}")
-    return load_file(addon_dir() / f"{name}.yaml")
+    return load_file(listed_file(addon_dir(), known(), name, "add-on", AddonDataError))
 
 
 def load_all() -> list[Addon]:
@@ -147,40 +139,16 @@ def all_images() -> tuple[str, ...]:
 
 
 def load_file(path: str | os.PathLike[str]) -> Addon:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AddonDataError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise AddonDataError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
-    return _Parser(path).addon(data)
+    parser = _Parser(Path(path))
+    return parser.addon(parser.read())
 
 
-class _Parser:
+class _Parser(DataParser):
     _TOP = {"name", "description", "version", "images", "after", "install", "load_balancers", "provides", "capabilities",
             "ready_timeout_s"}
     _STEP = {"module", "version", "files", "manifest", "kinds", "ready"}
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, where: str, problem: str) -> AddonDataError:
-        return AddonDataError(f"{self.path}: {where}: {problem}")
-
-    def mapping(self, value: Any, where: str, allowed: set[str]) -> dict:
-        if not isinstance(value, dict):
-            raise self.fail(where or "(top level)", f"must be a mapping, got {type(value).__name__}")
-        extra = sorted(set(value) - allowed)
-        if extra:
-            raise self.fail(f"{where}.{extra[0]}" if where else extra[0], f"unknown field (allowed: {', '.join(sorted(allowed))})")
-        return value
-
-    def text(self, data: dict, key: str, where: str) -> str:
-        value = data.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{where}.{key}" if where else key, f"must be a non-empty string, got {value!r}")
-        return value.strip()
+    error = AddonDataError
+    missing_is_required = False  # add-on files say "must be a non-empty string, got None" of a missing field
 
     def strings(self, value: Any, where: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -188,10 +156,7 @@ class _Parser:
         return tuple(v.strip() for v in value)
 
     def relative(self, value: str, where: str) -> str:
-        pure = Path(value)
-        if pure.is_absolute() or ".." in pure.parts:
-            raise self.fail(where, f"{value!r} must be a relative path without '..'")
-        return value
+        return self.relative_path(value, where, "must be a relative path without '..'")
 
     def addon(self, data: Any) -> Addon:
         top = self.mapping(data, "", self._TOP)
@@ -202,9 +167,7 @@ class _Parser:
         steps = top.get("install")
         if not isinstance(steps, list) or not steps:
             raise self.fail("install", "must be a non-empty list of steps")
-        timeout = top.get("ready_timeout_s", DEFAULT_READY_TIMEOUT_S)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise self.fail("ready_timeout_s", f"must be a positive number of seconds, got {timeout!r}")
+        timeout = self.ready_timeout(top.get("ready_timeout_s", DEFAULT_READY_TIMEOUT_S))
         provides = top.get("provides") or {}
         if not isinstance(provides, dict):
             raise self.fail("provides", "must be a mapping")
@@ -215,7 +178,7 @@ class _Parser:
             after=self.strings(top.get("after", []), "after"),
             load_balancers=tuple(self.service(s, f"load_balancers[{i}]") for i, s in enumerate(top.get("load_balancers") or [])),
             provides=dict(provides), capabilities=self.capabilities(top.get("capabilities") or {}),
-            ready_timeout_s=float(timeout), path=self.path,
+            ready_timeout_s=timeout, path=self.path,
         )
 
     def capabilities(self, value: Any) -> dict[str, Capability]:
@@ -224,9 +187,7 @@ class _Parser:
         found = {}
         for name, raw in value.items():
             data = self.mapping(raw, f"capabilities.{name}", {"status", "evidence"})
-            status = self.text(data, "status", f"capabilities.{name}")
-            if status not in STATUSES:
-                raise self.fail(f"capabilities.{name}.status", f"{status!r} is not one of {', '.join(STATUSES)}")
+            status = self.choice(data, "status", f"capabilities.{name}", STATUSES)
             found[name] = Capability(status=status, evidence=" ".join(self.text(data, "evidence", f"capabilities.{name}").split()))
         return found
 
@@ -250,13 +211,6 @@ class _Parser:
         version = self.text(data, "version", where) if "version" in data else default_version
         return InstallStep(module=self.text(data, "module", where), version=version,
                            files=tuple(self.relative(f, f"{where}.files") for f in files), kinds=kinds, ready=ready)
-
-    def rule(self, value: Any, where: str) -> ReadinessRule:
-        data = self.mapping(value, where, {"kind", "namespace", "name"})
-        kind = self.text(data, "kind", where)
-        if kind not in READINESS_KINDS:
-            raise self.fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(READINESS_KINDS)}")
-        return ReadinessRule(kind=kind, namespace=self.text(data, "namespace", where), name=self.text(data, "name", where))
 
     def service(self, value: Any, where: str) -> ServiceRef:
         data = self.mapping(value, where, {"namespace", "name"})

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+
+from cnimatrix.datafiles import DataParser, ReadinessRule, data_dir, file_names, listed_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CNI_DIR = REPO_ROOT / "cnis"
@@ -25,7 +26,6 @@ STATUSES = ("supported", "enforced", "unsupported", "not-enforced", "unknown")
 SUPPORTED_STATUSES = ("supported", "enforced")
 UNSUPPORTED_HERE = "unsupported-here"
 SOURCES = ("builtin", "manifest", "module", "helm")
-READINESS_KINDS = ("DaemonSet", "Deployment", "StatefulSet")
 DEFAULT_READY_TIMEOUT_S = 180.0
 
 _CAPABILITY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -77,15 +77,6 @@ class Capability:
     @property
     def is_supported(self) -> bool:
         return self.status in SUPPORTED_STATUSES
-
-
-@dataclass(frozen=True)
-class ReadinessRule:
-    """A workload that must be fully rolled out before the suites may start."""
-
-    kind: str
-    namespace: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -213,25 +204,17 @@ class Cni:
 
 def cni_dir() -> Path:
     """Catalog directory; CNIMATRIX_CNI_DIR wins so users can test their own entries."""
-    override = os.environ.get(CNI_DIR_ENV)
-    return Path(override) if override else CNI_DIR
+    return data_dir(CNI_DIR_ENV, CNI_DIR)
 
 
 def known() -> list[str]:
     """Sorted names of every CNI in the catalog."""
-    directory = cni_dir()
-    if not directory.is_dir():
-        raise CniDataError(f"CNI catalog directory {directory} does not exist (see {CNI_DIR_ENV})")
-    return sorted(p.stem for p in directory.glob("*.yaml") if p.is_file())
+    return file_names(cni_dir(), "CNI catalog directory", CNI_DIR_ENV, CniDataError)
 
 
 def load(name: str) -> Cni:
     """Load and validate the catalog entry `name`."""
-    names = known()
-    if name not in names:  # also keeps path-like names out of the filesystem lookup
-        listing = ", ".join(names) if names else "none"
-        raise UnknownCni(f"unknown CNI {name!r}; known CNIs: {listing}")
-    return load_file(cni_dir() / f"{name}.yaml")
+    return load_file(listed_file(cni_dir(), known(), name, "CNI", UnknownCni))
 
 
 def load_all() -> list[Cni]:
@@ -246,14 +229,8 @@ def nightly() -> list[str]:
 
 def load_file(path: str | os.PathLike[str]) -> Cni:
     """Parse one CNI file; every problem is reported as CniDataError naming file and field."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CniDataError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise CniDataError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
-    return _Parser(path).cni(data)
+    parser = _Parser(Path(path))
+    return parser.cni(parser.read())
 
 
 # --------------------------------------------------------------------------- behaviour
@@ -288,8 +265,10 @@ def merge_kind_config(base: Mapping[str, Any], fragment: Mapping[str, Any]) -> d
 # --------------------------------------------------------------------------- validation
 
 
-class _Parser:
+class _Parser(DataParser):
     """Turns raw YAML into dataclasses, prefixing every error with the file and field path."""
+
+    error = CniDataError
 
     _TOP_KEYS = {
         "name", "description", "version", "kind_config", "install",
@@ -303,48 +282,17 @@ class _Parser:
     _HOST_KEYS = {"requires_kernel", "limits", "variants", "mode"}
     _OFFLINE_KEYS = {"buildable", "reason"}
     _CAPABILITY_KEYS = {"status", "evidence", "requires_kernel"}
-    _RULE_KEYS = {"kind", "namespace", "name"}
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, where: str, problem: str) -> CniDataError:
-        return CniDataError(f"{self.path}: {where}: {problem}")
 
     def mapping(self, value: Any, where: str, allowed: set[str] | None = None) -> dict[str, Any]:
-        label = where or "(top level)"
-        if not isinstance(value, dict):
-            raise self.fail(label, f"must be a mapping, got {type(value).__name__}")
-        for key in value:
+        for key in value if isinstance(value, dict) else ():
             if not isinstance(key, str):
-                raise self.fail(label, f"keys must be strings, got {key!r}")
-        if allowed is not None:
-            extra = sorted(set(value) - allowed)
-            if extra:
-                raise self.fail(f"{where}.{extra[0]}" if where else extra[0],
-                                f"unknown field (allowed: {', '.join(sorted(allowed))})")
-        return value
-
-    def text(self, data: Mapping[str, Any], key: str, where: str) -> str:
-        field_path = f"{where}.{key}" if where else key
-        if key not in data:
-            raise self.fail(field_path, "is required")
-        value = data[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(field_path, f"must be a non-empty string, got {value!r}")
-        return value.strip()
+                raise self.fail(where or "(top level)", f"keys must be strings, got {key!r}")
+        return super().mapping(value, where, allowed)
 
     def flag(self, data: Mapping[str, Any], key: str, where: str) -> bool:
         value = data.get(key, False)
         if not isinstance(value, bool):
-            raise self.fail(f"{where}.{key}" if where else key, f"must be true or false, got {value!r}")
-        return value
-
-    def choice(self, data: Mapping[str, Any], key: str, where: str, options: tuple[str, ...]) -> str:
-        value = self.text(data, key, where)
-        if value not in options:
-            raise self.fail(f"{where}.{key}" if where else key,
-                            f"{value!r} is not one of {', '.join(options)}")
+            raise self.fail(self.key_path(where, key), f"must be true or false, got {value!r}")
         return value
 
     def strings(self, value: Any, where: str, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
@@ -359,10 +307,7 @@ class _Parser:
 
     def repo_path(self, value: str, where: str) -> str:
         # Paths must stay inside the repo so a catalog entry cannot reach elsewhere on the host.
-        pure = Path(value)
-        if pure.is_absolute() or ".." in pure.parts:
-            raise self.fail(where, f"{value!r} must be a path relative to the repo root")
-        return value
+        return self.relative_path(value, where, "must be a path relative to the repo root")
 
     def cni(self, data: Any) -> Cni:
         top = self.mapping(data, "", self._TOP_KEYS)
@@ -379,7 +324,7 @@ class _Parser:
             kind_config=copy.deepcopy(self.mapping(kind_config, "kind_config")),
             install=self.install(top.get("install"), "install"),
             readiness=self.readiness(top.get("readiness"), "readiness"),
-            ready_timeout_s=self.timeout(top.get("ready_timeout_s", DEFAULT_READY_TIMEOUT_S)),
+            ready_timeout_s=self.ready_timeout(top.get("ready_timeout_s", DEFAULT_READY_TIMEOUT_S)),
             capabilities=self.capabilities(top.get("capabilities"), "capabilities"),
             host=self.host(top.get("host"), "host"),
             offline_reason=self.offline(top.get("offline"), "offline"),
@@ -391,12 +336,8 @@ class _Parser:
         )
 
     def known_issues(self, value: Any, where: str) -> tuple[KnownIssue, ...]:
-        if not isinstance(value, list):
-            raise self.fail(where, f"must be a list, got {type(value).__name__}")
         found = []
-        for i, raw in enumerate(value):
-            at = f"{where}[{i}]"
-            data = self.mapping(raw, at, self._KNOWN_ISSUE_KEYS)
+        for at, data in self.entries(value, where, self._KNOWN_ISSUE_KEYS):
             issue = self.text(data, "issue", at)
             if not issue.startswith("https://") or any(c.isspace() for c in issue):
                 raise self.fail(f"{at}.issue", f"must be the upstream report's https URL, got {issue!r}")
@@ -407,12 +348,8 @@ class _Parser:
         return tuple(found)
 
     def diagnostics(self, value: Any, where: str) -> tuple[Diagnostic, ...]:
-        if not isinstance(value, list):
-            raise self.fail(where, f"must be a list, got {type(value).__name__}")
         found = []
-        for i, raw in enumerate(value):
-            at = f"{where}[{i}]"
-            data = self.mapping(raw, at, self._DIAGNOSTIC_KEYS)
+        for at, data in self.entries(value, where, self._DIAGNOSTIC_KEYS):
             command = self.strings(data.get("command"), f"{at}.command") if "command" in data else ()
             if not command:
                 raise self.fail(f"{at}.command", "must list the program and its arguments")
@@ -508,23 +445,7 @@ class _Parser:
             raise self.fail(where, "is required")
         if not isinstance(value, list) or not value:
             raise self.fail(where, "must be a non-empty list of {kind, namespace, name} rules")
-        rules = []
-        for i, raw in enumerate(value):
-            at = f"{where}[{i}]"
-            rule = self.mapping(raw, at, self._RULE_KEYS)
-            rules.append(
-                ReadinessRule(
-                    kind=self.choice(rule, "kind", at, READINESS_KINDS),
-                    namespace=self.text(rule, "namespace", at),
-                    name=self.text(rule, "name", at),
-                )
-            )
-        return tuple(rules)
-
-    def timeout(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.fail("ready_timeout_s", f"must be a positive number of seconds, got {value!r}")
-        return float(value)
+        return tuple(self.rule(raw, f"{where}[{i}]") for i, raw in enumerate(value))
 
     def capabilities(self, value: Any, where: str) -> dict[str, Capability]:
         if value is None:

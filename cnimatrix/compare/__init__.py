@@ -24,5 +24,5 @@ def write_comparison(doc: dict[str, Any], output_dir: str | Path) -> list[Path]:
     """Validate the comparison, then write it and its two renderings; returns their paths."""
     validate(doc)
     out = Path(output_dir)
-    texts = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n", render_md.render(doc), render_html.render(doc))
+    texts = (json.dumps(doc, indent=2, ensure_ascii=False) + "\n", render_md.render(doc, out), render_html.render(doc, out))
     return [write_text_atomic(out / name, text) for name, text in zip(OUTPUTS, texts)]

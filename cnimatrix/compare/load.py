@@ -8,8 +8,8 @@ may no longer describe what the current suites check.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,33 @@ class InputError(ValueError):
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What a failed scenario left beside its summary (summary.json `tests[].evidence`): the folder
+    as the summary names it, where that is, and the files in it (None when the folder is gone)."""
+
+    name: str                        # evidence/<name>, relative to summary.json
+    folder: Path                     # summary.json's folder / name
+    files: tuple[str, ...] | None    # paths inside the folder ('/'-separated), sorted; None: missing
+
+    @property
+    def found(self) -> bool:
+        return self.files is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cell's `evidence` in comparison.json."""
+        return {"name": self.name, "path": str(self.folder), "found": self.found, "files": list(self.files or ())}
+
+
+def evidence_of(summary: Path, name: str) -> Evidence:
+    """The evidence folder `name` of the summary at `summary`, as it is on disk now."""
+    folder = summary.parent / name
+    files = None
+    if Path(name).name not in ("", ".", "..") and folder.is_dir():  # never a folder above the evidence/ one
+        files = tuple(sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()))
+    return Evidence(name=name, folder=folder, files=files)
+
+
+@dataclass(frozen=True)
 class Run:
     """One column of the comparison: a CNI's validated summary (and its metrics, typed), or the
     fact that there is none."""
@@ -38,6 +65,7 @@ class Run:
     stale_reasons: tuple[str, ...] = ()
     soak: SoakRecord | None = None   # reports/<name>/soak.json, when tools/soak.py left a usable one
     metrics: RunMetrics = RunMetrics()   # empty without a summary
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)   # test id -> what its failure left
 
     @property
     def has_results(self) -> bool:
@@ -76,8 +104,9 @@ def _read(folder: Path, kubernetes: str, commit: str) -> Run:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except ValueError as exc:  # read_summary's messages already start with the path
         raise InputError(str(exc)) from exc
+    evidence = {test["id"]: evidence_of(path, test["evidence"]) for test in doc["tests"] if test.get("evidence")}
     return Run(column=folder.name, path=path, doc=doc, stale_reasons=tuple(staleness(doc, kubernetes, commit)),
-               metrics=RunMetrics.from_dict(doc["metrics"]))
+               metrics=RunMetrics.from_dict(doc["metrics"]), evidence=evidence)
 
 
 def load_runs(

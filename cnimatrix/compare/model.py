@@ -62,6 +62,9 @@ def cell(test: Mapping[str, Any] | None, run: Run) -> dict[str, Any]:
     cell_doc = {"status": status, "reason": reason, "declared": declared, "flags": list(test.get("flags", []))}
     if test.get("known_issue") and status in ("failed", "error"):
         cell_doc["known_issue"] = dict(test["known_issue"])
+    evidence = run.evidence.get(test["id"])
+    if evidence is not None and status in ("failed", "error"):
+        cell_doc["evidence"] = evidence.to_dict()
     return cell_doc
 
 

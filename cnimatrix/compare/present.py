@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from cnimatrix.compare.model import CELL_STATUSES
 
@@ -45,7 +48,23 @@ def hover(cell: Mapping[str, Any]) -> str:
         parts.append(f"known upstream issue {cell['known_issue']['issue']}: {cell['known_issue']['summary']}")
     if cell["flags"]:
         parts.append(f"flags: {flag_words(cell['flags'])}")
+    if cell.get("evidence"):
+        parts.append(evidence_text(cell["evidence"]))
     return " | ".join(parts) or word(cell["status"])
+
+
+def evidence_text(evidence: Mapping[str, Any]) -> str:
+    """A failure's evidence folder in words: its name, then its files (or that it is gone)."""
+    if not evidence["found"]:
+        return f"evidence {evidence['name']}: missing"
+    return f"evidence {evidence['name']}: {', '.join(evidence['files']) or 'no files'}"
+
+
+def href(path: str, page_dir: str | os.PathLike[str] | None, folder: bool = False) -> str:
+    """A URL to `path` (a file or folder named as comparison.json names it: relative to the working
+    folder, or absolute) from a page written in `page_dir`; without `page_dir`, `path` itself."""
+    target = os.path.relpath(path, page_dir) if page_dir is not None else path
+    return quote(Path(target).as_posix()) + ("/" if folder else "")
 
 
 def issue_ref(url: str) -> str:

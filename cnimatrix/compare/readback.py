@@ -1,5 +1,6 @@
 """Read a rendered index.html back into data, through the attributes it promises to keep stable
-(data-table, data-suite, data-cni, data-test-id, data-status, title, data-measure, data-value).
+(data-table, data-suite, data-cni, data-test-id, data-status, title, data-measure, data-value,
+data-evidence, data-evidence-file, data-evidence-missing).
 
 Used by the tests (on the file, and on the DOM a browser rendered) to check that the page shows
 what comparison.json says, without depending on how the page looks.
@@ -20,6 +21,9 @@ class PageCell:
     status: str
     title: str
     text: str
+    evidence: str | None = None  # href of the cell's evidence folder link
+    evidence_files: tuple[str, ...] = ()  # hrefs of the files listed under it
+    evidence_missing: str | None = None  # the evidence folder named without a link (it is gone)
 
 
 @dataclass
@@ -42,6 +46,9 @@ class _Reader(HTMLParser):
         self._table: dict[str, str | None] = {}
         self._cell: dict[str, str | None] | None = None
         self._text: list[str] = []
+        self._evidence: str | None = None
+        self._evidence_files: list[str] = []
+        self._evidence_missing: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -50,6 +57,13 @@ class _Reader(HTMLParser):
             self.page.tables.append(a.get("data-table") or "")
         elif tag == "td" and "data-status" in a:
             self._cell, self._text = a, []
+            self._evidence, self._evidence_files, self._evidence_missing = None, [], None
+        elif self._cell is not None and tag == "a" and "data-evidence" in a:
+            self._evidence = a.get("href")
+        elif self._cell is not None and tag == "a" and "data-evidence-file" in a:
+            self._evidence_files.append(a.get("href") or "")
+        elif self._cell is not None and "data-evidence-missing" in a:
+            self._evidence_missing = a["data-evidence-missing"]
         elif tag == "td" and "data-measure" in a:
             self.page.measurements[(a["data-measure"], a["data-cni"])] = a.get("data-value")
         elif tag == "td" and a.get("data-field") == "Freshness" and "stale" in (a.get("class") or "").split():
@@ -67,7 +81,8 @@ class _Reader(HTMLParser):
             self.page.cells.append(PageCell(
                 table=self._table.get("data-table") or "", suite=self._table.get("data-suite"),
                 cni=a["data-cni"] or "", test_id=a["data-test-id"] or "", status=a["data-status"] or "",
-                title=a.get("title") or "", text=" ".join("".join(self._text).split())))
+                title=a.get("title") or "", text=" ".join("".join(self._text).split()),
+                evidence=self._evidence, evidence_files=tuple(self._evidence_files), evidence_missing=self._evidence_missing))
             self._cell = None
 
 

@@ -1,9 +1,12 @@
 """index.html: the comparison as one self-contained page (inline CSS and SVG, no scripts, no
 network), readable from disk. Cells carry data-cni / data-test-id / data-status so a browser test
-can read the table back; hover (title) gives the declared evidence or the failure reason."""
+can read the table back; hover (title) gives the declared evidence or the failure reason. A failure's
+evidence folder is linked (data-evidence) relative to the folder the page is written to, its files listed
+(data-evidence-file) in a <details>."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
@@ -40,7 +43,8 @@ def _table(doc: Mapping[str, Any], first: Sequence[str], rows: Sequence[str], **
     return f"<table{_attrs(**attrs)}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def cell_html(column: str, row: Mapping[str, Any]) -> str:
+def cell_html(column: str, row: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = None) -> str:
+    """One cell; a failure's evidence folder is linked relative to `page_dir` (where the page is written)."""
     cell = row["cells"][column]
     status = cell["status"]
     inner = f'<span class="badge">{escape(present.word(status))}</span>'
@@ -55,18 +59,37 @@ def cell_html(column: str, row: Mapping[str, Any]) -> str:
                   f'{escape(present.issue_ref(url))}</a></small>')
     if cell["flags"]:
         inner += f'<span class="flag">⚑ {escape(present.flag_words(cell["flags"]))}</span>'
+    if cell.get("evidence"):
+        inner += _evidence(cell["evidence"], page_dir)
     attrs = _attrs(class_=f"cell s-{status}", data_cni=column, data_test_id=row["id"], data_status=status,
                    data_flags=" ".join(cell["flags"]) or None, title=present.hover(cell))
     return f"<td{attrs}>{inner}</td>"
 
 
+def _evidence(evidence: Mapping[str, Any], page_dir: str | os.PathLike[str] | None) -> str:
+    """A link to the evidence folder with its files in a <details>, or its name when the folder is gone."""
+    name, path = evidence["name"], evidence["path"]
+    if not evidence["found"]:
+        return f'<small{_attrs(class_="evidence", data_evidence_missing=name)}>{escape(name)} (missing)</small>'
+    link = f'<a{_attrs(href=present.href(path, page_dir, folder=True), data_evidence=name)}>evidence</a>'
+    files = evidence["files"]
+    if not files:
+        return f'<small class="evidence">{link} (no files)</small>'
+    items = "".join(f'<li><a{_attrs(href=present.href(f"{path}/{file}", page_dir), data_evidence_file=file)}>'
+                    f"{escape(file)}</a></li>" for file in files)
+    # styled inline: a page without evidence keeps its stylesheet (and bytes) as before
+    return (f'<details class="evidence" style="font-size:11px"><summary>{link}: '
+            f'{escape(present.plural(len(files), "file"))}</summary><ul style="margin:2px 0;padding-left:16px">'
+            f"{items}</ul></details>")
+
+
 def scenario_table(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], kind: str, suite: str | None,
-                   with_suite: bool) -> str:
+                   with_suite: bool, page_dir: str | os.PathLike[str] | None = None) -> str:
     body = []
     for row in rows:
         name = f'<td class="scenario">{escape(row["title"])}<small>{escape(row["id"])}</small></td>'
         suite_cell = f"<td>{escape(row['suite'])}</td>" if with_suite else ""
-        cells = "".join(cell_html(c, row) for c in doc["columns"])
+        cells = "".join(cell_html(c, row, page_dir) for c in doc["columns"])
         body.append(f"<tr{_attrs(data_test_id=row['id'], data_disagree=str(row['disagree']).lower())}>"
                     f"{name}{suite_cell}{cells}</tr>")
     first = ["Scenario", "Suite"] if with_suite else ["Scenario"]
@@ -136,7 +159,8 @@ def _soak(doc: Mapping[str, Any]) -> list[str]:
     return [*parts, _table(doc, [""], body, data_table="soak"), f'<p class="meta">{escape(soak.NOTE)}</p>']
 
 
-def render(doc: Mapping[str, Any]) -> str:
+def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = None) -> str:
+    """index.html; `page_dir` is the folder it is written to (evidence links are relative to it)."""
     ref = doc["reference"]
     index = present.scenario_index(doc)
     suites = [s for s in doc["suites"] if s["scenarios"]]
@@ -156,7 +180,8 @@ def render(doc: Mapping[str, Any]) -> str:
         f'<p class="legend">{legend}</p>',
         '<h2 id="runs">Runs</h2>', _headers(doc),
         f'<h2 id="disagreements">Where the CNIs disagree ({len(doc["disagreements"])})</h2>',
-        scenario_table(doc, [index[i] for i in doc["disagreements"]], "disagreements", None, with_suite=True)
+        scenario_table(doc, [index[i] for i in doc["disagreements"]], "disagreements", None, with_suite=True,
+                       page_dir=page_dir)
         if doc["disagreements"] else "<p>The CNIs agree on every scenario they ran (not-run cells left aside).</p>",
         "<h2>Totals by suite</h2>", _totals(doc, suites),
         f"<p>No scenarios in these results for: {escape(', '.join(empty))}.</p>" if empty else "",
@@ -165,7 +190,7 @@ def render(doc: Mapping[str, Any]) -> str:
     for suite in suites:
         parts += [f'<h3 id="suite-{escape(suite["name"])}">{escape(suite["name"])} '
                   f'({present.plural(len(suite["scenarios"]), "scenario")})</h3>',
-                  scenario_table(doc, suite["scenarios"], "suite", suite["name"], with_suite=False)]
+                  scenario_table(doc, suite["scenarios"], "suite", suite["name"], with_suite=False, page_dir=page_dir)]
     parts += ['<h2 id="measurements">Measurements</h2>', _measurements(doc), *plots.charts(doc),
               '<p class="meta">Create-to-Ready is timings_s cluster_create + cni_ready; DNS latency from '
               "metrics.dns.latency_ms; time-to-effect from per-test settle_s, metrics.netpol.time_to_effect_s (one probe round) "

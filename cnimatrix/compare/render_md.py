@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +22,8 @@ def _clip(text: str) -> str:
     return clip(text, MD_REASON_LIMIT)
 
 
-def cell_text(cell: Mapping[str, Any]) -> str:
+def cell_text(cell: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = None) -> str:
+    """One cell; a failure's evidence folder is linked relative to `page_dir` (where the page is written)."""
     symbol, word, _ = present.STATUS[cell["status"]]
     text = f"{symbol} {word}"
     if cell["status"] in present.REASON_SHOWN and cell["reason"]:
@@ -32,7 +34,16 @@ def cell_text(cell: Mapping[str, Any]) -> str:
         text += f" (known upstream: {present.issue_ref(cell['known_issue']['issue'])})"
     if cell["flags"]:
         text += f" ⚑ {present.flag_words(cell['flags'])}"
-    return escape(text)
+    return escape(text) + _evidence(cell.get("evidence"), page_dir)
+
+
+def _evidence(evidence: Mapping[str, Any] | None, page_dir: str | os.PathLike[str] | None) -> str:
+    """A link to the evidence folder, or its name when the folder is gone; nothing without one."""
+    if not evidence:
+        return ""
+    if not evidence["found"]:
+        return f" (evidence {escape(evidence['name'])} missing)"
+    return f" [evidence]({present.href(evidence['path'], page_dir, folder=True)})"
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -42,12 +53,13 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def _scenario_rows(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], with_suite: bool) -> list[list[str]]:
+def _scenario_rows(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], with_suite: bool,
+                   page_dir: str | os.PathLike[str] | None) -> list[list[str]]:
     out = []
     for row in rows:
         name = f"{escape(row['title'])}<br><sub>`{escape(row['id'])}`</sub>"
         out.append([name, *([row["suite"]] if with_suite else []),
-                    *(cell_text(row["cells"][column]) for column in doc["columns"])])
+                    *(cell_text(row["cells"][column], page_dir) for column in doc["columns"])])
     return out
 
 
@@ -76,7 +88,8 @@ def _soak_lines(doc: Mapping[str, Any]) -> list[str]:
     return [*lines, "", soak.NOTE]
 
 
-def render(doc: Mapping[str, Any]) -> str:
+def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = None) -> str:
+    """comparison.md; `page_dir` is the folder it is written to (evidence links are relative to it)."""
     columns = doc["columns"]
     ref = doc["reference"]
     lines = [
@@ -100,7 +113,7 @@ def render(doc: Mapping[str, Any]) -> str:
     lines += ["", f"### Where the CNIs disagree ({len(doc['disagreements'])})", ""]
     if doc["disagreements"]:
         lines += table(["Scenario", "Suite", *columns],
-                       _scenario_rows(doc, [index[i] for i in doc["disagreements"]], with_suite=True))
+                       _scenario_rows(doc, [index[i] for i in doc["disagreements"]], with_suite=True, page_dir=page_dir))
     else:
         lines.append("The CNIs agree on every scenario they ran (not-run cells left aside).")
 
@@ -118,7 +131,7 @@ def render(doc: Mapping[str, Any]) -> str:
         summary = " · ".join(f"{c}: {present.totals_text(suite['totals'][c], symbols=True)}" for c in columns)
         count = present.plural(len(suite["scenarios"]), "scenario")
         lines += ["", f"<details><summary><b>{suite['name']}</b> ({count}) {escape(summary)}</summary>", ""]
-        lines += table(["Scenario", *columns], _scenario_rows(doc, suite["scenarios"], with_suite=False))
+        lines += table(["Scenario", *columns], _scenario_rows(doc, suite["scenarios"], with_suite=False, page_dir=page_dir))
         lines += ["", "</details>"]
 
     gaps = present.declared_gaps(doc)

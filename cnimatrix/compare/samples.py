@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cnimatrix.perf.figures import spread as spread_of
-from cnimatrix.results import RunSummary, TestResult, write_summary, write_text_atomic
+from cnimatrix.results import RunSummary, TestResult, read_summary, write_summary, write_text_atomic
 
 NETPOL_NOT_ENFORCED = {"capability": "networkpolicy", "status": "not-enforced",
                        "evidence": "Flannel only moves packets between nodes; it has no NetworkPolicy controller."}
@@ -146,6 +146,28 @@ def write_samples(reports_dir: str | Path, commit: str, kubernetes: str) -> dict
     return docs
 
 
+# What the plugin leaves for a failed scenario (cnimatrix/testkit/evidence.py writes more, README.txt last).
+EVIDENCE_FILES = {"pods.txt": "NAME    READY   STATUS    RESTARTS   AGE\nweb-2   0/1     Running   0          2m\n",
+                  "README.txt": "evidence collected within 20 s; namespaces: svc-a\n"}
+
+
+def write_evidence(reports_dir: str | Path, column: str, test_id: str,
+                   files: dict[str, str] | None = EVIDENCE_FILES) -> str:
+    """Give a failed test of a sample summary (current format) an evidence folder, as a run leaves
+    one: `reports_dir/<column>/evidence/<name>/` with `files`, named by the test's `evidence`.
+    With files=None the summary names the folder but it is not there. Returns the name."""
+    path = Path(reports_dir) / column / "summary.json"
+    doc = read_summary(path)
+    name = f"evidence/{test_id.rpartition('::')[2]}"  # the sample ids are plain names
+    for test in doc["tests"]:
+        if test["id"] == test_id:
+            test["evidence"] = name
+    write_summary(path, doc)
+    for file, text in (files or {}).items():
+        write_text_atomic(path.parent / name / file, text)
+    return name
+
+
 if __name__ == "__main__":
     from cnimatrix import versions
     from cnimatrix.results import current_commit
@@ -153,5 +175,6 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m cnimatrix.compare.samples REPORTS_DIR")
     written = write_samples(sys.argv[1], current_commit(), versions.KUBERNETES)
+    write_evidence(sys.argv[1], "kindnet", SCENARIOS[0][0])  # the failed ClusterIP scenario links what it left
     print(f"wrote {', '.join(written)} under {sys.argv[1]}; then: python -m cnimatrix.compare --reports "
           f"{sys.argv[1]} {' '.join(written)} calico  (a catalog CNI without results: a not-run column)")

@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 import zlib
 from pathlib import Path
+from urllib.parse import urljoin, urlparse
+from urllib.request import url2pathname
 
 import pytest
 
@@ -22,6 +24,7 @@ WIDTH, HEIGHT = 1400, 3000
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 COLUMNS = ["flannel", "kindnet", "cilium", "flannel-v0.27", "calico"]  # calico: asked for, no results
+FAILED_WITH_EVIDENCE = ("kindnet", samples.SCENARIOS[0][0])  # its run left an evidence folder
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess:
@@ -44,6 +47,7 @@ def rendered(tmp_path_factory):
     root = tmp_path_factory.mktemp("page")
     commit = "0123456789abcdef0123456789abcdef01234567"
     samples.write_samples(root / "reports", commit, "v1.37.1")
+    samples.write_evidence(root / "reports", *FAILED_WITH_EVIDENCE)
     runs = load_runs(root / "reports", COLUMNS, kubernetes="v1.37.1", commit=commit)
     write_comparison(build(runs, kubernetes="v1.37.1", commit=commit), root / "comparison")
     doc = json.loads((root / "comparison" / "comparison.json").read_text())
@@ -129,3 +133,23 @@ def test_rendered_dom_shows_what_comparison_json_says(rendered):
 def doc_cell(doc, cell):
     row = next(r for s in doc["suites"] for r in s["scenarios"] if r["id"] == cell.test_id)
     return row["cells"][cell.cni]
+
+
+def test_a_failed_cell_links_its_evidence_files(rendered):
+    """The link Chromium rendered in the failed cell, resolved against the page's own file:// URL,
+    leads to the evidence folder beside that CNI's summary.json, and each file listed to a file."""
+    _, page = rendered
+    shown = read_page(chromium("--dump-dom", page.as_uri()).stdout)
+    linked = [c for c in shown.cells if c.evidence]
+    assert linked and {(c.cni, c.test_id) for c in linked} == {FAILED_WITH_EVIDENCE}
+
+    def target(href: str) -> Path:
+        return Path(url2pathname(urlparse(urljoin(page.as_uri(), href)).path))
+
+    for cell in linked:
+        assert cell.status == "failed"
+        # the page is written to <root>/comparison/, the summaries are under <root>/reports/
+        assert target(cell.evidence) == page.parent.parent / "reports" / "kindnet" / "evidence" / "test_clusterip_spread"
+        assert target(cell.evidence).is_dir()
+        assert sorted(target(href).name for href in cell.evidence_files) == sorted(samples.EVIDENCE_FILES)
+        assert all(target(href).is_file() for href in cell.evidence_files)
