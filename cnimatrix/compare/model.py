@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from cnimatrix.compare import perf, soak
+from cnimatrix.compare import perf, soak, timeline
 from cnimatrix.compare.load import Run
 from cnimatrix.results import SUITES, UNKNOWN_COMMIT, raise_first_schema_error, rfc3339
 from cnimatrix.results.figures import elapsed_s, finite_number
@@ -234,6 +234,9 @@ def build(runs: Sequence[Run], *, kubernetes: str, commit: str = UNKNOWN_COMMIT,
         "perf": perf.section(columns, [run.metrics.perf for run in runs]),
         "soak": soak.section(columns, [run.soak for run in runs]),
     }
+    timelines = timeline.section(columns, [run.metrics.timeline for run in runs])
+    if timelines is not None:  # absent when no run recorded one: older comparisons stay as they were
+        doc["timeline"] = timelines
     validate(doc)
     return doc
 
@@ -273,6 +276,8 @@ def validate(doc: Mapping[str, Any]) -> None:
             raise ValueError(f"invalid comparison: perf ratio {row['route']}/{row['figure']} lacks columns")
     if "soak" in doc and [e["column"] for e in doc["soak"]] != columns:
         raise ValueError("invalid comparison: soak entries do not follow the columns")
+    if "timeline" in doc and [e["column"] for e in doc["timeline"]] != columns:
+        raise ValueError("invalid comparison: timeline entries do not follow the columns")
     for curve in perf_doc["growth"]:
         if list(curve["points"]) != columns or list(curve["declared"]) != columns:
             raise ValueError(f"invalid comparison: perf curve {curve['curve']} lacks columns")

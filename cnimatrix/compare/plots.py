@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from cnimatrix.compare import present
+from cnimatrix.compare import present, timeline
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
 WIDTH, LABEL_W, VALUE_W = 720, 230, 70
@@ -145,3 +145,62 @@ def growth_charts(doc: Mapping[str, Any]) -> list[str]:
             series.append((label, points))
         out.append(line_chart(curve["title"], f"N ({curve['unit']})", "s", series, f"chart-growth-{curve['curve']}"))
     return out
+
+
+TL_ROW, TL_BAR, TL_LABEL_W, TL_TOTAL_W, TL_LABEL_MIN = 26, 18, 130, 90, 34
+
+
+def timeline_chart(doc: Mapping[str, Any], chart_id: str = "chart-timeline") -> str:
+    """One horizontal stacked bar per column (comparison.json `timeline`), every phase its colour
+    (cnimatrix.compare.timeline.colour), labelled with its seconds where it is wide enough and with
+    the total at the end; a column without a timeline says "not recorded". One scale for all bars."""
+    entries = doc.get("timeline") or []
+    names = timeline.phase_names(entries)
+    run_level = [n for n in names if ": " not in n]
+    suites = list(dict.fromkeys(n.partition(": ")[0] for n in names if ": " in n))
+    title = "Where the time goes"
+    top = max((e["total_s"] for e in entries if e["recorded"]), default=0.0) or 1.0
+    span = WIDTH - TL_LABEL_W - TL_TOTAL_W
+    legend_rows = [[(n, timeline.colour(n)) for n in run_level],
+                   [(s, timeline.colour(f"{s}: convergence waits")) for s in suites],
+                   [(f"{suites[0] if suites else 'suite'}: {part}", timeline.colour(f"{suites[0]}: {part}") if suites
+                     else timeline.UNKNOWN_COLOUR) for part in timeline.PARTS]]
+    legend_rows = [row for row in legend_rows if row]
+    y0 = TOP + LEGEND_H * len(legend_rows)
+    height = y0 + TL_ROW * len(entries) + 8
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" data-chart="{escape(chart_id)}" '
+        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="18" class="chart-title">{escape(title)} (s)</text>',
+    ]
+    for r, row in enumerate(legend_rows):
+        x, y = 0, TOP + LEGEND_H * r
+        for name, fill in row:
+            parts.append(f'<rect x="{x}" y="{y - 6}" width="12" height="12" fill="{fill}"/>'
+                         f'<text x="{x + 16}" y="{y + 4}" class="chart-legend">{escape(name)}</text>')
+            x += 28 + 7 * len(name)
+    for i, e in enumerate(entries):
+        y = y0 + i * TL_ROW
+        parts.append(f'<g data-timeline-cni="{escape(e["column"])}" data-recorded="{str(e["recorded"]).lower()}"'
+                     + (f' data-total="{e["total_s"]}">' if e["recorded"] else ">"))
+        parts.append(f'<text x="{TL_LABEL_W - 8}" y="{y + TL_BAR - 4}" text-anchor="end" class="chart-label">'
+                     f'{escape(e["column"])}</text>')
+        if not e["recorded"]:
+            parts.append(f'<text x="{TL_LABEL_W + 4}" y="{y + TL_BAR - 4}" class="chart-none">{timeline.NOT_RECORDED}</text></g>')
+            continue
+        x = float(TL_LABEL_W)
+        for p in e["phases"]:
+            w = span * p["seconds"] / top
+            tip = f'{e["column"]} · {p["name"]}: {present.number(p["seconds"], "s")}'
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{TL_BAR}" fill="{timeline.colour(p["name"])}" '
+                         f'data-phase="{escape(p["name"])}" data-value="{p["seconds"]}"><title>{escape(tip)}</title></rect>')
+            if w >= TL_LABEL_MIN:
+                ink = "#fff" if p["name"] in timeline.RUN_COLOURS and p["name"] != "other" else "#1d232a"
+                parts.append(f'<text x="{x + w / 2:.1f}" y="{y + TL_BAR - 5}" text-anchor="middle" class="chart-value" '
+                             f'fill="{ink}">{escape(present.number(p["seconds"]))}</text>')
+            x += w
+        parts.append(f'<text x="{x + 4:.1f}" y="{y + TL_BAR - 4}" class="chart-value">'
+                     f'{escape(present.duration(e["total_s"]))}</text></g>')
+    parts.append("</svg>")
+    return "".join(parts)

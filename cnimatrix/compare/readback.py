@@ -1,6 +1,7 @@
 """Read a rendered index.html back into data, through the attributes it promises to keep stable
 (data-table, data-suite, data-cni, data-test-id, data-status, title, data-measure, data-value,
-data-evidence, data-evidence-file, data-evidence-missing).
+data-evidence, data-evidence-file, data-evidence-missing, and the timeline bars' data-timeline-cni,
+data-recorded, data-phase).
 
 Used by the tests (on the file, and on the DOM a browser rendered) to check that the page shows
 what comparison.json says, without depending on how the page looks.
@@ -33,6 +34,8 @@ class Page:
     tables: list[str] = field(default_factory=list)  # data-table of every table, in document order
     chart_ids: list[str] = field(default_factory=list)
     stale_columns: list[str] = field(default_factory=list)
+    timeline_bars: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # cni -> (phase, data-value) in order
+    timeline_not_recorded: list[str] = field(default_factory=list)   # cnis whose bar says not recorded
 
     def statuses(self, table: str) -> dict[tuple[str, str], str]:
         """(cni, test id) -> status for the cells of one kind of table."""
@@ -49,6 +52,7 @@ class _Reader(HTMLParser):
         self._evidence: str | None = None
         self._evidence_files: list[str] = []
         self._evidence_missing: str | None = None
+        self._bar: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -70,6 +74,14 @@ class _Reader(HTMLParser):
             self.page.stale_columns.append(a["data-cni"])
         elif tag == "svg" and a.get("data-chart"):
             self.page.chart_ids.append(a["data-chart"])
+        elif tag == "g" and "data-timeline-cni" in a:
+            self._bar = a["data-timeline-cni"] or ""
+            if a.get("data-recorded") == "true":
+                self.page.timeline_bars[self._bar] = []
+            else:
+                self.page.timeline_not_recorded.append(self._bar)
+        elif tag == "rect" and "data-phase" in a and self._bar in self.page.timeline_bars:
+            self.page.timeline_bars[self._bar].append((a["data-phase"] or "", a.get("data-value") or ""))
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:

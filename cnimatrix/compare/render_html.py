@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from cnimatrix.compare import plots, present, soak
+from cnimatrix.compare import plots, present, soak, timeline
 
 CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px;color:#1d232a;background:#fff;font-size:14px}
@@ -147,6 +147,27 @@ def _perf(doc: Mapping[str, Any]) -> list[str]:
     return [*parts, f'<p class="meta">{escape(present.PERF_NOTE)}</p>']
 
 
+def _timeline(doc: Mapping[str, Any]) -> list[str]:
+    """Where each run's time went: one stacked bar per CNI and the table (data-timeline cells);
+    nothing at all when no CNI recorded a timeline."""
+    entries = doc.get("timeline")
+    if not entries:
+        return []
+    body = []
+    for label, values in timeline.rows(entries):
+        rounds = label.endswith("probe rounds")
+        tds = []
+        for e, value in zip(entries, values):
+            text = (timeline.NOT_RECORDED if label == "Total" else "—") if not e["recorded"] else \
+                (present.number(value) if value is not None else "—")
+            tds.append(f"<td{_attrs(class_='num', data_cni=e['column'], data_timeline=label, data_value=value)}>"
+                       f"{escape(text)}</td>")
+        unit = "" if rounds else " (s)"
+        body.append(f"<tr><th>{escape(label)}{unit}</th>{''.join(tds)}</tr>")
+    return ['<h2 id="timeline">Where the time goes</h2>', plots.timeline_chart(doc),
+            _table(doc, ["Phase"], body, data_table="timeline"), f'<p class="meta">{escape(timeline.NOTE)}</p>']
+
+
 def _soak(doc: Mapping[str, Any]) -> list[str]:
     """Repeated runs per CNI (tools/soak.py): data-soak cells, or one line saying none was recorded."""
     parts = ['<h2 id="soak">Repeated runs (soak)</h2>']
@@ -196,6 +217,7 @@ def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = Non
               "metrics.dns.latency_ms; time-to-effect from per-test settle_s, metrics.netpol.time_to_effect_s (one probe round) "
               "and metrics.netpol.live_update (100 ms probes of the pairs a live change flips). "
               "— means not measured.</p>",
+              *_timeline(doc),
               *_perf(doc),
               *_soak(doc),
               "</body></html>"]

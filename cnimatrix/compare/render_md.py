@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cnimatrix.compare import present, soak
+from cnimatrix.compare import present, soak, timeline
 from cnimatrix.results.text import clip
 
 MD_REASON_LIMIT = 160  # a PR comment holds 65536 characters; keep every failure readable but short
@@ -76,6 +76,20 @@ def _perf_lines(doc: Mapping[str, Any]) -> list[str]:
         lines += ["", "**Growth: time to the first correct answer**", ""]
         lines += table(["Change", *doc["columns"]], [[escape(name), *(escape(c) for c in cells)] for name, cells in growth])
     return [*lines, "", present.PERF_NOTE]
+
+
+def _timeline_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Where each run's time went, phase by phase (seconds) per CNI; nothing when no CNI recorded it."""
+    entries = doc.get("timeline")
+    if not entries:
+        return []
+    body = []
+    for label, values in timeline.rows(entries):
+        cells = [(timeline.NOT_RECORDED if label == "Total" else "—") if not e["recorded"] else present.number(value)
+                 for e, value in zip(entries, values)]
+        unit = "" if label.endswith("probe rounds") else " (s)"
+        body.append([f"**{escape(label)}**{unit}" if label == "Total" else f"{escape(label)}{unit}", *cells])
+    return ["", "### Where the time goes", "", *table(["Phase", *doc["columns"]], body), "", timeline.NOTE]
 
 
 def _soak_lines(doc: Mapping[str, Any]) -> list[str]:
@@ -152,4 +166,5 @@ def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = Non
                   "metrics.dns.latency_ms; time-to-effect rows from per-test settle_s, "
                   "metrics.netpol.time_to_effect_s (one probe round) and metrics.netpol.live_update (100 ms probes "
                   "of the pairs a live change flips). — means not measured."]
+    lines += _timeline_lines(doc)
     return "\n".join(lines) + "\n"

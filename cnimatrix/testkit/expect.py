@@ -4,6 +4,7 @@ for `stable` rounds within a deadline, fold every attempt into the test's record
 declared gap observed, a matrix printed): it records and returns the convergence without judging."""
 from __future__ import annotations
 
+import time
 from typing import Callable, TypeVar
 
 from cnimatrix.probe.converge import Convergence, converge
@@ -20,7 +21,9 @@ def settle(record, name: str, observe: Callable[[], T], judge: Callable[[T], tup
     A steady expectation (the default, unless timeout is "change", "policy" or "slow") counts any
     miss before the final streak as flakiness; after a change, only a match that was lost again is.
     """
+    started = time.monotonic()
     conv = converge(observe, judge, deadline_s=deadline(timeout), stable=stable, interval_s=interval_s)
+    record.waited(time.monotonic() - started, conv.count)
     record.convergence(name, conv, steady=timeout not in AFTER_A_CHANGE if steady is None else steady)
     return conv
 

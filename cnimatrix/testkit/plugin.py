@@ -20,6 +20,7 @@ from cnimatrix.testkit import declared, evidence
 from cnimatrix.testkit.capabilities import UnknownCapability, check_known
 from cnimatrix.testkit.record import TestRecord
 from cnimatrix.testkit.run import RunState, results_dir, state_key
+from cnimatrix.testkit.timeline import timeline
 
 record_key = pytest.StashKey[TestRecord]()
 
@@ -142,6 +143,8 @@ def pytest_runtest_makereport(item, call):
         "duration_s": 0.0, "attempts": 0, "flaky": False, "message": "", "metrics": {}})
     if report.when == "call":  # setup time includes shared fixtures (the cluster itself)
         entry["duration_s"] = round(report.duration, 3)
+    state.timeline.add(item.nodeid, entry["suite"], report.when, report.duration, state.timings,
+                       waits_s=rec.waits_s if rec is not None else 0.0, rounds=rec.rounds if rec is not None else 0)
     if rec is not None:
         entry["attempts"], entry["metrics"] = rec.attempts, dict(rec.metrics)
     declaration = item.stash.get(declared.declared_key, None)
@@ -233,7 +236,9 @@ def pytest_sessionfinish(session, exitstatus):
         state.run_status, state.run_reason = "interrupted", "the run stopped before every scenario ran"
     if state.load is not None:
         state.metrics["host"] = state.load.stop()
-    suites_s = time.monotonic() - state.started - sum(v for v in state.timings.values() if v)
+    wall_s = time.monotonic() - state.started
+    state.metrics["timeline"] = timeline(state.timings, state.timeline.steps, wall_s).to_dict()
+    suites_s = wall_s - sum(v for v in state.timings.values() if v)
     timings = {"cluster_create": None, "cni_ready": None, **state.timings, "suites": round(max(suites_s, 0.0), 1)}
     cluster = state.cluster
     summary = RunSummary(

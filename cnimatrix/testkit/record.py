@@ -17,6 +17,13 @@ class TestRecord:
     metrics: dict = field(default_factory=dict)
     not_enforced: bool = False      # a declared gap observed as declared (set before the skip)
     flags: list[str] = field(default_factory=list)
+    waits_s: float = 0.0            # wall time inside settle/expect (metrics.timeline: convergence waits)
+    rounds: int = 0                 # convergence attempts those made (probe rounds)
+
+    def waited(self, seconds: float, rounds: int) -> None:
+        """Count one settle/expect: how long it waited to converge and how many rounds it took."""
+        self.waits_s += seconds
+        self.rounds += rounds
 
     def convergence(self, name: str, conv, steady: bool = True) -> None:
         """Fold a probe Convergence into the record. For a steady-state expectation any miss

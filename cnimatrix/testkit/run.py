@@ -11,6 +11,7 @@ import pytest
 from cnimatrix import hostload
 from cnimatrix import versions as V
 from cnimatrix.results import current_commit, rfc3339
+from cnimatrix.testkit.timeline import Recorder
 
 
 @dataclass
@@ -31,6 +32,7 @@ class RunState:
     run_reason: str = ""
     items: dict = field(default_factory=dict)   # nodeid -> (suite, title) of every collected scenario
     load: hostload.Sampler | None = None
+    timeline: Recorder = field(default_factory=Recorder)   # every report's duration, for metrics.timeline
 
 
 state_key = pytest.StashKey[RunState]()

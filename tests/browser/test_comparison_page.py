@@ -153,3 +153,25 @@ def test_a_failed_cell_links_its_evidence_files(rendered):
         assert target(cell.evidence).is_dir()
         assert sorted(target(href).name for href in cell.evidence_files) == sorted(samples.EVIDENCE_FILES)
         assert all(target(href).is_file() for href in cell.evidence_files)
+
+
+def test_the_timeline_draws_one_bar_per_cni_that_recorded_one(tmp_path):
+    """Two CNIs with a timeline get a stacked bar each (their phases, in order, as comparison.json
+    gives them); the others say not recorded."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    samples.write_samples(tmp_path / "reports", commit, "v1.37.1")
+    samples.write_timeline(tmp_path / "reports", "flannel")
+    samples.write_timeline(tmp_path / "reports", "kindnet", pace=1.5)
+    runs = load_runs(tmp_path / "reports", COLUMNS, kubernetes="v1.37.1", commit=commit)
+    write_comparison(build(runs, kubernetes="v1.37.1", commit=commit), tmp_path / "comparison")
+    doc = json.loads((tmp_path / "comparison" / "comparison.json").read_text())
+    page = tmp_path / "comparison" / "index.html"
+    shown = read_page(chromium("--dump-dom", page.as_uri()).stdout)
+    assert "chart-timeline" in shown.chart_ids
+    assert shown.timeline_bars == {e["column"]: [(p["name"], str(p["seconds"])) for p in e["phases"]]
+                                   for e in doc["timeline"] if e["recorded"]}
+    assert list(shown.timeline_bars) == ["flannel", "kindnet"]
+    assert shown.timeline_not_recorded == ["cilium", "flannel-v0.27", "calico"]
+    shot = Path(os.environ.get("CNIMATRIX_TIMELINE_SCREENSHOT", tmp_path / "timeline.png"))
+    chromium(f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={shot}", page.as_uri())
+    assert shot.stat().st_size > 0

@@ -2,7 +2,7 @@
 metrics of every suite), built with the writers' own pure helpers where there is one, so the
 typed results and the comparison are checked against what a run really leaves.
 
-calico: every suite ran, NetworkPolicy enforced, a negative control applied; flannel: NetworkPolicy
+calico: every suite ran, NetworkPolicy enforced, a negative control applied, its timeline recorded; flannel: NetworkPolicy
 not enforced (its growth curve declared), the add-ons failed to install, no DNS answer timed.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from cnimatrix.perf.growth import CURVES_BY_ID, Point, curve_record
 from cnimatrix.podnet.scenarios import Round, SetupSample, setup_summary
 from cnimatrix.results import RunSummary, TestResult
 from cnimatrix.stats import latency_summary
+from cnimatrix.testkit.timeline import Step, timeline
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 K8S = "v1.37.1"
@@ -206,6 +207,16 @@ def tests_for(cni: str, enforced: bool, perf: dict[str, Any], reps: dict[str, li
     return tests
 
 
+def timeline_block() -> dict[str, Any]:
+    """metrics.timeline as the plugin writes it: the run phases, each suite's reports, the wall time."""
+    run = {"cluster_create": 21.5, "images_load": 54.9, "cni_ready": 29.9, "addons_ready": 35.4, "cluster_delete": 6.2}
+    steps = [Step("podnet", "setup", 110.0, nested_s=106.3), Step("podnet", "call", 240.0, waits_s=180.5, rounds=96),
+             Step("podnet", "teardown", 4.0), Step("service", "setup", 12.0), Step("service", "call", 95.0, waits_s=60.0, rounds=40),
+             Step("ingress", "setup", 50.0, nested_s=35.4), Step("ingress", "call", 70.0, waits_s=41.0, rounds=30),
+             Step("perf", "call", 900.0, waits_s=12.0, rounds=8), Step("perf", "teardown", 9.0, nested_s=6.2)]
+    return timeline(run, steps, 2467.0).to_dict()
+
+
 def summaries() -> dict[str, dict[str, Any]]:
     """column -> summary document, as the plugin writes it."""
     docs = {}
@@ -230,6 +241,7 @@ def summaries() -> dict[str, dict[str, Any]]:
             metrics["ingress"] = {"time_to_effect_s": {"default-backend": 2.5, "host": 1.25}}
             metrics["gateway"] = {"gateway_programmed_s": 3.2, "time_to_effect_s": {"weighted": 2.0}}
             metrics["breakage"] = {"name": "netpol-agent-stopped", "must_fail": ["suites/netpol/test_netpol.py::test_policy_case"]}
+            metrics["timeline"] = timeline_block()
         else:
             metrics["addons"] = {"metallb": {"version": "v0.15.2"}, "traefik": {"version": "v3.5.0"},
                                  "error": "traefik/traefik: no LoadBalancer address within 120 s"}

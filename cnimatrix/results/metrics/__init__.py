@@ -19,7 +19,7 @@ from cnimatrix.results.metrics.netpol import LiveUpdate, NetpolMetrics, NetpolTe
 from cnimatrix.results.metrics.perf import (Cost, CostWindow, Datapath, GrowthCurve, PerfHost, PerfMetrics, PerfTestMetrics,
                                            RouteFigures)
 from cnimatrix.results.metrics.podnet import PodnetMetrics, PodnetTestMetrics
-from cnimatrix.results.metrics.run import Addons, Breakage, HostLoad
+from cnimatrix.results.metrics.run import Addons, Breakage, HostLoad, SuiteTime, Timeline, TimelinePhase
 from cnimatrix.results.metrics.service import ServiceTestMetrics
 from cnimatrix.results.typed import Record, fact
 
@@ -39,6 +39,7 @@ class RunMetrics(Record):
     gateway: GatewayMetrics | None = fact("The Gateway API suite's figures.")
     podnet: PodnetMetrics | None = fact("The pod network suite's MTUs, IP lifecycle and set-up time.")
     perf: PerfMetrics | None = fact("The perf suite's datapath, cost and growth figures.")
+    timeline: Timeline | None = fact("Where the run's wall time went, phase by phase and per suite.")
 
 
 # suite -> the record of its tests' metrics (every suite of results.suites has one)
@@ -58,5 +59,6 @@ test_metrics.__test__ = False  # not a pytest test despite the name
 __all__ = [
     "TEST_METRICS", "Addons", "Breakage", "Cost", "CostWindow", "Datapath", "DnsMetrics", "GatewayMetrics", "GrowthCurve",
     "HostLoad", "IngressMetrics", "LatencySummary", "LiveUpdate", "NetpolMetrics", "PerfHost", "PerfMetrics",
-    "PodnetMetrics", "RouteFigures", "RunMetrics", "Spread", "TestMetrics", "test_metrics",
+    "PodnetMetrics", "RouteFigures", "RunMetrics", "Spread", "SuiteTime", "TestMetrics", "Timeline", "TimelinePhase",
+    "test_metrics",
 ]

@@ -42,3 +42,43 @@ class Breakage(Record):
 
     name: str | None = fact("The breakage's name (manifests/breakages).")
     must_fail: list[str] | None = fact("Scenarios (test ids or their prefixes) the breakage must make fail.")
+
+
+@dataclass(frozen=True)
+class TimelinePhase(Record):
+    """One stretch of the run's wall time (metrics.timeline.phases[]): a run-level phase (cluster_create, images_load, cni_ready, addons_ready, cluster_delete), one part of a suite ("<suite>: setup", "<suite>: convergence waits", "<suite>: checks", "<suite>: teardown"), or "other"."""
+
+    name: str | None = fact("The phase: a timings_s name, \"<suite>: <part>\", or \"other\".", required=True)
+    seconds: float | None = fact("Wall-clock seconds it took.", minimum=0, required=True)
+
+    @property
+    def suite(self) -> str | None:
+        """The suite of a suite's part; None for a run-level phase and for "other"."""
+        return self.name.partition(": ")[0] if self.name and ": " in self.name else None
+
+    @property
+    def part(self) -> str:
+        """"setup", "convergence waits", "checks" or "teardown" for a suite's part, else the name itself."""
+        return (self.name or "").partition(": ")[2] or (self.name or "")
+
+
+@dataclass(frozen=True)
+class SuiteTime(Record):
+    """metrics.timeline.suites.<suite>: where one suite's time went, in seconds, and its probe rounds."""
+
+    setup_s: float | None = fact("Its tests' fixture set-up (pytest's setup durations), less the run-level phases that ran inside it.", minimum=0)
+    waits_s: float | None = fact("Its test calls' time inside settle/expect, waiting for an expectation to converge.", minimum=0)
+    checks_s: float | None = fact("The rest of its test calls: steps, changes and probe rounds outside a convergence wait.", minimum=0)
+    teardown_s: float | None = fact("Its tests' fixture teardown, less the run-level phases that ran inside it (cluster_delete).", minimum=0)
+    rounds: int | None = fact("Convergence attempts (probe rounds) its settle/expect calls made.", minimum=0)
+
+
+@dataclass(frozen=True)
+class Timeline(Record):
+    """metrics.timeline: where the run's wall time went (cnimatrix.testkit.timeline), phases in run order adding up to total_s."""
+
+    total_s: float | None = fact("Wall-clock seconds from the start of the run to the summary.", minimum=0)
+    phases: list[TimelinePhase] | None = fact(
+        "The run-level phases that ran, then four parts per suite in the order the suites ran, then cluster_delete "
+        "(when measured) and other (collection, reporting, evidence, what no phase covers); their seconds add up to total_s.")
+    suites: dict[str, SuiteTime] | None = fact("Suite -> its parts' seconds and probe rounds.")
