@@ -39,7 +39,9 @@ def answered_as(expected: dict[tuple[str, str], set[str] | str]):
 def noerror_without_records(results):
     """The one answer is NOERROR and carries neither AAAA nor A records."""
     r = results[0]
-    return r.ok and r.status == "NOERROR" and not r.values("AAAA") and not r.values("A"), describe(results)
+    stray = sorted(r.values("A"))
+    return (r.ok and r.status == "NOERROR" and not r.values("AAAA") and not stray,
+            describe(results) + (f"; A records in the answer: {stray}" if stray else ""))
 
 
 def cname_to(alias: str, target: str, ip: str):
