@@ -27,7 +27,12 @@ def run_one(cni: str, item: breakage.Breakage) -> dict:
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "cnimatrix", "run", "--cni", cni, "--break", item.name, "-k", selector,
                     "--out", str(out), "--cluster", f"cnimatrix-neg-{cni}"], cwd=REPO)
-    summary = json.loads((out / "summary.json").read_text())
+    return judge(item, out / "summary.json", round(time.monotonic() - started))
+
+
+def judge(item: breakage.Breakage, path: Path, seconds: int) -> dict:
+    """Whether the run in `path` (a summary.json made with this breakage) failed every scenario it must."""
+    summary = json.loads(path.read_text())
     outcomes = {}
     for test in summary["tests"]:
         name = test["id"].split("::")[-1]
@@ -37,7 +42,7 @@ def run_one(cni: str, item: breakage.Breakage) -> dict:
     missing = [t for t in item.must_fail if t not in outcomes]
     held = not missing and all(o == "failed" for t in item.must_fail for o, _ in outcomes[t])
     return {"name": item.name, "description": item.description, "held": held, "outcomes": outcomes, "missing": missing,
-            "seconds": round(time.monotonic() - started)}
+            "seconds": seconds}
 
 
 HEADER = ("# Negative controls\n\nOne section per CNI, each rewritten by `tools/negative_controls.py --cni NAME` on a real kind\n"
@@ -85,9 +90,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cni", default="flannel")
     parser.add_argument("--only", action="append", help="run only this breakage (repeatable)")
+    parser.add_argument("--from-reports", action="store_true",
+                        help="run nothing: judge the kept reports/negative/<breakage>/summary.json of the chosen breakages")
     args = parser.parse_args()
     chosen = [b for b in breakage.load_all().values() if (not args.only or b.name in args.only) and b.applies_to(args.cni)]
-    results = [run_one(args.cni, b) for b in chosen]
+    if args.from_reports:
+        kept = {b.name: REPO / "reports" / "negative" / b.name / "summary.json" for b in chosen}
+        missing = [name for name, path in kept.items() if not path.is_file()]
+        if missing:
+            print(f"negative_controls: no kept report for {', '.join(missing)}", file=sys.stderr)
+            return 2
+        results = [judge(b, kept[b.name], 0) for b in chosen]
+    else:
+        results = [run_one(args.cni, b) for b in chosen]
     doc = REPO / "docs" / "negative-controls.md"
     doc.parent.mkdir(exist_ok=True)
     text = doc.read_text() if doc.exists() else ""

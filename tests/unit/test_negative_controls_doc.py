@@ -25,3 +25,22 @@ def test_a_run_of_some_breakages_keeps_the_rows_of_the_others():
     assert set(rows) == {"no-coredns", "no-hairpin"}
     assert "**NO**" in rows["no-coredns"] and "| yes |" in rows["no-hairpin"]
     assert list(rows) == ["no-coredns", "no-hairpin"]  # in the order of manifests/breakages
+
+
+def _kept(tmp_path, outcomes: dict[str, str]) -> Path:
+    tests = [{"id": f"suites/service/test_service.py::{name}", "outcome": o, "message": f"{o}: seen"} for name, o in outcomes.items()]
+    path = tmp_path / "summary.json"
+    path.write_text(__import__("json").dumps({"tests": tests}))
+    return path
+
+
+def test_a_kept_report_where_every_named_scenario_failed_holds(tmp_path):
+    item = tool.breakage.load("affinity-ignored")
+    result = tool.judge(item, _kept(tmp_path, {name: "failed" for name in item.must_fail}), 0)
+    assert result["held"] and not result["missing"]
+
+
+def test_a_kept_report_where_a_named_scenario_passed_does_not_hold(tmp_path):
+    item = tool.breakage.load("affinity-ignored")
+    assert not tool.judge(item, _kept(tmp_path, {name: "passed" for name in item.must_fail}), 0)["held"]
+    assert tool.judge(item, _kept(tmp_path, {}), 0)["missing"] == list(item.must_fail)
