@@ -145,6 +145,12 @@ def pytest_runtest_makereport(item, call):
         entry["duration_s"] = round(report.duration, 3)
     state.timeline.add(item.nodeid, entry["suite"], report.when, report.duration, state.timings,
                        waits_s=rec.waits_s if rec is not None else 0.0, rounds=rec.rounds if rec is not None else 0)
+    if state.run_status == "interrupted":
+        # A client library can turn the interrupt into its own exception (the Kubernetes client's
+        # exec returns it as ApiException(0)): the scenario was stopped, not judged (it stays
+        # not-run), and the run must still stop.
+        item.session.shouldstop = state.run_reason
+        return
     if rec is not None:
         entry["attempts"], entry["metrics"] = rec.attempts, dict(rec.metrics)
     declaration = item.stash.get(declared.declared_key, None)
