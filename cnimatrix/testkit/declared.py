@@ -10,6 +10,7 @@ from typing import NoReturn
 import pytest
 
 from cnimatrix.cni.catalog import UNSUPPORTED_HERE, effective
+from cnimatrix.testkit.record import failure_text
 
 NOT_SUPPORTED = frozenset({"unsupported", "not-enforced", UNSUPPORTED_HERE})
 WORKS_DESPITE_DECLARED = "works-despite-declared"
@@ -65,8 +66,7 @@ def judge_call(item, report, record) -> None:
         return
     item.stash[declared_key] = declared
     if report.failed:
-        crash = getattr(report.longrepr, "reprcrash", None)
-        seen = (crash.message if crash is not None else str(report.longrepr)).strip().splitlines()[0][:300]
+        seen = failure_text(report).splitlines()[0][:300]
         text = reason(item.config.getoption("--cni"), declared, seen)
         report.outcome, report.longrepr = "skipped", (str(item.fspath), item.location[1], f"Skipped: {text}")
         record.not_enforced = declared["status"] == "not-enforced"

@@ -18,7 +18,7 @@ from cnimatrix.results import RunSummary, TestResult, rfc3339, write_summary
 from cnimatrix.results.summary import SUITES
 from cnimatrix.testkit import declared, evidence
 from cnimatrix.testkit.capabilities import UnknownCapability, check_known
-from cnimatrix.testkit.record import TestRecord
+from cnimatrix.testkit.record import TestRecord, failure_text
 from cnimatrix.testkit.run import RunState, results_dir, state_key
 from cnimatrix.testkit.timeline import timeline
 
@@ -164,7 +164,7 @@ def pytest_runtest_makereport(item, call):
     elif report.failed:
         # a teardown failure after a failed call keeps the call's verdict
         if entry["outcome"] not in ("failed", "error"):
-            entry.update(outcome="failed" if report.when == "call" else "error", message=_failure_line(report))
+            entry.update(outcome="failed" if report.when == "call" else "error", message=failure_text(report))
             if report.when == "call":
                 attach_evidence(item, state, entry)
             load = hostload.load_1m()  # was the host starved of CPU when it failed?
@@ -213,12 +213,6 @@ def _skip_reason(report) -> str:
     if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
         return str(report.longrepr[2]).removeprefix("Skipped: ")
     return str(report.longrepr)[:500]
-
-
-def _failure_line(report) -> str:
-    crash = getattr(report.longrepr, "reprcrash", None)
-    text = crash.message if crash is not None else str(report.longrepr)
-    return text.strip()[:2000]
 
 
 def pytest_sessionfinish(session, exitstatus):

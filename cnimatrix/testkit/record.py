@@ -39,3 +39,10 @@ class TestRecord:
             self.notes.append(note)
         if conv.settle_s is not None:
             self.metrics.setdefault("settle_s", {})[name] = conv.settle_s
+
+
+def failure_text(report) -> str:
+    """What a failed pytest report says went wrong: the crash message, else the whole report (capped)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    return text.strip()[:2000]
