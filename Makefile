@@ -5,6 +5,8 @@ CNI ?= calico
 # image build is the longest part of CI on a fresh machine, so only its images are built.
 E2E_CNI ?= calico
 KEEP ?=
+# make matrix CLUSTERS=2: clusters at once (default: what the host has room for, see cnimatrix/run/room.py).
+CLUSTERS ?=
 # make conformance SUITES="service dns": only these suites (default: every suite but the opt-in
 # perf suite, which SUITES=perf runs; `make matrix` runs every suite, perf included).
 SUITES ?=
@@ -50,7 +52,7 @@ conformance: setup images
 	@$(PY) -m cnimatrix run --cni $(CNI) $(foreach s,$(SUITES),--suite $(s)) $(if $(KEEP),--keep)
 
 matrix: setup
-	@$(PY) -m cnimatrix matrix $(foreach c,$(CNIS),--cni $(c)) $(if $(KEEP),--keep)
+	@$(PY) -m cnimatrix matrix $(foreach c,$(CNIS),--cni $(c)) $(if $(KEEP),--keep) $(if $(CLUSTERS),--clusters $(CLUSTERS))
 
 unit: setup
 	@$(PY) -m pytest tests/unit -q

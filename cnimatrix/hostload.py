@@ -48,12 +48,15 @@ class Sampler:
 
     def __init__(self, every_s: float = SAMPLE_EVERY_S):
         self.every_s, self.samples = every_s, [load_1m()]
+        self.also: list = []      # more readings on the same beat (a cluster's footprint), each a callable
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hostload", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
             self.samples.append(load_1m())
+            for reading in list(self.also):
+                reading()
 
     def start(self) -> Sampler:
         self._thread.start()

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from pytest_kind import KindCluster
 
 from cnimatrix import hostload
 from cnimatrix import versions as V
-from cnimatrix.cluster import guard
+from cnimatrix.cluster import guard, node_images
 from cnimatrix.cni import Cni, merge_kind_config
 from cnimatrix.images.build import output_dir
 from cnimatrix.upstream import UpstreamError
@@ -180,35 +179,12 @@ def create(name: str, cni: Cni, workdir: Path, image: str | None = V.NODE_IMAGE,
 
 
 def load_images(cluster: Cluster, images: list[str], workdir: Path) -> float:
-    """Import locally built images into every node's containerd (offline: nothing can pull them);
-    one `docker save`, then every node imports the archive at once. Returns the seconds taken."""
-    if not images:
-        return 0.0
-    started = time.monotonic()
-    nodes = cluster.node_containers()
-    archive = workdir / "images.tar"
-    say(f"loading {len(images)} image(s) into {len(nodes)} nodes: {', '.join(images)}")
-    saved = subprocess.run(["docker", "save", "-o", str(archive), *images], capture_output=True, text=True)
-    if saved.returncode != 0:
-        raise ClusterError(f"docker save {' '.join(images)} failed: {saved.stderr.strip()[:300]} (run `make images`)")
-
-    def import_into(node: str) -> str:
-        with archive.open("rb") as stream:
-            proc = subprocess.run(["docker", "exec", "-i", node, "ctr", "--namespace=k8s.io", "images", "import",
-                                   "--all-platforms", "--digests", "--snapshotter=overlayfs", "-"],
-                                  stdin=stream, capture_output=True, text=True)
-        return "" if proc.returncode == 0 else f"{node}: {proc.stderr.strip()[:300]}"
-
+    """Import locally built images into the nodes that lack them (node_images). Returns the seconds taken."""
+    workdir.mkdir(parents=True, exist_ok=True)
     try:
-        with ThreadPoolExecutor(max_workers=len(nodes) or 1) as pool:
-            failures = [f for f in pool.map(import_into, nodes) if f]
-    finally:
-        archive.unlink(missing_ok=True)
-    if failures:
-        raise ClusterError("image import failed on " + "; ".join(failures))
-    took = round(time.monotonic() - started, 1)
-    say(f"images loaded in {took}s")
-    return took
+        return node_images.load(cluster.node_containers(), images, workdir, say=say)
+    except node_images.ImageLoadError as exc:
+        raise ClusterError(str(exc)) from exc
 
 
 def install_cni(cluster: Cluster, cni: Cni) -> None:

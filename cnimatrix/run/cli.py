@@ -30,6 +30,17 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def positive_int(text: str) -> int:
+    """An argument that counts something: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
 def input_problem(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str]) -> str | None:
     """Settings and arguments that are wrong whatever the host: no Docker needed, nothing created."""
     problem = preflight.offline_setting()
@@ -128,6 +139,8 @@ def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str]
         cmd += ["-k", args.k]
     if args.breakage:
         cmd += ["--break", args.breakage]
+    if args.concurrency is not None:
+        cmd += ["--concurrency", str(args.concurrency)]
     cmd += args.pytest_args
     print(f"cnimatrix: running {', '.join(args.suite or DEFAULT_SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)
     # pytest runs in its own session and outlives a SIGKILLed parent: its pid keeps the claim live.
@@ -166,10 +179,15 @@ def main(argv=None) -> int:
                                          "a kept cnimatrix cluster to reuse, node-level scenarios included")
     p_run.add_argument("-k", help="pytest -k expression to select scenarios")
     p_run.add_argument("--break", dest="breakage", help="negative control: break the cluster this way (see manifests/breakages)")
+    p_run.add_argument("--concurrency", type=positive_int, metavar="N",
+                       help="scenarios at once where a suite allows it (NetworkPolicy cases; 1: one at a time)")
     p_run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
-    p_matrix = sub.add_parser("matrix", help="run every chosen CNI in turn, then build the comparison")
+    p_matrix = sub.add_parser("matrix", help="run every chosen CNI (side by side when the host has room), then build the comparison")
     p_matrix.add_argument("--cni", action="append", help="a CNI to include (repeatable; default: every CNI this host can run)")
     p_matrix.add_argument("--keep", action="store_true", help="keep each cluster afterwards")
+    p_matrix.add_argument("--clusters", type=positive_int, metavar="N",
+                          help="clusters at once (default: as many as the host has room for, from the footprints "
+                               "earlier runs measured; one when any is unmeasured)")
     p_list = sub.add_parser("list", help="list the known CNIs (--scenarios: every scenario, as docs/scenarios.md)")
     p_list.add_argument("--scenarios", action="store_true", help="the scenarios from the suites' titles and markers, as Markdown")
     sub.add_parser("clean", help="delete every kind cluster cnimatrix created (cnimatrix-*)")
@@ -184,7 +202,7 @@ def main(argv=None) -> int:
             return error(str(exc), 2)
         if unknown:
             return error(f"unknown CNI(s) {', '.join(unknown)}; known CNIs: {', '.join(cni_catalog.known())}", 2)
-        return matrix.run_matrix(names, keep=args.keep)
+        return matrix.run_matrix(names, keep=args.keep, clusters=args.clusters)
     if args.command == "list" and args.scenarios:
         from cnimatrix.docgen import scenarios  # collects the suites with pytest: only when asked
         sys.stdout.write(scenarios.render())

@@ -1,4 +1,5 @@
-"""`cnimatrix matrix`: every chosen CNI in turn, one cluster at a time, then the comparison.
+"""`cnimatrix matrix`: every chosen CNI, then the comparison. One cluster at a time unless the host
+has room for more (run/room.py decides from the footprints earlier runs measured, or --clusters).
 
 A CNI that cannot start (its images do not build, preflight refuses it) or fails its checks does
 not stop the others: its summary says why and the comparison shows it in its column. Ctrl-C or
@@ -14,10 +15,11 @@ import time
 from pathlib import Path
 
 from cnimatrix import cni as cni_catalog
-from cnimatrix import mode
+from cnimatrix import hostload, mode
 from cnimatrix import versions as V
 from cnimatrix.results import RunSummary, current_commit, rfc3339, write_summary
-from cnimatrix.run.process import run_stoppable
+from cnimatrix.run import room
+from cnimatrix.run.process import run_many, run_stoppable
 from cnimatrix.results.suites import RUN_ORDER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,45 +52,25 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def run_matrix(names: list[str], keep: bool = False) -> int:
+def run_matrix(names: list[str], keep: bool = False, clusters: int | None = None) -> int:
     offline, why = mode.offline()
     cnis = [cni_catalog.load(name) for name in names]
-    print(f"cnimatrix matrix: {len(cnis)} CNIs, one cluster at a time ({'offline' if offline else 'online'}: {why}): "
+    # the footprints earlier runs measured, read before their summaries are cleared below
+    measured = {cni.name: room.footprint_of(REPORTS / cni.name / "summary.json") for cni in cnis}
+    decided = (room.Room(min(clusters, len(cnis)), f"{min(clusters, len(cnis))} cluster(s) at once, as asked (--clusters)")
+               if clusters else room.clusters_at_once(hostload.cpus(), room.available_mib(), measured))
+    print(f"cnimatrix matrix: {len(cnis)} CNIs, {decided.why} ({'offline' if offline else 'online'}: {why}): "
           + ", ".join(names), flush=True)
     for cni in cnis:  # results of an earlier run must not pass for this one's
         folder = REPORTS / cni.name
         for name in ("summary.json", "junit.xml"):
             (folder / name).unlink(missing_ok=True)
         shutil.rmtree(folder / "allure-results", ignore_errors=True)
-    shares: dict[str, float] = {}
-    stopped: int | None = None
-    failed: list[str] = []
     started = time.monotonic()
-    for index, cni in enumerate(cnis, 1):
-        if stopped is not None:
-            write_unrun(cni, "interrupted", f"matrix stopped by {SIGNALLED[stopped]} before {cni.name} ran", offline)
-            continue
-        print(f"\n=== [{index}/{len(cnis)}] {cni.name} ===", flush=True)
-        began = time.monotonic()
-        if offline:
-            build = subprocess.run([sys.executable, "-m", "cnimatrix.images", "--cni", cni.name], cwd=REPO_ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            sys.stdout.write(build.stdout)
-            if build.returncode != 0:
-                write_unrun(cni, "preflight-failed", f"images: {last_line(build.stdout)}", offline)
-                shares[cni.name] = time.monotonic() - began
-                failed.append(cni.name)
-                continue
-        # Every suite, the opt-in ones (perf) included: a matrix is where CNIs are compared.
-        suites = [arg for suite in RUN_ORDER for arg in ("--suite", suite)]
-        code = run_stoppable([sys.executable, "-m", "cnimatrix", "run", "--cni", cni.name, *suites, *(["--keep"] if keep else [])])
-        shares[cni.name] = time.monotonic() - began
-        if code in SIGNALLED:
-            stopped = code
-        elif code != 0:
-            failed.append(cni.name)
-            if not (REPORTS / cni.name / "summary.json").exists():
-                write_unrun(cni, "preflight-failed", f"`cnimatrix run` exited {code} before any scenario ran", offline)
+    if decided.clusters > 1:
+        shares, failed, stopped = side_by_side(cnis, decided.clusters, keep, offline)
+    else:
+        shares, failed, stopped = one_at_a_time(cnis, keep, offline)
     print("\n=== comparison ===", flush=True)
     subprocess.run([sys.executable, "-m", "cnimatrix.compare", *names], cwd=REPO_ROOT)
     total = time.monotonic() - started
@@ -101,3 +83,78 @@ def run_matrix(names: list[str], keep: bool = False) -> int:
         print(f"cnimatrix matrix: checks failed or did not run on {', '.join(failed)} (see the comparison)", file=sys.stderr)
         return 1
     return 0
+
+
+def build_images(cni: cni_catalog.Cni, offline: bool) -> str:
+    """Offline, build the CNI's images; '' when they are ready, else the build's last line."""
+    if not offline:
+        return ""
+    build = subprocess.run([sys.executable, "-m", "cnimatrix.images", "--cni", cni.name], cwd=REPO_ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(build.stdout)
+    return "" if build.returncode == 0 else last_line(build.stdout) or "failed"
+
+
+def run_command(cni: cni_catalog.Cni, keep: bool) -> list[str]:
+    # Every suite, the opt-in ones (perf) included: a matrix is where CNIs are compared.
+    suites = [arg for suite in RUN_ORDER for arg in ("--suite", suite)]
+    return [sys.executable, "-m", "cnimatrix", "run", "--cni", cni.name, *suites, *(["--keep"] if keep else [])]
+
+
+def judge_exit(cni: cni_catalog.Cni, code: int, offline: bool, failed: list[str]) -> None:
+    if code != 0 and code not in SIGNALLED:
+        failed.append(cni.name)
+        if not (REPORTS / cni.name / "summary.json").exists():
+            write_unrun(cni, "preflight-failed", f"`cnimatrix run` exited {code} before any scenario ran", offline)
+
+
+def one_at_a_time(cnis: list[cni_catalog.Cni], keep: bool, offline: bool) -> tuple[dict[str, float], list[str], int | None]:
+    shares: dict[str, float] = {}
+    failed: list[str] = []
+    stopped: int | None = None
+    for index, cni in enumerate(cnis, 1):
+        if stopped is not None:
+            write_unrun(cni, "interrupted", f"matrix stopped by {SIGNALLED[stopped]} before {cni.name} ran", offline)
+            continue
+        print(f"\n=== [{index}/{len(cnis)}] {cni.name} ===", flush=True)
+        began = time.monotonic()
+        problem = build_images(cni, offline)
+        if problem:
+            write_unrun(cni, "preflight-failed", f"images: {problem}", offline)
+            shares[cni.name] = time.monotonic() - began
+            failed.append(cni.name)
+            continue
+        code = run_stoppable(run_command(cni, keep))
+        shares[cni.name] = time.monotonic() - began
+        if code in SIGNALLED:
+            stopped = code
+        judge_exit(cni, code, offline, failed)
+    return shares, failed, stopped
+
+
+def side_by_side(cnis: list[cni_catalog.Cni], clusters: int, keep: bool, offline: bool
+                 ) -> tuple[dict[str, float], list[str], int | None]:
+    """Build every CNI's images first, then run up to `clusters` CNIs at once, each writing its
+    output to reports/<cni>/run.log."""
+    shares: dict[str, float] = {}
+    failed: list[str] = []
+    ready = []
+    for cni in cnis:
+        began = time.monotonic()
+        problem = build_images(cni, offline)
+        shares[cni.name] = time.monotonic() - began
+        if problem:
+            write_unrun(cni, "preflight-failed", f"images: {problem}", offline)
+            failed.append(cni.name)
+        else:
+            ready.append(cni)
+    jobs = [(cni.name, run_command(cni, keep), REPORTS / cni.name / "run.log") for cni in ready]
+    began = time.monotonic()
+    codes, stopped = run_many(jobs, clusters)
+    for cni in ready:
+        shares[cni.name] += time.monotonic() - began   # side by side: each CNI shares the wall time
+        if cni.name not in codes:
+            write_unrun(cni, "interrupted", f"matrix stopped by {SIGNALLED.get(stopped, 'a signal')} before {cni.name} ran", offline)
+            continue
+        judge_exit(cni, codes[cni.name], offline, failed)
+    return shares, failed, stopped

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,3 +42,54 @@ def run_stoppable(cmd: list[str], started=None) -> int:
         print(f"cnimatrix: stopped by {signal.Signals(received[0]).name}", file=sys.stderr)
         return 128 + received[0]
     return code
+
+
+def run_many(jobs: list[tuple[str, list[str], Path]], limit: int, say=print) -> tuple[dict[str, int], int | None]:
+    """Run (name, command, log file) jobs, up to `limit` at once, each in its own session writing to
+    its log; a line when each starts and ends. The first Ctrl-C or SIGTERM is passed once to every
+    running job and no further job starts. Returns the exit code of every job that ran, and the
+    signal received (None when none was)."""
+    pending, running, codes, received = list(jobs), {}, {}, []
+
+    def forward(signum, frame):
+        if not received:
+            print(f"\ncnimatrix: {signal.Signals(signum).name}: stopping {', '.join(running) or 'nothing'}; "
+                  "no further CNI starts", file=sys.stderr, flush=True)
+            for proc, _, _, _ in running.values():
+                proc.send_signal(signum)
+        received.append(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while pending or running:
+            while pending and len(running) < limit and not received:
+                name, cmd, log = pending.pop(0)
+                log.parent.mkdir(parents=True, exist_ok=True)
+                handle = log.open("w")
+                proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+                running[name] = (proc, handle, log, time.monotonic())
+                say(f"[{name}] started; output in {log}")
+            for name, (proc, handle, log, began) in list(running.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                handle.close()
+                codes[name] = code
+                del running[name]
+                say(f"[{name}] exit {code} after {(time.monotonic() - began) / 60:.1f} min: {last_line(log)}")
+            if pending and received and not running:
+                break
+            time.sleep(0.5)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return codes, (received[0] if received else None)
+
+
+def last_line(path: Path) -> str:
+    """The last non-empty line of a log (what a finished run said last)."""
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no output"
+    return lines[-1][:300] if lines else "no output"

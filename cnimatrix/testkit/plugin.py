@@ -25,6 +25,10 @@ from cnimatrix.testkit.timeline import timeline
 record_key = pytest.StashKey[TestRecord]()
 
 
+# NetworkPolicy cases at once, one namespace set each: see bench/results/concurrency.jsonl.
+DEFAULT_CONCURRENCY = 3
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("cnimatrix")
     group.addoption("--cni", default=None, help="CNI under test (a file in cnis/); enables the suites")
@@ -37,6 +41,9 @@ def pytest_addoption(parser):
                     help="do not collect evidence from the cluster when a scenario fails")
     group.addoption("--break", dest="breakage", default=None,
                     help="negative control: break the cluster this way (manifests/breakages) once workloads are up")
+    group.addoption("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                    help=f"scenarios run at once where a suite allows it, each on its own namespaces (the "
+                         f"NetworkPolicy cases; default {DEFAULT_CONCURRENCY}; 1 runs them one at a time)")
 
 
 def pytest_configure(config):
@@ -236,6 +243,8 @@ def pytest_sessionfinish(session, exitstatus):
         state.run_status, state.run_reason = "interrupted", "the run stopped before every scenario ran"
     if state.load is not None:
         state.metrics["host"] = state.load.stop()
+        if state.footprint is not None:
+            state.metrics["host"]["cluster"] = state.footprint.summary()
     wall_s = time.monotonic() - state.started
     state.metrics["timeline"] = timeline(state.timings, state.timeline.steps, wall_s).to_dict()
     suites_s = wall_s - sum(v for v in state.timings.values() if v)

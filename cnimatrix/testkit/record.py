@@ -25,6 +25,17 @@ class TestRecord:
         self.waits_s += seconds
         self.rounds += rounds
 
+    def absorb(self, other: TestRecord, waited_s: float) -> None:
+        """Take in what a scenario run ahead of its test observed (testkit.ahead). Its own time inside
+        settle/expect overlapped other scenarios', so the test counts the time it waited for it."""
+        self.attempts += other.attempts
+        self.flaky = self.flaky or other.flaky
+        self.notes.extend(other.notes)
+        self.metrics.update(other.metrics)
+        self.not_enforced = self.not_enforced or other.not_enforced
+        self.flags.extend(f for f in other.flags if f not in self.flags)
+        self.waited(waited_s, other.rounds)
+
     def convergence(self, name: str, conv, steady: bool = True) -> None:
         """Fold a probe Convergence into the record. For a steady-state expectation any miss
         before the final streak is flakiness; for a change, only a lost match is."""

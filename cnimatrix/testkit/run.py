@@ -10,6 +10,7 @@ import pytest
 
 from cnimatrix import hostload
 from cnimatrix import versions as V
+from cnimatrix.cluster.footprint import Footprint
 from cnimatrix.results import current_commit, rfc3339
 from cnimatrix.testkit.timeline import Recorder
 
@@ -32,6 +33,7 @@ class RunState:
     run_reason: str = ""
     items: dict = field(default_factory=dict)   # nodeid -> (suite, title) of every collected scenario
     load: hostload.Sampler | None = None
+    footprint: Footprint | None = None          # the kind cluster's CPU and memory (metrics.host.cluster)
     timeline: Recorder = field(default_factory=Recorder)   # every report's duration, for metrics.timeline
 
 

@@ -1,5 +1,11 @@
 """The NetworkPolicy suite's probe matrix: namespaces x, y, z with pods a, b, c, each serving TCP
-and UDP on ports 80 and 81, spread so every row has same-node and cross-node pairs."""
+and UDP on ports 80 and 81, spread so every row has same-node and cross-node pairs.
+
+There are `--concurrency` copies of it (namespace sets); the policy cases run ahead of their tests,
+one per set at a time (`cases_ahead`). A case only touches its own set's policies and labels, and
+probes only its own set's pods, so what one set's policies select in another set never shows.
+The other scenarios (`netpol`: established connections, node traffic) take set 0 with no case
+running."""
 from __future__ import annotations
 
 import threading
@@ -9,7 +15,9 @@ from typing import ClassVar
 
 import pytest
 from kubernetes import client
+from policy_cases import run_case
 
+from cnimatrix.cluster import kind
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
 from cnimatrix.netpol.reachability import Table, Target
@@ -20,6 +28,7 @@ from cnimatrix.probe.outcomes import Outcome, ProbeResult
 from cnimatrix.probe.probes import many
 from cnimatrix.stats import latency_summary
 from cnimatrix.testkit import declared, settle
+from cnimatrix.testkit.ahead import Ahead
 from cnimatrix.testkit.run import run_metrics
 from cnimatrix.testkit.timeouts import deadline
 from fixtures.cluster import apply_requested_breakage
@@ -150,9 +159,11 @@ class MatrixEnv:
                 found.update(zip(indexes, results))
         return [found[i] for i in range(len(requests))]
 
-    def observe(self, targets: tuple[Target, ...], through_service: bool = False) -> dict[Target, Table]:
+    def observe(self, targets: tuple[Target, ...], through_service: bool = False, check=lambda: None) -> dict[Target, Table]:
         """Every pod probes every pod (or its Service) on every target, all sources at once: one
-        exec per source, whose probes run concurrently in one process (`probes.many`)."""
+        exec per source, whose probes run concurrently in one process (`probes.many`). `check()`
+        first: it raises when the run is stopping."""
+        check()
         address = self.service_ips if through_service else self.ips
         cells = [(dst, t) for t in targets for dst in catalog.MATRIX_PODS]
         tcp = [(dst, t) for dst, t in cells if t.protocol == "TCP"]
@@ -239,34 +250,78 @@ def placement(nodes: list[str]) -> dict[str, str]:
             for j, ns in enumerate(catalog.NAMESPACES) for i, pod in enumerate(catalog.POD_NAMES)}
 
 
-@pytest.fixture(scope="package")
-def netpol(request, cluster, cni, make_namespace):
-    env = MatrixEnv(namespaces={logical: make_namespace(f"netpol-{logical}") for logical in catalog.NAMESPACES})
-    env.pod_cidr = (cni.kind_config.get("networking") or {}).get("podSubnet", DEFAULT_POD_CIDR)
-    nodes, workers, control = cluster.node_roles()
-    env.nodes = placement(sorted(nodes))
+def make_set(make_namespace, index: int, pod_cidr: str, nodes: list[str]) -> MatrixEnv:
+    """Namespace set `index`: x, y and z with their pods applied (set 0 keeps the plain names)."""
+    prefix = "netpol" if index == 0 else f"netpol{index}"
+    env = MatrixEnv(namespaces={logical: make_namespace(f"{prefix}-{logical}") for logical in catalog.NAMESPACES})
+    env.pod_cidr, env.nodes = pod_cidr, placement(nodes)
     for logical, ns in env.namespaces.items():
         env.set_namespace_labels(logical, {"ns": logical})
         for pod in catalog.POD_NAMES:
             ns.apply("netpol/pods", pod=pod, node=env.nodes[f"{logical}/{pod}"])
+    return env
+
+
+def wait_set_ready(env: MatrixEnv) -> None:
     for logical, ns in env.namespaces.items():
         for info in ns.wait_pods_ready("pod", len(catalog.POD_NAMES), timeout_s=180):
             env.ips[f"{logical}/{info.name}"] = info.ip
         for pod in catalog.POD_NAMES:
             env.service_ips[f"{logical}/{pod}"] = ns.service(f"svc-{pod}").spec.cluster_ip
+
+
+def selected_cases(session) -> list:
+    """The policy cases this run selected, in test order."""
+    return [item.callspec.params["case"] for item in session.items
+            if getattr(item, "originalname", "") == "test_policy_case" and hasattr(item, "callspec")]
+
+
+@pytest.fixture(scope="package")
+def matrix_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
+    """--concurrency namespace sets (no more than the selected policy cases need), connected."""
+    count = max(1, min(request.config.getoption("--concurrency"), len(selected_cases(request.session))))
+    pod_cidr = (cni.kind_config.get("networking") or {}).get("podSubnet", DEFAULT_POD_CIDR)
+    nodes, _, _ = cluster.node_roles()
+    sets = [make_set(make_namespace, i, pod_cidr, sorted(nodes)) for i in range(count)]
+    for env in sets:
+        wait_set_ready(env)
     metrics = run_metrics(request, "netpol")
-    metrics["matrix_connected_s"] = wait_matrix_up(env)
-    apply_requested_breakage(request, "netpol", cluster, {"ns": env.namespaces["x"].name, "pod_cidr": env.pod_cidr})
-    yield env
-    if env.effects:  # the probe round (~2 s) bounds the resolution of these figures
+    metrics["namespace_sets"] = count
+    with ThreadPoolExecutor(max_workers=count) as pool:   # every set steadily connected, at once
+        metrics["matrix_connected_s"] = max(pool.map(wait_matrix_up, sets))
+    apply_requested_breakage(request, "netpol", cluster, {"ns": sets[0].namespaces["x"].name, "pod_cidr": pod_cidr})
+    yield sets
+    effects = [e for env in sets for e in env.effects]
+    if effects:  # the probe round (~2 s) bounds the resolution of these figures
         metrics["time_to_effect_s"] = {k: round(v / 1000, 2) if k != "count" else v
-                                       for k, v in latency_summary(e * 1000 for e in env.effects).items()}
-    if env.live_updates:  # the 100 ms watch of each live-update step
-        metrics["live_update"] = timing.summary(env.live_updates, env.watch_spacing_ms)
-    if env.established:
-        metrics["established_connection"] = env.established
-    if env.node_traffic:
-        metrics["node_traffic"] = env.node_traffic
+                                       for k, v in latency_summary(e * 1000 for e in effects).items()}
+    live_updates = [u for env in sets for u in env.live_updates]
+    if live_updates:  # the 100 ms watch of each live-update step
+        metrics["live_update"] = timing.summary(live_updates, [g for env in sets for g in env.watch_spacing_ms])
+    if sets[0].established:
+        metrics["established_connection"] = sets[0].established
+    if sets[0].node_traffic:
+        metrics["node_traffic"] = sets[0].node_traffic
+
+
+@pytest.fixture(scope="package")
+def cases_ahead(request, matrix_sets, cni, kernel_features):
+    """The selected policy cases, in test order, run ahead on the namespace sets (testkit.ahead)."""
+    order = selected_cases(request.session)
+    enforcing = cni.capability("networkpolicy").status == "enforced"
+    pool = Ahead(matrix_sets, order, lambda env, case: run_case(
+        env, case, enforcing, declared.cni_gaps(cni, kernel_features, case.requires), check=pool.check))
+    yield pool
+    still = pool.close(timeout_s=deadline("policy") + 30)
+    if still:
+        kind.say(f"netpol: {len(still)} case(s) still running at the end, left to stop: {', '.join(c.name for c in still)}")
+
+
+@pytest.fixture
+def netpol(matrix_sets, cases_ahead):
+    """Namespace set 0, with no policy case running meanwhile (a scenario that needs the matrix to itself)."""
+    with cases_ahead.quiet(timeout_s=deadline("policy") * 4):
+        yield matrix_sets[0]
 
 
 @pytest.fixture
@@ -307,7 +362,7 @@ class Hosts:
 
 
 @pytest.fixture(scope="package")
-def hosts(cluster, make_namespace, netpol) -> Hosts:
+def hosts(cluster, make_namespace, matrix_sets) -> Hosts:
     ns = make_namespace("netpol-host")
     ns.core.patch_namespace(ns.name, {"metadata": {"labels": {"ns": "host"}}})
     ns.wait_default_service_account()

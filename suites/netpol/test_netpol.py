@@ -1,9 +1,8 @@
 """NetworkPolicy suite: every case of manifests/netpol/cases, judged as a reachability matrix.
 
-Each case applies its policies (and labels), then every pod probes every pod on the case's ports
-and protocols until the observed matrix equals the one the policy engine computes, and stays
-equal for several rounds. Live-update cases change a policy or a label and wait for the next
-expected matrix; the time each change took to show is recorded (time-to-effect).
+Each case runs on a namespace set of its own (x, y, z with pods a, b, c), several cases at once,
+ahead of their tests (policy_cases.py runs one; the `cases_ahead` fixture schedules them); the
+test takes its case's run and gives the verdict.
 
 A CNI that declares NetworkPolicy not enforced still runs every case: where it lets denied
 traffic through, the case is reported "not enforced (declared)", never passed; where it enforces
@@ -14,136 +13,32 @@ from __future__ import annotations
 import time
 
 import pytest
+from policy_cases import DECLARED, FAILED, NOT_ENFORCED
 
 from cnimatrix.netpol import cases as catalog
-from cnimatrix.netpol import timing
-from cnimatrix.netpol.reachability import diff, expected, report, to_json, word
-from cnimatrix.probe.probes import dns
 from cnimatrix.testkit import declared
 
 pytestmark = pytest.mark.suite("netpol")
 
 CASES = catalog.load_all()
-DNS_NAME = "kubernetes.default.svc.cluster.local"
-
-
-def apply_initial(env, case) -> None:
-    env.reset()
-    for logical, labels in case.namespace_labels.items():
-        env.set_namespace_labels(logical, labels)
-    for pod, labels in case.pod_labels.items():
-        env.set_pod_labels(pod, labels)
-    for policy in case.policies:
-        env.apply_policy(policy)
-
-
-def apply_step(env, step) -> None:
-    if step.action == "apply":
-        env.apply_policy(step.body)
-    elif step.action == "delete":
-        env.delete_policy(step.body)
-    elif step.action == "pod_labels":
-        for pod, labels in step.body.items():
-            env.set_pod_labels(pod, labels)
-    else:
-        for logical, labels in step.body.items():
-            env.set_namespace_labels(logical, labels)
-
-
-def judge_against(want: dict):
-    def judge(observed) -> tuple[bool, str]:
-        diffs = [diff(want[t], observed[t]) for t in want]
-        bad = [d for d in diffs if d.mismatches]
-        if not bad:
-            return True, "matrix as expected"
-        cells = sum(len(d.mismatches) for d in bad)
-        first = bad[0].mismatches[0]
-        return False, (f"{cells} cell(s) differ, e.g. {first.src} -> {first.dst} {bad[0].expected.target}: "
-                       f"expected {word(first.expected)}, observed {word(first.observed)}")
-    return judge
-
-
-def fail_open_only(want: dict, observed: dict) -> bool:
-    """Every difference is traffic the policies deny getting through: no enforcement at all, as
-    a CNI without NetworkPolicy support behaves (a denied-but-expected-allowed cell is a real fault)."""
-    diffs = [diff(want[t], observed[t]) for t in want]
-    return all(m.expected is False and m.observed is True for d in diffs for m in d.mismatches)
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=pytest.mark.title(f"{c.category}: {c.description}"))
                                   for c in CASES])
-def test_policy_case(netpol, enforcing, not_enforced, declared_gaps, record, request, case):
-    env, gaps = netpol, declared_gaps(case)
-    states = catalog.states(case, ips=env.ips, pod_cidr=env.pod_cidr)
-    record.metrics.update(category=case.category, features=list(case.features), targets=[str(t) for t in case.targets])
-    apply_initial(env, case)
-    want: dict = {}
-    for index, state in enumerate(states):
-        before, want = want, {t: expected(state.policies, state.namespaces, state.pods, t) for t in case.targets}
-        watch, changed_at = step_into(env, case, index, before, want, watched=enforcing)
-        conv = env.settle(record, state.title, lambda: env.observe(case.targets, through_service=case.service),
-                          judge_against(want), enforced=enforcing and not gaps)
-        keep(env, record, case, state.title, want, conv, watch, changed_at)
-        if conv.ok:
-            if conv.settle_s is not None:
-                env.effects.append(conv.settle_s)
-            if not enforcing and any(w.denied() for w in want.values()):
-                declared.worked(record)
-            continue
-        observed = conv.last or {}
-        text = "\n\n".join(report(diff(want[t], observed[t])) for t in case.targets if t in observed)
-        attach(f"{case.name} {state.title}", text)
-        if not enforcing and observed and fail_open_only(want, observed):
-            not_enforced(f"{state.title}: {conv.reason}")
-        if enforcing and gaps:  # a capability beyond enforcement, declared missing with evidence (reported skipped)
-            declared.observed(request, record, gaps[0], f"{state.title}: {conv.reason}", not_enforced=False)
-        pytest.fail(f"{state.title}: {conv.reason} (after {conv.count} rounds)\n{text}", pytrace=False)
-    if gaps:  # every state matched although the CNI declares a capability it needs missing
-        declared.worked(record)
-    if case.dns:
-        check_dns_still_resolves(env)
-
-
-def step_into(env, case, index: int, before: dict, want: dict, watched: bool):
-    """Make the step into state `index` (state 0 is the case as applied); `watched` (enforcing CNIs):
-    the cells it flips are probed every 100 ms across the change. Returns the watch and the change's time."""
-    watch = None
-    if index:
-        if watched:
-            watch = env.watch_cells(timing.changing_cells(before, want, env.nodes), through_service=case.service)
-            watch.start()
-        apply_step(env, case.steps[index - 1])
-    return watch, time.time()
-
-
-def keep(env, record, case, title: str, want: dict, conv, watch, changed_at: float) -> None:
-    """A state's figures into the record: its 100 ms watch, its matrices, its time to effect."""
-    if watch is not None:
-        record.metrics.setdefault("live_update", {})[title] = finish_watch(env, watch, changed_at, conv)
-    observed = conv.last or {}
-    record.metrics.setdefault("matrices", []).append(
-        {"state": title, "converged": conv.ok, "attempts": conv.count,
-         "tables": [to_json(diff(want[t], observed[t])) for t in case.targets if t in observed]})
-    record.metrics.setdefault("time_to_effect_s", {})[title] = conv.settle_s
-
-
-def finish_watch(env, watch, changed_at: float, conv) -> dict:
-    """The step's 100 ms figures; the matrix time is the end of the first round of the final streak."""
-    flips, spacing, error = watch.finish(changed_at)
-    figures = timing.step_figures(flips, conv.settle_s if conv.ok else None)
-    if error:
-        figures.update(first_flip_s=None, all_flipped_s=None, note=error[:300])
-    env.live_updates.append(figures)
-    env.watch_spacing_ms.extend(spacing)
-    return figures
-
-
-def check_dns_still_resolves(env) -> None:
-    """Egress denied except DNS: names must still resolve from every pod of the matrix."""
-    for pod in catalog.MATRIX_PODS:
-        answer = dns(env.executor(pod), [(DNS_NAME, "A")], timeout_s=2)[0]
-        assert answer.ok and answer.status == "NOERROR" and answer.values(), \
-            f"{pod}: {DNS_NAME} did not resolve while DNS egress is allowed: {answer.status or answer.error}"
+def test_policy_case(cases_ahead, not_enforced, declared_gaps, record, request, case):
+    asked = time.monotonic()
+    done = cases_ahead.result(case)
+    run = done.value
+    record.absorb(run.record, waited_s=time.monotonic() - asked)
+    record.metrics.update(namespace_set=done.slot, ran_s=done.took_s)
+    for name, text in run.attachments:
+        attach(name, text)
+    if run.verdict == NOT_ENFORCED:
+        not_enforced(run.reason)
+    if run.verdict == DECLARED:
+        declared.observed(request, record, declared_gaps(case)[0], run.reason, not_enforced=False)
+    if run.verdict == FAILED:
+        pytest.fail(run.reason, pytrace=False)
 
 
 def attach(name: str, text: str) -> None:

@@ -95,6 +95,17 @@ def test_bad_cluster_name_and_unknown_breakage(refuse):
     assert "unknown breakage 'nope'" in refuse("run", "--cni", "flannel", "--break", "nope")
 
 
+def test_concurrency_not_a_positive_whole_number(refuse):
+    assert "argument --concurrency: expected at least 1, got 0" in refuse("run", "--cni", "flannel", "--concurrency", "0")
+    assert "argument --concurrency: expected a whole number, got 'two'" in refuse("run", "--cni", "flannel", "--concurrency", "two")
+
+
+def test_positive_int_takes_a_count():
+    """The twin of the refusals above: a count of at least 1 goes through as a number."""
+    from cnimatrix.run.cli import positive_int
+    assert positive_int("1") == 1 and positive_int("3") == 3
+
+
 # --------------------------------------------------------------------------- the pure parts
 
 

@@ -55,8 +55,10 @@ class EstablishedConnection(Record):
 class NetpolMetrics(Record):
     """metrics.netpol: the NetworkPolicy suite's run-level figures."""
 
-    matrix_connected_s: float | None = fact("Seconds until every pod reached every other before any policy.",
+    matrix_connected_s: float | None = fact("Seconds until every pod reached every other before any policy (the slowest set).",
                                             nullable=True, minimum=0)
+    namespace_sets: int | None = fact("Copies of the x, y, z matrix; that many policy cases ran at once (--concurrency).",
+                                      minimum=1)
     time_to_effect_s: LatencySummary | None = fact("Seconds from a policy change until the matrix converged, over every change (one probe round, ~2 s, of resolution).")
     live_update: LiveUpdate | None = fact("The 100 ms watch of the pairs live changes flip.")
     established_connection: dict[str, EstablishedConnection] | None = fact("Scenario -> what the deny did to its open connection.")
@@ -98,6 +100,9 @@ class NetpolTestMetrics(TestMetrics):
     category: str | None = fact("The policy case's category.")
     features: list[str] | None = fact("The policy features the case exercises.")
     targets: list[str] | None = fact("Port/protocol targets probed.")
+    namespace_set: int | None = fact("The namespace set the case ran on (0: the first), beside cases on the others.", minimum=0)
+    ran_s: float | None = fact("Seconds the case took on its set; the test's own duration is what it waited for it.",
+                               minimum=0)
     live_update: dict[str, LiveStep] | None = fact("State -> the 100 ms watch of the change into it.")
     matrices: list[MatrixState] | None = fact("Each state of the case, in order.")
     time_to_effect_s: dict[str, float | None] | None = fact("State -> seconds until its matrix converged; null when it did not.")

@@ -7,6 +7,19 @@ from cnimatrix.results.typed import Record, fact, rest
 
 
 @dataclass(frozen=True)
+class ClusterFootprint(Record):
+    """metrics.host.cluster: what the kind cluster's node containers cost the host (cnimatrix.cluster.footprint)."""
+
+    samples: int | None = fact("Readings of the node containers' cgroups, one per load sample.", minimum=0)
+    note: str | None = fact("Why there are no figures (no cgroup found, too few samples).")
+    nodes: int | None = fact("Node containers measured.", minimum=0)
+    wall_s: float | None = fact("Seconds from the first reading (the cluster just created) to the last (before its deletion).", minimum=0)
+    cpu_s: float | None = fact("CPU seconds the node containers used in that time.", minimum=0)
+    cores_mean: float | None = fact("cpu_s / wall_s: cores the cluster kept busy on average.", minimum=0)
+    memory_peak_mib: int | None = fact("Largest total working set (usage less inactive file cache) of the node containers.", minimum=0)
+
+
+@dataclass(frozen=True)
 class HostLoad(Record):
     """metrics.host: the host's 1-minute load average sampled through the run (cnimatrix.hostload.summarize); timing-sensitive outcomes of an overloaded run are suspect."""
 
@@ -16,6 +29,7 @@ class HostLoad(Record):
     load_1m_max: float | None = fact("Largest sample.", minimum=0)
     overloaded_share: float | None = fact("Share of the samples above overloaded_above.", minimum=0)
     overloaded_above: float | None = fact("The load called overloaded: 4 per core.", minimum=0)
+    cluster: ClusterFootprint | None = fact("The kind cluster's own CPU and memory through the run.")
 
 
 @dataclass(frozen=True)
