@@ -130,6 +130,25 @@ def soak_section(records: Sequence[Record]) -> list[str]:
                   "flake rate", "flaky", "failing", "source", "host load", "other"], rows)
 
 
+def runs_section(records: Sequence[Record]) -> list[str]:
+    shown = ("when", "source", "cni", "commit", "run_status", "suites", "namespace_sets", "outcomes", "flaky", "failed",
+             "wall_s", "phases_s", "suites_s", "host", "cluster")
+    rows = []
+    for r in records:
+        suites = r.get("suites_s") if isinstance(r.get("suites_s"), Mapping) else {}
+        cluster = r.get("cluster") if isinstance(r.get("cluster"), Mapping) else {}
+        footprint = (f"{number(cluster.get('cores_mean'))} cores, {number(cluster.get('memory_peak_mib'))} MiB"
+                     if cluster.get("cores_mean") is not None else "")
+        listed = lambda key: ", ".join(f"`{x}`" for x in r.get(key) or []) or "none"  # noqa: E731
+        rows.append(_cells(str(r.get("when", "")), str(r.get("cni", "")), str(r.get("commit", ""))[:7],
+                           number(r.get("namespace_sets")), seconds(r.get("wall_s")),
+                           ", ".join(f"{k} {number(v)}" for k, v in suites.items()), flat(r.get("outcomes")),
+                           listed("flaky"), listed("failed"), footprint, str(r.get("source", "")),
+                           extras(r, shown), host_load(r)))
+    return _table(["when", "CNI", "commit", "cases at once", "wall time", "per suite, s", "outcomes", "flaky", "failed",
+                   "cluster footprint", "source", "other", "host load"], rows)
+
+
 def other_records(records: Sequence[Record]) -> list[str]:
     lines = []
     for r in records:
@@ -149,6 +168,9 @@ SECTIONS: dict[str, tuple[str, str, Callable[[Sequence[Record]], list[str]]]] = 
                    "the CNI divided by the same figure between hostNetwork pods, measured right before it, repetition by "
                    "repetition; shown as median (min–max) over the repetitions. Above 1 is better for throughput, worse "
                    "for latency and jitter. Read the spread and the load before the median.", perf_section),
+    "runs.jsonl": ("Whole runs: time per CNI and where it went", "`bench/run_record.py` after a run: wall time, "
+                   "each suite's share of metrics.timeline, verdicts, and how many NetworkPolicy cases ran at once.",
+                   runs_section),
     "soak.jsonl": ("Soak: repeated runs on one cluster", "`tools/soak.py`, then `bench/soak_record.py`: runs 2..N reuse "
                    "the kept cluster. Scenario-runs count every scenario of every run.", soak_section),
 }

@@ -50,7 +50,7 @@ def footprint_of(summary_path: Path) -> dict | None:
         summary = json.loads(summary_path.read_text())
     except (OSError, ValueError):
         return None
-    if summary.get("run_status") != "completed":
+    if (summary.get("run") or {}).get("status") != "completed":
         return None
     footprint = ((summary.get("metrics") or {}).get("host") or {}).get("cluster")
     return footprint if isinstance(footprint, dict) else None

@@ -307,14 +307,14 @@ def matrix_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
 @pytest.fixture(scope="package")
 def cases_ahead(request, matrix_sets, cni, kernel_features):
     """The selected policy cases, in test order, run ahead on the namespace sets (testkit.ahead)."""
-    order = selected_cases(request.session)
+    cases = {case.name: case for case in selected_cases(request.session)}   # keyed by name: cases are not hashable
     enforcing = cni.capability("networkpolicy").status == "enforced"
-    pool = Ahead(matrix_sets, order, lambda env, case: run_case(
-        env, case, enforcing, declared.cni_gaps(cni, kernel_features, case.requires), check=pool.check))
+    pool = Ahead(matrix_sets, list(cases), lambda env, name: run_case(
+        env, cases[name], enforcing, declared.cni_gaps(cni, kernel_features, cases[name].requires), check=pool.check))
     yield pool
     still = pool.close(timeout_s=deadline("policy") + 30)
     if still:
-        kind.say(f"netpol: {len(still)} case(s) still running at the end, left to stop: {', '.join(c.name for c in still)}")
+        kind.say(f"netpol: {len(still)} case(s) still running at the end, left to stop: {', '.join(still)}")
 
 
 @pytest.fixture

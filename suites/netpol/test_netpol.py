@@ -27,7 +27,7 @@ CASES = catalog.load_all()
                                   for c in CASES])
 def test_policy_case(cases_ahead, not_enforced, declared_gaps, record, request, case):
     asked = time.monotonic()
-    done = cases_ahead.result(case)
+    done = cases_ahead.result(case.name)
     run = done.value
     record.absorb(run.record, waited_s=time.monotonic() - asked)
     record.metrics.update(namespace_set=done.slot, ran_s=done.took_s)

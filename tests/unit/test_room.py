@@ -35,9 +35,9 @@ def test_one_cni_is_one_cluster():
 
 def test_footprint_only_from_a_completed_run(tmp_path):
     path = tmp_path / "summary.json"
-    path.write_text(json.dumps({"run_status": "completed", "metrics": {"host": {"cluster": CALICO}}}))
+    path.write_text(json.dumps({"run": {"status": "completed"}, "metrics": {"host": {"cluster": CALICO}}}))
     assert footprint_of(path) == CALICO
-    path.write_text(json.dumps({"run_status": "interrupted", "metrics": {"host": {"cluster": CALICO}}}))
+    path.write_text(json.dumps({"run": {"status": "interrupted"}, "metrics": {"host": {"cluster": CALICO}}}))
     assert footprint_of(path) is None
     assert footprint_of(tmp_path / "missing.json") is None
 
