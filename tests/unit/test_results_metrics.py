@@ -54,7 +54,8 @@ def test_every_record_field_is_a_schema_property_and_back():
         assert schema()["$defs"][name] == fragment
     host = schema()["$defs"]["host_load"]
     assert list(host["properties"]) == ["cpus", "samples", "load_1m_mean", "load_1m_max", "overloaded_share",
-                                        "overloaded_above"]
+                                        "overloaded_above", "cluster"]
+    assert host["properties"]["cluster"]["$ref"] == "#/$defs/cluster_footprint"
     assert host["additionalProperties"] is False
     assert schema()["$defs"]["addons"]["additionalProperties"] == {"$ref": "#/$defs/addon_install"}
     assert schema()["$defs"]["test_metrics"]["additionalProperties"] == {}   # open: further detail kept
