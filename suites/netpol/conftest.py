@@ -38,9 +38,9 @@ from fixtures.workloads import Namespace
 # SYN retransmission (1 s), so one lost SYN still counts as answered.
 PROBE_TIMEOUT_S = 1.2
 # Live changes: a probe per watched cell every 100 ms, 0.9 s to answer (a TCP SYN is resent after
-# 1 s: a later answer would be dated to the first SYN), done after 10 in a row, or when the steady
+# 1 s: a later answer would be dated to the first SYN), done after 10 in a row, or when the watch
 # timeout passes (the matrix rounds still time a slower change).
-WATCH = {"interval_s": 0.1, "timeout_s": 0.9, "hold": 10, "deadline_s": deadline("steady")}
+WATCH = {"interval_s": 0.1, "timeout_s": 0.9, "hold": 10, "deadline_s": deadline("watch")}
 DEFAULT_POD_CIDR = "10.244.0.0/16"  # kind's default podSubnet
 
 
