@@ -7,6 +7,7 @@ end writes `<results-dir>/summary.json` (schema: cnimatrix/results/summary.schem
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -130,7 +131,28 @@ def _allure_labels(item, state: RunState) -> None:
 def pytest_runtest_setup(item):
     state = item.config.stash[state_key]
     if item.config.getoption("--cni"):
+        state.current_suite = suite_of(item)
         _allure_labels(item, state)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a suite's last test (its package fixtures torn down), delete the namespaces it made:
+    their pods would only load the cluster under the suites that follow."""
+    yield
+    config = item.config
+    if not config.getoption("--cni") or config.getoption("--keep-cluster") or not suite_ends(item, nextitem):
+        return
+    for ns in config.stash[state_key].suite_namespaces.pop(suite_of(item), []):
+        try:
+            ns.delete()
+        except Exception as exc:  # the session's own clean-up tries again; say why this one failed
+            print(f"cnimatrix: namespace {ns.name} not deleted after its suite: {exc}", file=sys.stderr, flush=True)
+
+
+def suite_ends(item, nextitem) -> bool:
+    """The next test is another suite's (at the very end the session's clean-up deletes what is left)."""
+    return nextitem is not None and suite_of(nextitem) != suite_of(item)
 
 
 @pytest.hookimpl(hookwrapper=True)

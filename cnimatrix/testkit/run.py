@@ -34,6 +34,8 @@ class RunState:
     items: dict = field(default_factory=dict)   # nodeid -> (suite, title) of every collected scenario
     load: hostload.Sampler | None = None
     footprint: Footprint | None = None          # the kind cluster's CPU and memory (metrics.host.cluster)
+    current_suite: str = ""                     # the suite whose test is being set up
+    suite_namespaces: dict = field(default_factory=dict)   # suite -> the namespaces its fixtures made
     timeline: Recorder = field(default_factory=Recorder)   # every report's duration, for metrics.timeline
 
 

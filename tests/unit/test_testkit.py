@@ -105,3 +105,18 @@ def test_expect_runs_then_before_the_verdict_even_when_it_fails():
     with pytest.raises(AssertionError):
         expect(rec, "t", lambda: 5, lambda v: (False, "no"), timeout=0.1, interval_s=0.05, then=lambda c: kept.append(c.last))
     assert kept == [5]
+
+
+def _in_suite(name):
+    return SimpleNamespace(get_closest_marker=lambda marker: SimpleNamespace(args=(name,)) if marker == "suite" else None)
+
+
+def test_a_suite_ends_where_the_next_test_is_another_suites():
+    from cnimatrix.testkit.plugin import suite_ends
+    assert suite_ends(_in_suite("podnet"), _in_suite("service"))
+
+
+def test_a_suite_goes_on_while_the_next_test_is_its_own_and_the_last_test_leaves_it_to_the_session():
+    from cnimatrix.testkit.plugin import suite_ends
+    assert not suite_ends(_in_suite("netpol"), _in_suite("netpol"))
+    assert not suite_ends(_in_suite("gateway"), None)
