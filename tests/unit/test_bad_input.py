@@ -98,6 +98,7 @@ def test_bad_cluster_name_and_unknown_breakage(refuse):
 def test_concurrency_not_a_positive_whole_number(refuse):
     assert "argument --concurrency: expected at least 1, got 0" in refuse("run", "--cni", "flannel", "--concurrency", "0")
     assert "argument --concurrency: expected a whole number, got 'two'" in refuse("run", "--cni", "flannel", "--concurrency", "two")
+    assert "argument --clusters: expected at least 1, got 0" in refuse("matrix", "--clusters", "0")
 
 
 def test_positive_int_takes_a_count():
