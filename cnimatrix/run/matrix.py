@@ -19,7 +19,7 @@ from cnimatrix import hostload, mode
 from cnimatrix import versions as V
 from cnimatrix.results import RunSummary, current_commit, rfc3339, write_summary
 from cnimatrix.run import room
-from cnimatrix.run.process import run_many, run_stoppable
+from cnimatrix.run.process import last_line, run_many, run_stoppable
 from cnimatrix.results.suites import RUN_ORDER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,18 +47,16 @@ def write_unrun(cni: cni_catalog.Cni, status: str, reason: str, offline: bool) -
     return write_summary(REPORTS / cni.name / "summary.json", summary)
 
 
-def last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
-
-
 def run_matrix(names: list[str], keep: bool = False, clusters: int | None = None) -> int:
     offline, why = mode.offline()
     cnis = [cni_catalog.load(name) for name in names]
     # the footprints earlier runs measured, read before their summaries are cleared below
     measured = {cni.name: room.footprint_of(REPORTS / cni.name / "summary.json") for cni in cnis}
-    decided = (room.Room(min(clusters, len(cnis)), f"{min(clusters, len(cnis))} cluster(s) at once, as asked (--clusters)")
-               if clusters else room.clusters_at_once(hostload.cpus(), room.available_mib(), measured))
+    if clusters:
+        clusters = min(clusters, len(cnis))
+        decided = room.Room(clusters, f"{clusters} cluster(s) at once, as asked (--clusters)")
+    else:
+        decided = room.clusters_at_once(hostload.cpus(), room.available_mib(), measured)
     print(f"cnimatrix matrix: {len(cnis)} CNIs, {decided.why} ({'offline' if offline else 'online'}: {why}): "
           + ", ".join(names), flush=True)
     for cni in cnis:  # results of an earlier run must not pass for this one's
@@ -92,7 +90,7 @@ def build_images(cni: cni_catalog.Cni, offline: bool) -> str:
     build = subprocess.run([sys.executable, "-m", "cnimatrix.images", "--cni", cni.name], cwd=REPO_ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     sys.stdout.write(build.stdout)
-    return "" if build.returncode == 0 else last_line(build.stdout) or "failed"
+    return "" if build.returncode == 0 else last_line(build.stdout)
 
 
 def run_command(cni: cni_catalog.Cni, keep: bool) -> list[str]:
@@ -149,10 +147,9 @@ def side_by_side(cnis: list[cni_catalog.Cni], clusters: int, keep: bool, offline
         else:
             ready.append(cni)
     jobs = [(cni.name, run_command(cni, keep), REPORTS / cni.name / "run.log") for cni in ready]
-    began = time.monotonic()
-    codes, stopped = run_many(jobs, clusters)
+    codes, stopped, took = run_many(jobs, clusters)
     for cni in ready:
-        shares[cni.name] += time.monotonic() - began   # side by side: each CNI shares the wall time
+        shares[cni.name] += took.get(cni.name, 0.0)   # side by side, the shares add up to more than the wall time
         if cni.name not in codes:
             write_unrun(cni, "interrupted", f"matrix stopped by {SIGNALLED.get(stopped, 'a signal')} before {cni.name} ran", offline)
             continue

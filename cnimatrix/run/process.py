@@ -44,12 +44,13 @@ def run_stoppable(cmd: list[str], started=None) -> int:
     return code
 
 
-def run_many(jobs: list[tuple[str, list[str], Path]], limit: int, say=print) -> tuple[dict[str, int], int | None]:
+def run_many(jobs: list[tuple[str, list[str], Path]], limit: int, say=print
+             ) -> tuple[dict[str, int], int | None, dict[str, float]]:
     """Run (name, command, log file) jobs, up to `limit` at once, each in its own session writing to
     its log; a line when each starts and ends. The first Ctrl-C or SIGTERM is passed once to every
-    running job and no further job starts. Returns the exit code of every job that ran, and the
-    signal received (None when none was)."""
-    pending, running, codes, received = list(jobs), {}, {}, []
+    running job and no further job starts. Returns the exit code of every job that ran, the signal
+    received (None when none was), and the seconds each job that ran took."""
+    pending, running, codes, took, received = list(jobs), {}, {}, {}, []
 
     def forward(signum, frame):
         if not received:
@@ -74,22 +75,27 @@ def run_many(jobs: list[tuple[str, list[str], Path]], limit: int, say=print) -> 
                 if code is None:
                     continue
                 handle.close()
-                codes[name] = code
+                codes[name], took[name] = code, time.monotonic() - began
                 del running[name]
-                say(f"[{name}] exit {code} after {(time.monotonic() - began) / 60:.1f} min: {last_line(log)}")
+                say(f"[{name}] exit {code} after {took[name] / 60:.1f} min: {log_tail(log)}")
             if pending and received and not running:
                 break
             time.sleep(0.5)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return codes, (received[0] if received else None)
+    return codes, (received[0] if received else None), took
 
 
-def last_line(path: Path) -> str:
-    """The last non-empty line of a log (what a finished run said last)."""
+def last_line(text: str) -> str:
+    """The last non-empty line of a command's output (what it said last)."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def log_tail(path: Path) -> str:
+    """The last non-empty line of a log file, capped."""
     try:
-        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+        return last_line(path.read_text(errors="replace"))[:300]
     except OSError:
         return "no output"
-    return lines[-1][:300] if lines else "no output"

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnimatrix.results.metrics import ClusterFootprint, HostLoad, RunMetrics
+
 SHARE = 0.75     # of the host's cores and available memory the clusters may take together
 
 
@@ -23,18 +25,18 @@ class Room:
     why: str
 
 
-def clusters_at_once(cores: int, memory_mib: int, footprints: Mapping[str, Mapping | None], share: float = SHARE) -> Room:
+def clusters_at_once(cores: int, memory_mib: int, footprints: Mapping[str, ClusterFootprint | None],
+                     share: float = SHARE) -> Room:
     """The clusters to run at once for these CNIs (name -> its measured footprint, or None)."""
     count = len(footprints)
     if count <= 1:
         return Room(1, "one CNI")
-    unmeasured = sorted(name for name, f in footprints.items()
-                        if not f or not f.get("cores_mean") or not f.get("memory_peak_mib"))
+    unmeasured = sorted(name for name, f in footprints.items() if not f or not f.cores_mean or not f.memory_peak_mib)
     if unmeasured:
         return Room(1, f"one cluster at a time: no footprint measured here for {', '.join(unmeasured)} "
                        "(each run records one in metrics.host.cluster)")
-    need_cores = max(float(f["cores_mean"]) for f in footprints.values())
-    need_mib = max(int(f["memory_peak_mib"]) for f in footprints.values())
+    need_cores = max(f.cores_mean for f in footprints.values())
+    need_mib = max(f.memory_peak_mib for f in footprints.values())
     by_cores = math.floor(cores * share / need_cores)
     by_memory = math.floor(memory_mib * share / need_mib)
     clusters = max(1, min(by_cores, by_memory, count))
@@ -44,16 +46,15 @@ def clusters_at_once(cores: int, memory_mib: int, footprints: Mapping[str, Mappi
     return Room(clusters, f"{'one cluster at a time' if clusters == 1 else f'{clusters} clusters at once'}: {sizing}")
 
 
-def footprint_of(summary_path: Path) -> dict | None:
+def footprint_of(summary_path: Path) -> ClusterFootprint | None:
     """The cluster footprint a completed run recorded, or None."""
     try:
         summary = json.loads(summary_path.read_text())
     except (OSError, ValueError):
         return None
-    if (summary.get("run") or {}).get("status") != "completed":
+    if not isinstance(summary, dict) or (summary.get("run") or {}).get("status") != "completed":
         return None
-    footprint = ((summary.get("metrics") or {}).get("host") or {}).get("cluster")
-    return footprint if isinstance(footprint, dict) else None
+    return (RunMetrics.from_dict(summary.get("metrics")).host or HostLoad()).cluster
 
 
 def available_mib(meminfo: Path = Path("/proc/meminfo")) -> int:

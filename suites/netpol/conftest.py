@@ -308,7 +308,7 @@ def matrix_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
 def cases_ahead(request, matrix_sets, cni, kernel_features):
     """The selected policy cases, in test order, run ahead on the namespace sets (testkit.ahead)."""
     cases = {case.name: case for case in selected_cases(request.session)}   # keyed by name: cases are not hashable
-    enforcing = cni.capability("networkpolicy").status == "enforced"
+    enforcing = enforces(cni)
     pool = Ahead(matrix_sets, list(cases), lambda env, name: run_case(
         env, cases[name], enforcing, declared.cni_gaps(cni, kernel_features, cases[name].requires), check=pool.check))
     yield pool
@@ -324,10 +324,14 @@ def netpol(matrix_sets, cases_ahead):
         yield matrix_sets[0]
 
 
-@pytest.fixture
-def enforcing(cni) -> bool:
+def enforces(cni) -> bool:
     """The CNI declares NetworkPolicy enforced (else a fail-open result is reported as declared)."""
     return cni.capability("networkpolicy").status == "enforced"
+
+
+@pytest.fixture
+def enforcing(cni) -> bool:
+    return enforces(cni)
 
 
 @pytest.fixture

@@ -27,11 +27,13 @@ PASSED, NOT_ENFORCED, DECLARED, FAILED = "passed", "not-enforced", "declared", "
 class CaseRun:
     """What a case observed and the verdict it calls for: passed; not-enforced (fail-open on a CNI
     that declares no enforcement); declared (a capability beyond enforcement, declared missing);
-    failed. `reason` says why; `attachments` are the mismatching matrices, printed."""
+    failed. `reason` says why; `gap` is the declaration a `declared` verdict observed; `attachments`
+    are the mismatching matrices, printed."""
 
     record: TestRecord
     verdict: str = PASSED
     reason: str = ""
+    gap: dict | None = None
     attachments: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -61,7 +63,8 @@ def run_case(env, case, enforcing: bool, gaps: list, check=lambda: None) -> Case
         run.attachments.append((f"{case.name} {state.title}", text))
         if not enforcing and observed and fail_open_only(want, observed):
             return _verdict(run, NOT_ENFORCED, f"{state.title}: {conv.reason}")
-        if enforcing and gaps:
+        if enforcing and gaps:  # a capability beyond enforcement, declared missing with evidence (reported skipped)
+            run.gap = gaps[0]
             return _verdict(run, DECLARED, f"{state.title}: {conv.reason}")
         return _verdict(run, FAILED, f"{state.title}: {conv.reason} (after {conv.count} rounds)\n{text}")
     if gaps:  # every state matched although the CNI declares a capability it needs missing

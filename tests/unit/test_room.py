@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 
+from cnimatrix.results.metrics import ClusterFootprint
 from cnimatrix.run.room import available_mib, clusters_at_once, footprint_of
 
-CALICO = {"cores_mean": 1.2, "memory_peak_mib": 2500}
-FLANNEL = {"cores_mean": 0.9, "memory_peak_mib": 1800}
+CALICO = ClusterFootprint(cores_mean=1.2, memory_peak_mib=2500)
+FLANNEL = ClusterFootprint(cores_mean=0.9, memory_peak_mib=1800)
 
 
 def test_a_small_host_runs_one_cluster_at_a_time():
@@ -15,7 +16,7 @@ def test_a_small_host_runs_one_cluster_at_a_time():
 
 
 def test_a_big_host_runs_several_bounded_by_the_largest_footprint():
-    room = clusters_at_once(16, 64000, {"calico": CALICO, "flannel": FLANNEL, "cilium": {"cores_mean": 2.5, "memory_peak_mib": 4000}})
+    room = clusters_at_once(16, 64000, {"calico": CALICO, "flannel": FLANNEL, "cilium": ClusterFootprint(cores_mean=2.5, memory_peak_mib=4000)})
     assert room.clusters == 3 and room.why.startswith("3 clusters at once")      # 12 cores / 2.5 = 4, capped by 3 CNIs
 
 
@@ -35,9 +36,9 @@ def test_one_cni_is_one_cluster():
 
 def test_footprint_only_from_a_completed_run(tmp_path):
     path = tmp_path / "summary.json"
-    path.write_text(json.dumps({"run": {"status": "completed"}, "metrics": {"host": {"cluster": CALICO}}}))
+    path.write_text(json.dumps({"run": {"status": "completed"}, "metrics": {"host": {"cluster": CALICO.to_dict()}}}))
     assert footprint_of(path) == CALICO
-    path.write_text(json.dumps({"run": {"status": "interrupted"}, "metrics": {"host": {"cluster": CALICO}}}))
+    path.write_text(json.dumps({"run": {"status": "interrupted"}, "metrics": {"host": {"cluster": CALICO.to_dict()}}}))
     assert footprint_of(path) is None
     assert footprint_of(tmp_path / "missing.json") is None
 

@@ -28,8 +28,9 @@ def spans(tmp_path, names):
 
 def test_every_job_runs_with_its_exit_code_and_no_more_than_the_limit_at_once(tmp_path):
     said = []
-    codes, stopped = run_many([job(tmp_path, "a"), job(tmp_path, "b", code=3), job(tmp_path, "c")], 2, say=said.append)
+    codes, stopped, took = run_many([job(tmp_path, "a"), job(tmp_path, "b", code=3), job(tmp_path, "c")], 2, say=said.append)
     assert codes == {"a": 0, "b": 3, "c": 0} and stopped is None
+    assert set(took) == {"a", "b", "c"} and all(seconds >= 0.4 for seconds in took.values())
     s = spans(tmp_path, "abc")
     assert s["a"][0] < s["b"][1] and s["b"][0] < s["a"][1]        # a and b overlapped
     assert s["c"][0] >= min(s["a"][1], s["b"][1])                 # c waited for a free slot
@@ -37,7 +38,7 @@ def test_every_job_runs_with_its_exit_code_and_no_more_than_the_limit_at_once(tm
 
 
 def test_a_limit_of_one_runs_them_in_turn(tmp_path):
-    codes, _ = run_many([job(tmp_path, "a", 0.2), job(tmp_path, "b", 0.2)], 1, say=lambda line: None)
+    codes, _, _ = run_many([job(tmp_path, "a", 0.2), job(tmp_path, "b", 0.2)], 1, say=lambda line: None)
     s = spans(tmp_path, "ab")
     assert codes == {"a": 0, "b": 0} and s["b"][0] >= s["a"][1]
 
@@ -46,7 +47,7 @@ def test_a_signal_stops_the_running_jobs_and_starts_no_other(tmp_path):
     before = signal.getsignal(signal.SIGINT)     # ignored when the tests themselves run in the background (CI)
     threading.Timer(0.8, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     started = time.monotonic()
-    codes, stopped = run_many([job(tmp_path, "a", 30), job(tmp_path, "b", 30), job(tmp_path, "c", 0.1)], 2,
+    codes, stopped, _ = run_many([job(tmp_path, "a", 30), job(tmp_path, "b", 30), job(tmp_path, "c", 0.1)], 2,
                               say=lambda line: None)
     assert stopped == signal.SIGINT and set(codes) == {"a", "b"}       # c never started
     assert all(code != 0 for code in codes.values()) and time.monotonic() - started < 20
