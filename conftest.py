@@ -1,2 +1,2 @@
 """Top-level pytest configuration: the cnimatrix plugin and the shared fixtures."""
-pytest_plugins = ["cnimatrix.testkit.plugin", "fixtures.workloads", "fixtures.cluster", "fixtures.outside", "fixtures.addons"]
+pytest_plugins = ["cnimatrix.testkit.plugin", "cnimatrix.testkit.background", "fixtures.workloads", "fixtures.cluster", "fixtures.outside", "fixtures.addons"]

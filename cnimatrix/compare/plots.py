@@ -165,6 +165,8 @@ def timeline_chart(doc: Mapping[str, Any], chart_id: str = "chart-timeline") -> 
                    [(s, timeline.colour(f"{s}: convergence waits")) for s in suites],
                    [(f"{suites[0] if suites else 'suite'}: {part}", timeline.colour(f"{suites[0]}: {part}") if suites
                      else timeline.UNKNOWN_COLOUR) for part in timeline.PARTS]]
+    if any(e.get("background") for e in entries):
+        legend_rows[0].append(("beside the tests (strip under the bar)", timeline.BACKGROUND_COLOUR))
     legend_rows = [row for row in legend_rows if row]
     y0 = TOP + LEGEND_H * len(legend_rows)
     height = y0 + TL_ROW * len(entries) + 8
@@ -200,6 +202,12 @@ def timeline_chart(doc: Mapping[str, Any], chart_id: str = "chart-timeline") -> 
                 parts.append(f'<text x="{x + w / 2:.1f}" y="{y + TL_BAR - 5}" text-anchor="middle" class="chart-value" '
                              f'fill="{ink}">{escape(present.number(p["seconds"]))}</text>')
             x += w
+        for b in e.get("background", []):   # a thin strip under the bar: when it ran beside the tests
+            bx, bw = TL_LABEL_W + span * b["started_s"] / top, max(span * b["seconds"] / top, 1.0)
+            tip = f'{e["column"]} · {timeline.BESIDE}{b["name"]}: {present.number(b["seconds"], "s")} from {present.number(b["started_s"], "s")}'
+            parts.append(f'<rect x="{bx:.1f}" y="{y + TL_BAR + 1}" width="{bw:.1f}" height="{TL_ROW - TL_BAR - 2}" '
+                         f'fill="{timeline.BACKGROUND_COLOUR}" data-background="{escape(b["name"])}" data-value="{b["seconds"]}">'
+                         f'<title>{escape(tip)}</title></rect>')
         parts.append(f'<text x="{x + 4:.1f}" y="{y + TL_BAR - 4}" class="chart-value">'
                      f'{escape(present.duration(e["total_s"]))}</text></g>')
     parts.append("</svg>")

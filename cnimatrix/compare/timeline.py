@@ -25,7 +25,10 @@ UNKNOWN_COLOUR = "#afb8c1"
 NOTE = ("metrics.timeline: the run-level phases (timings_s), then per suite its tests' fixture set-up, their time "
         "inside settle/expect (convergence waits), the rest of their calls (checks) and their teardown, from "
         "pytest's own durations with the run-level phases that ran inside them taken out; other is what no phase "
-        "covers (collection, reporting, evidence). The phases add up to the run's wall time.")
+        "covers (collection, reporting, evidence). The phases add up to the run's wall time. Beside the tests: "
+        "work that ran in the background meanwhile (--concurrency above 1: the add-ons, the NetworkPolicy suite's "
+        "set-up and cases), drawn as a thin strip under the bar where it ran; the tests waited for it only where "
+        "they needed it.")
 
 
 def _lighten(colour: str, share: float) -> str:
@@ -43,13 +46,21 @@ def colour(name: str) -> str:
     return UNKNOWN_COLOUR
 
 
+BESIDE = "beside the tests: "   # row label prefix of background work (metrics.timeline.background)
+BACKGROUND_COLOUR = "#8250df"
+
+
 def entry(column: str, record: Timeline | None) -> dict[str, Any]:
-    """One column's timeline: its phases in run order, their total, and each suite's probe rounds."""
+    """One column's timeline: its phases in run order, their total, each suite's probe rounds, and the
+    work that ran beside the tests (when it ran, how long)."""
     if record is None or not record.phases or record.total_s is None:
-        return {"column": column, "recorded": False, "total_s": None, "phases": [], "rounds": {}}
+        return {"column": column, "recorded": False, "total_s": None, "phases": [], "rounds": {}, "background": []}
     phases = [{"name": p.name, "seconds": p.seconds} for p in record.phases if p.name is not None and p.seconds is not None]
     rounds = {suite: t.rounds for suite, t in (record.suites or {}).items() if t.rounds is not None}
-    return {"column": column, "recorded": True, "total_s": record.total_s, "phases": phases, "rounds": rounds}
+    beside = [{"name": b.name, "started_s": b.started_s, "seconds": b.seconds} for b in record.background or []
+              if b.name is not None and b.started_s is not None and b.seconds is not None]
+    return {"column": column, "recorded": True, "total_s": record.total_s, "phases": phases, "rounds": rounds,
+            "background": beside}
 
 
 def section(columns: Sequence[str], records: Sequence[Timeline | None]) -> list[dict[str, Any]] | None:
@@ -71,4 +82,7 @@ def rows(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[float | N
         out.append((name, [next((p["seconds"] for p in e["phases"] if p["name"] == name), None) for e in entries]))
     suites = list(dict.fromkeys(s for e in entries for s in e["rounds"]))
     out += [(f"{suite}: probe rounds", [e["rounds"].get(suite) for e in entries]) for suite in suites]
+    beside = list(dict.fromkeys(b["name"] for e in entries for b in e.get("background", [])))
+    out += [(f"{BESIDE}{name}", [next((b["seconds"] for b in e.get("background", []) if b["name"] == name), None) for e in entries])
+            for name in beside]
     return out

@@ -170,8 +170,9 @@ def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], clus
 
     def read() -> tuple[int, int]:
         return count(), others()
+    settled = None   # the last round's reading once its pods were gone, held steadily: the next one's "before"
     for _ in range(ROUNDS):
-        before = steady_reading(read, refresh_s=refresh_s)
+        before = settled or steady_reading(read, refresh_s=refresh_s)
         batch = Round(created=BATCH, ipam_before=before[0], others_before=before[1])
         seen = FirstSeen(core, namespace.name)
         try:
@@ -193,6 +194,7 @@ def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], clus
         conv = converge(read, lambda v: (v[0] - v[1] == batch_only, f"{v[0]} held with {v[1]} other pods', {before[0]} with {before[1]} before"),
                         deadline_s=90, stable=3 + math.ceil(refresh_s / READ_INTERVAL_S), interval_s=READ_INTERVAL_S)
         batch.ipam_after, batch.others_after = conv.last
+        settled = conv.last if conv.ok else None
         result.rounds.append(batch)
         if batch.answered < batch.created:
             break

@@ -73,6 +73,11 @@ class Ahead(Generic[K, S, R]):
             future = self.futures[key]
         return future.result()
 
+    def start(self) -> None:
+        """Start keys in order now, as slots allow, without waiting for any (a pool run in the background)."""
+        with self.lock:
+            self._fill()
+
     def _fill(self) -> None:
         """Start keys in order while a slot is free (caller holds the lock)."""
         while self.free and self.next < len(self.order) and not self.held and not self.stopping.is_set():

@@ -18,11 +18,15 @@ def settle(record, name: str, observe: Callable[[], T], judge: Callable[[T], tup
            steady: bool | None = None) -> Convergence[T]:
     """Converge on `judge(observe())` and fold the attempts into `record` under `name`.
 
+    In a scenario run under a declared gap the deadline is at most the `declared` timeout.
     A steady expectation (the default, unless timeout is "change", "policy" or "slow") counts any
     miss before the final streak as flakiness; after a change, only a match that was lost again is.
     """
     started = time.monotonic()
-    conv = converge(observe, judge, deadline_s=deadline(timeout), stable=stable, interval_s=interval_s)
+    limit = deadline(timeout)
+    if record.under_gap:   # declared missing: watched long enough to see it either way, not waited for
+        limit = min(limit, deadline("declared"))
+    conv = converge(observe, judge, deadline_s=limit, stable=stable, interval_s=interval_s)
     record.waited(time.monotonic() - started, conv.count)
     record.convergence(name, conv, steady=timeout not in AFTER_A_CHANGE if steady is None else steady)
     return conv

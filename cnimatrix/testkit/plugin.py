@@ -269,7 +269,7 @@ def pytest_sessionfinish(session, exitstatus):
         if state.footprint is not None:
             state.metrics["host"]["cluster"] = state.footprint.summary()
     wall_s = time.monotonic() - state.started
-    state.metrics["timeline"] = timeline(state.timings, state.timeline.steps, wall_s).to_dict()
+    state.metrics["timeline"] = timeline(state.timings, state.timeline.steps, wall_s, state.background).to_dict()
     suites_s = wall_s - sum(v for v in state.timings.values() if v)
     timings = {"cluster_create": None, "cni_ready": None, **state.timings, "suites": round(max(suites_s, 0.0), 1)}
     cluster = state.cluster

@@ -19,6 +19,7 @@ class TestRecord:
     flags: list[str] = field(default_factory=list)
     waits_s: float = 0.0            # wall time inside settle/expect (metrics.timeline: convergence waits)
     rounds: int = 0                 # convergence attempts those made (probe rounds)
+    under_gap: bool = False         # runs under a declared gap: its waits are capped (timeouts: declared)
 
     def waited(self, seconds: float, rounds: int) -> None:
         """Count one settle/expect: how long it waited to converge and how many rounds it took."""

@@ -37,6 +37,7 @@ class RunState:
     current_suite: str = ""                     # the suite whose test is being set up
     suite_namespaces: dict = field(default_factory=dict)   # suite -> the namespaces its fixtures made
     timeline: Recorder = field(default_factory=Recorder)   # every report's duration, for metrics.timeline
+    background: list = field(default_factory=list)         # work beside the tests (testkit.background), for metrics.timeline
 
 
 state_key = pytest.StashKey[RunState]()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from cnimatrix.results.metrics import SuiteTime, Timeline, TimelinePhase
+from cnimatrix.results.metrics import BackgroundWork, SuiteTime, Timeline, TimelinePhase
 
 RUN_PHASES = ("cluster_create", "images_load", "cni_ready", "addons_ready")   # before the suites, in this order
 END_PHASES = ("cluster_delete",)                                             # after them
@@ -42,10 +42,12 @@ def _r(seconds: float) -> float:
     return round(max(seconds, 0.0), 3)
 
 
-def timeline(run_phases: Mapping[str, float | None], steps: Iterable[Step], total_s: float) -> Timeline:
+def timeline(run_phases: Mapping[str, float | None], steps: Iterable[Step], total_s: float,
+             background: Iterable[Mapping] = ()) -> Timeline:
     """The run's timeline: run-level phases (None: did not run, left out), then per suite in the order
     its first report came, then the end phases and "other". total_s is the wall time, or the sum of
-    the phases should rounding make that larger; the phases always add up to it."""
+    the phases should rounding make that larger; the phases always add up to it. `background`: the
+    work that ran beside the tests ({name, started_s, seconds}), kept apart, in start order."""
     parts: dict[str, dict[str, float]] = {}
     rounds: dict[str, int] = {}
     for step in steps:
@@ -69,7 +71,9 @@ def timeline(run_phases: Mapping[str, float | None], steps: Iterable[Step], tota
     phases.append(TimelinePhase(name=OTHER, seconds=round(total - covered, 3)))
     suites = {suite: SuiteTime(setup_s=_r(p["setup"]), waits_s=_r(p["convergence waits"]), checks_s=_r(p["checks"]),
                                teardown_s=_r(p["teardown"]), rounds=rounds[suite]) for suite, p in parts.items()}
-    return Timeline(total_s=total, phases=phases, suites=suites)
+    beside = [BackgroundWork(name=b["name"], started_s=_r(b["started_s"]), seconds=_r(b["seconds"]))
+              for b in sorted(background, key=lambda b: b["started_s"])]
+    return Timeline(total_s=total, phases=phases, suites=suites, background=beside or None)
 
 
 @dataclass

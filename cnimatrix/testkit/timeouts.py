@@ -5,7 +5,8 @@ change: time for the cluster to follow a change (scale, readiness flip, policy u
 policy: a NetworkPolicy change must show in the probe matrix within this;
 route:  an Ingress or Gateway route change answered right at the ingress controller's front door;
 slow:   new pods starting on a loaded host, whose start-up is not what a scenario judges;
-declared: a scenario whose capability is declared missing, watched long enough to see it either way;
+declared: a scenario whose capability is declared missing, watched long enough to see it either way
+          (caps every settle/expect of a scenario run under a declared gap);
 glance: the same for a whole NetworkPolicy matrix on a CNI that declares no enforcement (a few rounds);
 watch:  how long a 100 ms watch of the pairs a live change flips keeps probing (the matrix rounds still
         time a slower change).

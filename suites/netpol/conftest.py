@@ -1,259 +1,37 @@
-"""The NetworkPolicy suite's probe matrix: namespaces x, y, z with pods a, b, c, each serving TCP
-and UDP on ports 80 and 81, spread so every row has same-node and cross-node pairs.
+"""The NetworkPolicy suite's fixtures: the probe matrix (matrix.py) and its copies.
 
 There are `--concurrency` copies of it (namespace sets); the policy cases run ahead of their tests,
 one per set at a time (`cases_ahead`). A case only touches its own set's policies and labels, and
 probes only its own set's pods, so what one set's policies select in another set never shows.
 The other scenarios (`netpol`: established connections, node traffic) take set 0 with no case
-running."""
+running. With --concurrency above 1 the sets are made and the cases started in the background,
+beside the other suites (testkit.background), and the suite's tests run last."""
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import dataclass
 
 import pytest
-from kubernetes import client
+from matrix import DEFAULT_POD_CIDR, MatrixEnv, placement, wait_matrix_up
 from policy_cases import run_case
 
 from cnimatrix.cluster import kind
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
-from cnimatrix.netpol.reachability import Table, Target
-from cnimatrix.probe import timeline
-from cnimatrix.probe.converge import Convergence, converge
 from cnimatrix.probe.executors import PodExecutor
-from cnimatrix.probe.outcomes import Outcome, ProbeResult
-from cnimatrix.probe.probes import many
 from cnimatrix.stats import latency_summary
-from cnimatrix.testkit import declared, settle
+from cnimatrix.testkit import background, declared
 from cnimatrix.testkit.ahead import Ahead
-from cnimatrix.testkit.run import run_metrics
+from cnimatrix.testkit.run import run_metrics, run_state
 from cnimatrix.testkit.timeouts import deadline
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace
-
-# A denied probe costs this much; an allowed one answers in milliseconds. Just above the first TCP
-# SYN retransmission (1 s), so one lost SYN still counts as answered.
-PROBE_TIMEOUT_S = 1.2
-# Live changes: a probe per watched cell every 100 ms, 0.9 s to answer (a TCP SYN is resent after
-# 1 s: a later answer would be dated to the first SYN), done after 10 in a row, or when the watch
-# timeout passes (the matrix rounds still time a slower change).
-WATCH = {"interval_s": 0.1, "timeout_s": 0.9, "hold": 10, "deadline_s": deadline("watch")}
-DEFAULT_POD_CIDR = "10.244.0.0/16"  # kind's default podSubnet
-
-
-@dataclass
-class MatrixEnv:
-    STABLE_ROUNDS: ClassVar[int] = 3   # rounds in a row a matrix must show: one can be lucky (see wait_matrix_up)
-
-    namespaces: dict[str, Namespace]            # logical name (x) -> the run's namespace
-    ips: dict[str, str] = field(default_factory=dict)           # x/a -> pod IP
-    service_ips: dict[str, str] = field(default_factory=dict)   # x/a -> ClusterIP of svc-a in x
-    nodes: dict[str, str] = field(default_factory=dict)         # x/a -> node
-    pod_cidr: str = DEFAULT_POD_CIDR
-    effects: list[float] = field(default_factory=list)   # seconds from a change to its matrix, every case
-    live_updates: list[dict] = field(default_factory=list)  # per live-update step: timing.step_figures
-    established: dict[str, dict] = field(default_factory=dict)     # scenario -> what the open connection did
-    node_traffic: dict[str, dict] = field(default_factory=dict)    # scenario -> probe -> observed
-    watch_spacing_ms: list[float] = field(default_factory=list)
-    side_executors: dict[str, PodExecutor] = field(default_factory=dict)   # for probes that overlap a round
-
-    @property
-    def names(self) -> dict[str, str]:
-        return {logical: ns.name for logical, ns in self.namespaces.items()}
-
-    def real(self, ref: str) -> tuple[Namespace, str]:
-        """'x/a' -> (the run's namespace x, 'a'); 'x' -> (namespace x, '')."""
-        logical, _, name = ref.partition("/")
-        return self.namespaces[logical], name
-
-    def executor(self, pod: str, side: bool = False) -> PodExecutor:
-        """An exec into a matrix pod's cont-80; `side` for one that runs while a matrix round uses the
-        pod. The namespace keeps one executor (one API client) per pod and container, and execs from
-        two threads must not share a client, so the side one has a client of its own."""
-        ns, name = self.real(pod)
-        if not side:
-            return ns.executor(name, "cont-80")
-        if pod not in self.side_executors:
-            self.side_executors[pod] = PodExecutor(ns.cluster.api(), ns.name, name, "cont-80")
-        return self.side_executors[pod]
-
-    def settle(self, record, name: str, observe, judge, enforced: bool) -> Convergence:
-        """Probe rounds back to back until `judge` holds STABLE_ROUNDS in a row, within the policy
-        timeout; where the CNI declares it would not enforce, a glance (the gap is reported, not waited
-        for). Every round follows a change, so only a match lost again counts as flaky."""
-        return settle(record, name, observe, judge, timeout="policy" if enforced else "glance",
-                      stable=self.STABLE_ROUNDS, interval_s=0, steady=False)
-
-    # --- state of the matrix ----------------------------------------------------------------
-
-    def reset(self) -> None:
-        """No policies, and only the matrix's own labels, as every case expects to start from.
-        Through the API, touching only what differs: kubectl per call would cost ~0.3 s each."""
-        for logical, ns in self.namespaces.items():
-            self.networking(ns).delete_collection_namespaced_network_policy(ns.name)
-            labels = ns.core.read_namespace(ns.name).metadata.labels or {}
-            extra = {k: None for k in labels if k not in _KEEP_NAMESPACE_LABELS}
-            if extra or labels.get("ns") != logical:
-                self.set_namespace_labels(logical, {**extra, "ns": logical})
-            for pod in ns.core.list_namespaced_pod(ns.name).items:
-                current = pod.metadata.labels or {}
-                if pod.metadata.name in catalog.POD_NAMES and current != {"pod": pod.metadata.name}:
-                    self.set_pod_labels(f"{logical}/{pod.metadata.name}",
-                                        {**{k: None for k in current if k != "pod"}, "pod": pod.metadata.name})
-
-    @staticmethod
-    def networking(ns: Namespace) -> client.NetworkingV1Api:
-        return client.NetworkingV1Api(ns.api)
-
-    def set_pod_labels(self, pod: str, labels: dict) -> None:
-        ns, name = self.real(pod)
-        ns.core.patch_namespaced_pod(name, ns.name, {"metadata": {"labels": labels}})
-
-    def set_namespace_labels(self, logical: str, labels: dict) -> None:
-        ns = self.namespaces[logical]
-        ns.core.patch_namespace(ns.name, {"metadata": {"labels": labels}})
-
-    def apply_policy(self, policy: dict, extra: dict[str, str] | None = None) -> None:
-        """Create the policy, or replace the one of that name (as `kubectl apply` would, in one call)."""
-        mapping = {**catalog.placeholders(self.ips, self.pod_cidr, self.names), **(extra or {})}
-        doc = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", **catalog.render(policy, mapping)}
-        ns = next(n for n in self.namespaces.values() if n.name == doc["metadata"]["namespace"])
-        api = self.networking(ns)
-        try:
-            api.create_namespaced_network_policy(ns.name, doc)
-        except client.ApiException as exc:
-            if exc.status != 409:
-                raise
-            current = api.read_namespaced_network_policy(doc["metadata"]["name"], ns.name)
-            doc["metadata"] = {**doc["metadata"], "resourceVersion": current.metadata.resource_version}
-            api.replace_namespaced_network_policy(doc["metadata"]["name"], ns.name, doc)
-
-    def delete_policy(self, ref: str) -> None:
-        ns, name = self.real(ref)
-        self.networking(ns).delete_namespaced_network_policy(name, ns.name)
-
-    # --- probing ------------------------------------------------------------------------------
-
-    def watch_cells(self, cells: list[timing.Cell], through_service: bool = False) -> ChangeWatch:
-        return ChangeWatch(self, cells, through_service)
-
-    @staticmethod
-    def probe(requests: list[tuple[str, PodExecutor, str]]) -> list[ProbeResult]:
-        """One HTTP GET of /hostname per (source, its executor, host:port); sources in parallel."""
-        groups: dict[str, list[int]] = {}
-        for index, (source, _, _) in enumerate(requests):
-            groups.setdefault(source, []).append(index)
-
-        def run(source: str) -> tuple[list[int], list[ProbeResult]]:
-            indexes = groups[source]
-            results, _ = many(requests[indexes[0]][1], [f"{requests[i][2]}/hostname" for i in indexes], [],
-                              timeout_s=PROBE_TIMEOUT_S)
-            return indexes, results
-
-        found: dict[int, ProbeResult] = {}
-        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            for indexes, results in pool.map(run, groups):
-                found.update(zip(indexes, results))
-        return [found[i] for i in range(len(requests))]
-
-    def observe(self, targets: tuple[Target, ...], through_service: bool = False, check=lambda: None) -> dict[Target, Table]:
-        """Every pod probes every pod (or its Service) on every target, all sources at once: one
-        exec per source, whose probes run concurrently in one process (`probes.many`). `check()`
-        first: it raises when the run is stopping."""
-        check()
-        address = self.service_ips if through_service else self.ips
-        cells = [(dst, t) for t in targets for dst in catalog.MATRIX_PODS]
-        tcp = [(dst, t) for dst, t in cells if t.protocol == "TCP"]
-        udp_cells = [(dst, t) for dst, t in cells if t.protocol == "UDP"]
-
-        def run(src: str) -> list[tuple[str, str, Target, ProbeResult]]:
-            http_results, udp_results = many(self.executor(src), [f"{address[d]}:{t.port}/hostname" for d, t in tcp],
-                                             [f"{address[d]}:{t.port}" for d, t in udp_cells], timeout_s=PROBE_TIMEOUT_S)
-            return [(src, d, t, r) for (d, t), r in zip(tcp + udp_cells, http_results + udp_results)]
-
-        tables = {t: Table(catalog.MATRIX_PODS, t) for t in targets}
-        outcomes: dict[str, int] = {}
-        with ThreadPoolExecutor(max_workers=len(catalog.MATRIX_PODS)) as pool:
-            for batch in pool.map(run, catalog.MATRIX_PODS):
-                for src, dst, target, result in batch:
-                    tables[target].record(src, dst, allowed(result))
-                    outcomes[result.outcome.value] = outcomes.get(result.outcome.value, 0) + 1
-        self.last_outcomes = outcomes
-        return tables
-
-
-_KEEP_NAMESPACE_LABELS = {"ns", "kubernetes.io/metadata.name", "app.kubernetes.io/managed-by", "cnimatrix/purpose"}
-
-
-class ChangeWatch:
-    """Watchers for the cells a live change flips: probing before the change, read after it."""
-
-    def __init__(self, env: MatrixEnv, cells: list[timing.Cell], through_service: bool = False):
-        address = env.service_ips if through_service else env.ips
-        self.env, self.groups = env, {}
-        for src, dst, target, want in cells:
-            path = "/hostname" if target.protocol == "TCP" else ""
-            self.groups.setdefault(src, []).append(
-                timeline.WatchTarget(f"{address[dst]}:{target.port}{path}", target.protocol, want))
-        self.results: dict[str, timeline.Watch | BaseException] = {}
-        self.threads: list[threading.Thread] = []
-
-    def start(self, timeout_s: float = 30) -> bool:
-        """Start one watcher per source pod; True once every one of them probes."""
-        events = []
-        for src, targets in self.groups.items():
-            ready = threading.Event()
-            thread = threading.Thread(target=self._run, args=(src, targets, ready), daemon=True)
-            thread.start()
-            self.threads.append(thread)
-            events.append(ready)
-        return all(event.wait(timeout_s) for event in events)
-
-    def _run(self, src: str, targets: list[timeline.WatchTarget], ready: threading.Event) -> None:
-        try:
-            self.results[src] = timeline.watch(self.env.executor(src, side=True), targets, ready=ready, **WATCH)
-        except Exception as exc:  # reported as an unmeasured step, never as the case's verdict
-            self.results[src] = exc
-
-    def finish(self, changed_at: float) -> tuple[list[timeline.Flip], list[float], str]:
-        """Per watched cell when it flipped, the probe spacing achieved, and any watcher error."""
-        for thread in self.threads:
-            thread.join(WATCH["deadline_s"] + 60)
-        flips, gaps, errors = [], [], []
-        for src, targets in self.groups.items():
-            result = self.results.get(src)
-            if not isinstance(result, timeline.Watch):
-                errors.append(f"watcher in {src}: {result or 'did not finish'}")
-                continue
-            for target, samples in zip(targets, result.samples):
-                flips.append(timeline.flip(samples, target.want, changed_at, WATCH["hold"]))
-                gaps.extend(timeline.spacing_ms(samples))
-        return flips, gaps, "; ".join(errors)
-
-
-def allowed(result: ProbeResult) -> bool | None:
-    """A probe that answered is allowed; refused or timed out is denied (a CNI may reject or drop);
-    a probe that never ran (the exec was cut short) is no answer."""
-    if result.ok:
-        return True
-    if result.outcome is Outcome.ERROR and result.reply.startswith("no result line"):
-        return None
-    return False
-
-
-def placement(nodes: list[str]) -> dict[str, str]:
-    """Pod -> node, rotating per namespace so each row mixes same-node and cross-node pairs."""
-    return {f"{ns}/{pod}": nodes[(i + j) % len(nodes)]
-            for j, ns in enumerate(catalog.NAMESPACES) for i, pod in enumerate(catalog.POD_NAMES)}
 
 
 def make_set(make_namespace, index: int, pod_cidr: str, nodes: list[str]) -> MatrixEnv:
     """Namespace set `index`: x, y and z with their pods applied (set 0 keeps the plain names)."""
     prefix = "netpol" if index == 0 else f"netpol{index}"
-    env = MatrixEnv(namespaces={logical: make_namespace(f"{prefix}-{logical}") for logical in catalog.NAMESPACES})
+    env = MatrixEnv(namespaces={logical: make_namespace(f"{prefix}-{logical}", suite="netpol") for logical in catalog.NAMESPACES})
     env.pod_cidr, env.nodes = pod_cidr, placement(nodes)
     for logical, ns in env.namespaces.items():
         env.set_namespace_labels(logical, {"ns": logical})
@@ -276,8 +54,7 @@ def selected_cases(session) -> list:
             if getattr(item, "originalname", "") == "test_policy_case" and hasattr(item, "callspec")]
 
 
-@pytest.fixture(scope="package")
-def matrix_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
+def prepare_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
     """--concurrency namespace sets (no more than the selected policy cases need), connected."""
     count = max(1, min(request.config.getoption("--concurrency"), len(selected_cases(request.session))))
     pod_cidr = (cni.kind_config.get("networking") or {}).get("podSubnet", DEFAULT_POD_CIDR)
@@ -290,7 +67,53 @@ def matrix_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
     with ThreadPoolExecutor(max_workers=count) as pool:   # every set steadily connected, at once
         metrics["matrix_connected_s"] = max(pool.map(wait_matrix_up, sets))
     apply_requested_breakage(request, "netpol", cluster, {"ns": sets[0].namespaces["x"].name, "pod_cidr": pod_cidr})
+    return sets
+
+
+def case_pool(session, sets: list[MatrixEnv], cni, kernel_features) -> Ahead:
+    """The selected policy cases, in test order, to run ahead on the namespace sets (testkit.ahead)."""
+    cases = {case.name: case for case in selected_cases(session)}   # keyed by name: cases are not hashable
+    enforcing = enforces(cni)
+    pool = Ahead(sets, list(cases), lambda env, name: run_case(
+        env, cases[name], enforcing, declared.cni_gaps(cni, kernel_features, cases[name].requires), check=pool.check))
+    return pool
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """With --concurrency above 1 the suite's set-up and policy cases run in the background from the
+    first test that tolerates company (testkit.background), beside the other suites."""
+    if config.getoption("--cni") and any(getattr(item, "originalname", "") == "test_policy_case" for item in items):
+        background.offer(config, "netpol", start_in_background, suite="netpol")
+
+
+def start_in_background(request) -> background.Job | None:
+    if not selected_cases(request.session):
+        return None   # deselected meanwhile (-k): the suite's own fixtures do what is left
+    cluster, cni = request.getfixturevalue("cluster"), request.getfixturevalue("cni")
+    make_namespace, kernel_features = request.getfixturevalue("make_namespace"), request.getfixturevalue("kernel_features")
+
+    def prepare() -> tuple[list[MatrixEnv], Ahead]:
+        sets = prepare_sets(request, cluster, cni, make_namespace)
+        pool = case_pool(request.session, sets, cni, kernel_features)
+        pool.start()
+        return sets, pool
+    return background.job(request, "netpol", prepare, quiet=lambda value, timeout_s: value[1].quiet(timeout_s),
+                          close=lambda value: close_pool(value[1]))
+
+
+def close_pool(pool: Ahead) -> None:
+    still = pool.close(timeout_s=deadline("policy") + 30)
+    if still:
+        kind.say(f"netpol: {len(still)} case(s) still running at the end, left to stop: {', '.join(still)}")
+
+
+@pytest.fixture(scope="package")
+def matrix_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
+    """The namespace sets: made in the background (testkit.background), or here."""
+    job = background.started(request, "netpol")
+    sets = job.value()[0] if job else prepare_sets(request, cluster, cni, make_namespace)
     yield sets
+    metrics = run_metrics(request, "netpol")
     effects = [e for env in sets for e in env.effects]
     if effects:  # the probe round (~2 s) bounds the resolution of these figures
         metrics["time_to_effect_s"] = {k: round(v / 1000, 2) if k != "count" else v
@@ -306,15 +129,17 @@ def matrix_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
 
 @pytest.fixture(scope="package")
 def cases_ahead(request, matrix_sets, cni, kernel_features):
-    """The selected policy cases, in test order, run ahead on the namespace sets (testkit.ahead)."""
-    cases = {case.name: case for case in selected_cases(request.session)}   # keyed by name: cases are not hashable
-    enforcing = enforces(cni)
-    pool = Ahead(matrix_sets, list(cases), lambda env, name: run_case(
-        env, cases[name], enforcing, declared.cni_gaps(cni, kernel_features, cases[name].requires), check=pool.check))
+    """The selected policy cases run ahead on the namespace sets: started in the background, or here."""
+    job = background.started(request, "netpol")
+    pool = job.value()[1] if job else case_pool(request.session, matrix_sets, cni, kernel_features)
     yield pool
-    still = pool.close(timeout_s=deadline("policy") + 30)
-    if still:
-        kind.say(f"netpol: {len(still)} case(s) still running at the end, left to stop: {', '.join(still)}")
+    close_pool(pool)
+    done = [f.result() for f in pool.futures.values() if f.done() and f.exception() is None]
+    if done:
+        first = min(d.started_s for d in done)
+        background.record(request, "netpol: policy cases" if job else "netpol: policy cases (in turn)",
+                          pool.started_at - run_state(request).started + first,
+                          max(d.started_s + d.took_s for d in done) - first)
 
 
 @pytest.fixture
@@ -376,22 +201,3 @@ def hosts(cluster, make_namespace, matrix_sets) -> Hosts:
         ns.apply("netpol/host-pod", name=pod, node=node, port=HOST_PORT)
     ns.wait_pods_ready("role=host-client", len(pods), timeout_s=120)
     return Hosts(ns, pods, ips)
-
-
-def wait_matrix_up(env: MatrixEnv, deadline_s: float = 180) -> float:
-    """Before any policy: every pod must reach every pod, steadily, or no case can be judged.
-    (Seen on Calico: pods a few seconds old lost one cross-node path for ~45 s after the first
-    full round succeeded, so one round is not enough.) Returns the seconds it took."""
-    def judge(tables) -> tuple[bool, str]:
-        missing = [f"{s}->{d} {t}" for t, table in tables.items() for (s, d), ok in table.cells.items() if not ok]
-        return not missing, f"{len(missing)} probes fail without any policy, e.g. {', '.join(missing[:5])}"
-
-    # No record: the fixture's wait is no scenario's check (its time goes to matrix_connected_s).
-    conv = converge(lambda: env.observe(catalog.DEFAULT_TARGETS), judge, deadline_s=deadline_s, stable=env.STABLE_ROUNDS,
-                    interval_s=0)
-    if not conv.ok:
-        misses = [a for a in conv.attempts if not a.matched]
-        last = misses[-1].reason if misses else conv.reason
-        pytest.fail(f"the probe matrix is not steadily connected without any policy: {len(misses)} of {conv.count} "
-                    f"rounds had failures; the last such round: {last}")
-    return conv.settle_s

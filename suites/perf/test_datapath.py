@@ -12,7 +12,7 @@ import pytest
 
 from cnimatrix.perf.datapath import ALL_ROUTES, BASELINES, KINDS, ROUTES
 
-pytestmark = pytest.mark.suite("perf")
+pytestmark = [pytest.mark.suite("perf"), pytest.mark.alone]   # measurements: nothing else runs meanwhile
 
 def missing_kinds(result, route_id: str) -> list[str]:
     """Measurements that gave no figure in any repetition (tcp_1, tcp_n, udp, rr)."""

@@ -28,7 +28,7 @@ from cnimatrix.testkit import declared
 from cnimatrix.testkit.timeouts import deadline
 from fixtures.workloads import render
 
-pytestmark = pytest.mark.suite("perf")
+pytestmark = [pytest.mark.suite("perf"), pytest.mark.alone]   # measurements: nothing else runs meanwhile
 
 WAIT_ANSWER_S = 120       # a change that shows no answer in this long was not measured
 DEFAULT_SERVICE_CIDR = "10.96.0.0/16"   # kubeadm's (and kind's) default

@@ -117,6 +117,7 @@ def test_packets_at_pod_mtu_across_nodes(podnet, record, payload):
            timeout=STEADY_S, stable=2, what=f"packets at the pod MTU to {udp_target}")
 
 
+@pytest.mark.alone   # pod set-up time is the CNI's own: nothing else runs meanwhile
 @pytest.mark.title("Pods created and deleted in batches on one node all get an address, and the IPAM gets every one back")
 def test_ip_lifecycle_no_leak(podnet, lifecycle, record):
     record.metrics.update(podnet.metrics["ip_lifecycle"])
@@ -125,6 +126,7 @@ def test_ip_lifecycle_no_leak(podnet, lifecycle, record):
     assert not problems, "; ".join(problems[:6])
 
 
+@pytest.mark.alone   # pod set-up time is the CNI's own: nothing else runs meanwhile
 @pytest.mark.title("Every new pod's first packet is answered; pod network set-up time p50/p99 is reported")
 def test_pod_network_setup_time(podnet, lifecycle, record):
     setup = podnet.metrics["setup"]

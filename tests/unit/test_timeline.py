@@ -180,3 +180,22 @@ def test_timeline_entries_must_follow_the_columns(reports):
     doc["timeline"] = doc["timeline"][::-1]
     with pytest.raises(ValueError, match="timeline entries do not follow the columns"):
         model.validate(doc)
+
+
+def test_background_work_shows_as_rows_and_a_strip_under_its_bar_only_where_it_ran(reports):
+    from cnimatrix.results import read_summary, write_summary
+    samples.write_timeline(reports, "flannel")
+    samples.write_timeline(reports, "kindnet")
+    path = reports / "flannel" / "summary.json"
+    doc = read_summary(path)
+    doc["metrics"]["timeline"]["background"] = [{"name": "netpol: policy cases", "started_s": 40.0, "seconds": 120.0}]
+    write_summary(path, doc)
+    comparison = compare(reports)
+    entries = {e["column"]: e for e in comparison["timeline"]}
+    assert entries["flannel"]["background"] == [{"name": "netpol: policy cases", "started_s": 40.0, "seconds": 120.0}]
+    assert entries["kindnet"]["background"] == []
+    html = render_html.render(comparison)
+    strip = lambda cni: re.findall(r'data-background="([^"]+)"', html.split(f'data-timeline-cni="{cni}"')[1].split("</g>")[0])
+    assert strip("flannel") == ["netpol: policy cases"] and strip("kindnet") == []
+    md = render_md.render(comparison)
+    assert any(line.startswith("| beside the tests: netpol: policy cases (s) | 120 | — |") for line in md.splitlines())

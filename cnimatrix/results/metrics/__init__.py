@@ -19,7 +19,7 @@ from cnimatrix.results.metrics.netpol import LiveUpdate, NetpolMetrics, NetpolTe
 from cnimatrix.results.metrics.perf import (Cost, CostWindow, Datapath, GrowthCurve, PerfHost, PerfMetrics, PerfTestMetrics,
                                            RouteFigures)
 from cnimatrix.results.metrics.podnet import PodnetMetrics, PodnetTestMetrics
-from cnimatrix.results.metrics.run import Addons, Breakage, ClusterFootprint, HostLoad, SuiteTime, Timeline, TimelinePhase
+from cnimatrix.results.metrics.run import Addons, BackgroundWork, Breakage, ClusterFootprint, HostLoad, SuiteTime, Timeline, TimelinePhase
 from cnimatrix.results.metrics.service import ServiceTestMetrics
 from cnimatrix.results.typed import Record, fact
 
@@ -59,6 +59,6 @@ test_metrics.__test__ = False  # not a pytest test despite the name
 __all__ = [
     "TEST_METRICS", "Addons", "Breakage", "ClusterFootprint", "Cost", "CostWindow", "Datapath", "DnsMetrics", "GatewayMetrics", "GrowthCurve",
     "HostLoad", "IngressMetrics", "LatencySummary", "LiveUpdate", "NetpolMetrics", "PerfHost", "PerfMetrics",
-    "PodnetMetrics", "RouteFigures", "RunMetrics", "Spread", "SuiteTime", "TestMetrics", "Timeline", "TimelinePhase",
+    "BackgroundWork", "PodnetMetrics", "RouteFigures", "RunMetrics", "Spread", "SuiteTime", "TestMetrics", "Timeline", "TimelinePhase",
     "test_metrics",
 ]

@@ -88,6 +88,15 @@ class SuiteTime(Record):
 
 
 @dataclass(frozen=True)
+class BackgroundWork(Record):
+    """metrics.timeline.background[]: work that ran beside the tests (--concurrency above 1), overlapping the phases."""
+
+    name: str | None = fact("What ran: \"<job>: set-up\" (the add-ons, a suite's workloads) or \"<suite>: policy cases\".", required=True)
+    started_s: float | None = fact("Seconds from the start of the run to its start.", minimum=0, required=True)
+    seconds: float | None = fact("Wall-clock seconds it took.", minimum=0, required=True)
+
+
+@dataclass(frozen=True)
 class Timeline(Record):
     """metrics.timeline: where the run's wall time went (cnimatrix.testkit.timeline), phases in run order adding up to total_s."""
 
@@ -96,3 +105,6 @@ class Timeline(Record):
         "The run-level phases that ran, then four parts per suite in the order the suites ran, then cluster_delete "
         "(when measured) and other (collection, reporting, evidence, what no phase covers); their seconds add up to total_s.")
     suites: dict[str, SuiteTime] | None = fact("Suite -> its parts' seconds and probe rounds.")
+    background: list[BackgroundWork] | None = fact(
+        "Work that ran beside the tests (testkit.background), each stretch timed from the run's start; not in the phases, "
+        "whose tests waited for it only where they needed it.")
