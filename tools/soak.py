@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from cnimatrix.results.summary import rfc3339  # noqa: E402
+from cnimatrix.run.cli import positive_int  # noqa: E402
 
 FAILED = ("failed", "error")
 SKIPPED = ("skipped", "not-enforced")
@@ -67,9 +68,9 @@ def run_line(index: int, summary: dict | None, code: int, seconds: float) -> dic
 
 
 def report(cni: str, cluster: str, planned: int, per_run: list[dict], summaries: list[dict], started_at: str,
-           stopped: str | None) -> dict:
+           stopped: str | None, concurrency: int | None = None) -> dict:
     return {"cni": cni, "cluster": cluster, "runs_planned": planned, "runs_done": len(per_run), "started_at": started_at,
-            "finished_at": rfc3339(), "stopped_by": stopped, "per_run": per_run, **tally(summaries)}
+            "finished_at": rfc3339(), "stopped_by": stopped, "concurrency": concurrency, "per_run": per_run, **tally(summaries)}
 
 
 def soak(args) -> int:
@@ -81,6 +82,7 @@ def soak(args) -> int:
     cluster = args.cluster or f"cnimatrix-soak-{args.cni}"
     kubeconfig = args.kubeconfig
     selection = [x for s in args.suite or [] for x in ("--suite", s)] + (["-k", args.k] if args.k else [])
+    selection += ["--concurrency", str(args.concurrency)] if args.concurrency else []
     per_run, summaries, stopped, held = [], [], None, None
     started_at = rfc3339()
     signalled = {130: "SIGINT", 143: "SIGTERM"}
@@ -117,7 +119,8 @@ def soak(args) -> int:
         elif held is not None:
             ownership.finish(held)
             print(f"soak: kept cluster {cluster}; kubeconfig {kubeconfig}")
-        doc = report(args.cni, cluster if args.kubeconfig is None else "existing", args.runs, per_run, summaries, started_at, stopped)
+        doc = report(args.cni, cluster if args.kubeconfig is None else "existing", args.runs, per_run, summaries, started_at, stopped,
+                     args.concurrency)
         path = base / "soak.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(doc, indent=1) + "\n")
@@ -139,6 +142,8 @@ def main(argv=None) -> int:
     parser.add_argument("--suite", action="append", help="only this suite (repeatable)")
     parser.add_argument("-k", help="pytest -k expression")
     parser.add_argument("--keep", action="store_true", help="keep the cluster afterwards")
+    parser.add_argument("--concurrency", type=positive_int, default=None,
+                        help="passed to every run (1: one scenario at a time, the serial baseline; default: the run's own)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

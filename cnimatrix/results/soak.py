@@ -71,6 +71,8 @@ class SoakRecord(Record):
     started_at: str | None = fact("When the soak started (RFC 3339).")
     finished_at: str | None = fact("When it finished.")
     stopped_by: str | None = fact("The signal that stopped it early; null when it ran to the end.", nullable=True)
+    concurrency: int | None = fact("The --concurrency every run was given (1: one scenario at a time); null: each run's default.",
+                                   nullable=True, minimum=1)
     per_run: list[SoakRun] | None = fact("Each run, in order.")
     scenarios: dict[str, SoakScenario] | None = fact("Test id -> its tally.", required=True)
     totals: dict[str, int] | None = fact("Scenario-runs by outcome.")

@@ -65,6 +65,14 @@ def test_report_has_the_runs_and_the_tally():
     doc = soak.report("calico", "cnimatrix-soak-calico", 20, [{"run": 1}], [summary(result("a", "passed"))], "t0", "SIGINT")
     assert doc["runs_planned"] == 20 and doc["runs_done"] == 1 and doc["stopped_by"] == "SIGINT"
     assert doc["totals"]["passed"] == 1
+    assert doc["concurrency"] is None   # each run's own default
+
+
+def test_a_soak_at_a_given_concurrency_says_so_and_still_reads():
+    from cnimatrix.results.soak import problem
+    doc = soak.report("calico", "c", 5, [], [summary(result("a", "passed"))], "t0", None, concurrency=1)
+    assert doc["concurrency"] == 1 and problem(doc) is None
+    assert problem({**doc, "concurrency": 0}) is not None
 
 
 # --------------------------------------------------------------------------- interrupts
