@@ -7,7 +7,7 @@ import shlex
 from cnimatrix.probe.executors import Executor
 from cnimatrix.probe.outcomes import (DnsResult, ProbeResult, classify_http, classify_ping, classify_udp, parse_dig,
                                       parse_lines)
-from cnimatrix.probe.programs import (DATAGRAM, DIG_LOOP, DOWNLOAD_LOOP, HTTP_LOOP, MUX, PARALLEL, PING_LOOP,
+from cnimatrix.probe.programs import (DATAGRAM, DIG_LOOP, DOWNLOAD_LOOP, HTTP_LOOP, MUX_SERVER, PARALLEL, PING_LOOP,
                                       RESOLVE_TIMING, UDP_LOOP)
 
 
@@ -34,12 +34,14 @@ def udp(executor: Executor, targets: list[str], payload: str = "hostname", timeo
 def many(executor: Executor, http_targets: list[str], udp_targets: list[str], timeout_s: float = 2.0,
          ) -> tuple[list[ProbeResult], list[ProbeResult]]:
     """HTTP GETs (host:port/path) and UDP 'hostname' datagrams (host:port), all at once from one
-    process in one exec; results in order, classified as `http` and `udp` classify theirs."""
+    process, through the executor's MUX server (one exec kept open across rounds); results in
+    order, classified as `http` and `udp` classify theirs."""
     specs = [f"t|{t}" for t in http_targets] + [f"u|{t}" for t in udp_targets]
     if not specs:
         return [], []
-    script = MUX.replace("LIMIT SPECS", " ".join(shlex.quote(s) for s in [_seconds(timeout_s), *specs]))
-    output = executor.sh(script, timeout_s=timeout_s + 60)
+    if any(len(spec.split()) != 1 for spec in specs):
+        raise ValueError(f"a probe target has whitespace: {[s for s in specs if len(s.split()) != 1][:3]}")
+    output = executor.ask(MUX_SERVER, " ".join([_seconds(timeout_s), *specs]), timeout_s=timeout_s + 60)
     tcp = parse_lines(output, http_targets, classify_http)
     # UDP lines are numbered after the TCP ones: renumber them for the shared parser.
     shifted = "\n".join(_shift(line, len(http_targets)) for line in output.splitlines())

@@ -80,6 +80,10 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
   }' LIMIT SPECS
 """
 
+# MUX as a server (executors: `ask`): one batch per stdin line ("LIMIT SPEC..."), each answer ended
+# by @@END. A probe round then costs a perl start in the pod instead of a new exec.
+MUX_SERVER = "set -f\nwhile IFS= read -r request; do\n" + MUX.strip().replace("LIMIT SPECS", "$request") + "\necho @@END\ndone"
+
 DIG_LOOP = r"""
 i=0
 while read -r name qtype; do

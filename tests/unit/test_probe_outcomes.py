@@ -86,6 +86,10 @@ class CannedExecutor:
         self.scripts.append(script)
         return self.output
 
+    def ask(self, server: str, request: str, timeout_s: float) -> str:
+        self.scripts.append(request)
+        return self.output
+
 
 def test_many_splits_tcp_and_udp_lines_and_classifies_each():
     from cnimatrix.probe.outcomes import Outcome
@@ -103,10 +107,16 @@ def test_many_splits_tcp_and_udp_lines_and_classifies_each():
     assert [r.outcome for r in udp_results] == [Outcome.OK, Outcome.REFUSED, Outcome.ERROR]
     assert udp_results[0].target == "10.0.0.1:80" and udp_results[0].reply == "pod-b"
     assert udp_results[2].reply.startswith("no result line")
-    # one exec for all of them, with every target and the timeout on the command line
-    assert len(executor.scripts) == 1
-    assert "'t|10.0.0.3:80/hostname'" in executor.scripts[0] and "'u|10.0.0.2:80'" in executor.scripts[0]
-    assert " 1.5 " in executor.scripts[0]
+    # one request for all of them: the timeout, then every target
+    assert executor.scripts == ["1.5 t|10.0.0.1:80/hostname t|10.0.0.2:80/hostname t|10.0.0.3:80/hostname "
+                                "u|10.0.0.1:80 u|10.0.0.2:80 u|10.0.0.3:80"]
+
+
+def test_many_refuses_a_target_with_whitespace():
+    from cnimatrix.probe.probes import many
+
+    with pytest.raises(ValueError, match="whitespace"):
+        many(CannedExecutor(""), ["10.0.0.1:80/a b"], [])
 
 
 def test_many_with_nothing_to_probe_runs_nothing():
