@@ -115,7 +115,9 @@ def test_a_request_is_one_line():
         Session(FakeSocket([])).ask("a\nb", 1)
 
 
-def test_the_pod_executor_opens_a_session_once_and_again_only_after_it_closed(monkeypatch):
+@pytest.fixture
+def pod_and_sockets(monkeypatch):
+    """A PodExecutor whose every exec is a FakeSocket answering "ok" twice; the sockets it opened."""
     from cnimatrix.probe import executors
     sockets = []
 
@@ -123,7 +125,11 @@ def test_the_pod_executor_opens_a_session_once_and_again_only_after_it_closed(mo
         sockets.append(FakeSocket([["ok\n@@END\n"], ["ok\n@@END\n"]]))
         return sockets[-1]
     monkeypatch.setattr(executors.PodExecutor, "_open", opener)
-    pod = executors.PodExecutor(api=None, namespace="ns", pod="p")
+    return executors.PodExecutor(api=None, namespace="ns", pod="p"), sockets
+
+
+def test_the_pod_executor_opens_a_session_once_and_again_only_after_it_closed(pod_and_sockets):
+    pod, sockets = pod_and_sockets
     assert pod.ask(MUX_SERVER, "1 t|x:1", 5) == "ok\n"
     assert pod.ask(MUX_SERVER, "1 t|x:1", 5) == "ok\n"
     assert pod.opened == 1
@@ -134,16 +140,9 @@ def test_the_pod_executor_opens_a_session_once_and_again_only_after_it_closed(mo
     assert not sockets[1].is_open()
 
 
-def test_the_pod_executor_reopens_once_when_the_session_died_unnoticed(monkeypatch):
+def test_the_pod_executor_reopens_once_when_the_session_died_unnoticed(pod_and_sockets):
     """A restarted pod: its old exec session is gone, which shows only on the next request."""
-    from cnimatrix.probe import executors
-    sockets = []
-
-    def opener(self, server):
-        sockets.append(FakeSocket([["ok\n@@END\n"], ["ok\n@@END\n"]]))
-        return sockets[-1]
-    monkeypatch.setattr(executors.PodExecutor, "_open", opener)
-    pod = executors.PodExecutor(api=None, namespace="ns", pod="p")
+    pod, sockets = pod_and_sockets
     assert pod.ask(MUX_SERVER, "1 t|x:1", 5) == "ok\n"
 
     def gone(data):
