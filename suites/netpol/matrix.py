@@ -71,8 +71,9 @@ class MatrixEnv:
 
     def settle(self, record, name: str, observe, judge, enforced: bool) -> Convergence:
         """Probe rounds back to back until `judge` holds STABLE_ROUNDS in a row, within the policy
-        timeout; where the CNI declares it would not enforce, a glance (the gap is reported, not waited
-        for). Every round follows a change, so only a match lost again counts as flaky."""
+        timeout; where a capability the case needs is declared missing (not `enforced`), a glance (the
+        gap is reported, not waited for). Every round follows a change, so only a match lost again
+        counts as flaky."""
         return settle(record, name, observe, judge, timeout="policy" if enforced else "glance",
                       stable=self.STABLE_ROUNDS, interval_s=0, steady=False)
 

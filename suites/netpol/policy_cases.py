@@ -49,20 +49,23 @@ def run_case(env, case, enforcing: bool, gaps: list, check=lambda: None) -> Case
         check()
         before, want = want, {t: expected(state.policies, state.namespaces, state.pods, t) for t in case.targets}
         watch, changed_at = step_into(env, case, index, before, want, watched=enforcing)
+        # Without enforcement, what the policies deny may get through (the declaration); what they
+        # allow must, steadily: that is what the rounds wait for.
         conv = env.settle(record, state.title, lambda: env.observe(case.targets, through_service=case.service, check=check),
-                          judge_against(want), enforced=enforcing and not gaps)
+                          judge_against(want) if enforcing else judge_allowed(want), enforced=not gaps)
         keep(env, record, case, state.title, want, conv, watch, changed_at)
-        if conv.ok:
+        observed = conv.last or {}
+        matched, mismatch = judge_against(want)(observed) if observed else (False, conv.reason)
+        if conv.ok and matched:
             if conv.settle_s is not None:
                 env.effects.append(conv.settle_s)
             if not enforcing and any(w.denied() for w in want.values()):
                 declared.worked(record)
             continue
-        observed = conv.last or {}
         text = "\n\n".join(report(diff(want[t], observed[t])) for t in case.targets if t in observed)
         run.attachments.append((f"{case.name} {state.title}", text))
-        if not enforcing and observed and fail_open_only(want, observed):
-            return _verdict(run, NOT_ENFORCED, f"{state.title}: {conv.reason}")
+        if not enforcing and conv.ok and fail_open_only(want, observed):
+            return _verdict(run, NOT_ENFORCED, f"{state.title}: {mismatch}")
         if enforcing and gaps:  # a capability beyond enforcement, declared missing with evidence (reported skipped)
             run.gap = gaps[0]
             return _verdict(run, DECLARED, f"{state.title}: {conv.reason}")
@@ -114,6 +117,19 @@ def judge_against(want: dict):
         first = bad[0].mismatches[0]
         return False, (f"{cells} cell(s) differ, e.g. {first.src} -> {first.dst} {bad[0].expected.target}: "
                        f"expected {word(first.expected)}, observed {word(first.observed)}")
+    return judge
+
+
+def judge_allowed(want: dict):
+    """What the policies allow gets through (what they deny may too): a CNI without enforcement."""
+    def judge(observed) -> tuple[bool, str]:
+        blocked = [(d.expected.target, m) for d in (diff(want[t], observed[t]) for t in want)
+                   for m in d.mismatches if m.expected is True]
+        if not blocked:
+            return True, "every allowed cell answered"
+        target, first = blocked[0]
+        return False, (f"{len(blocked)} allowed cell(s) blocked, e.g. {first.src} -> {first.dst} {target}: "
+                       f"observed {word(first.observed)}")
     return judge
 
 
