@@ -142,6 +142,16 @@ def started(holder, name: str) -> Job | None:
     return jobs.started.get(name) if jobs else None
 
 
+def claim(holder, name: str) -> Job | None:
+    """The started job of that name; or None, and then it never starts: the caller does its work
+    in turn (a test needed it before any test that tolerates company began)."""
+    job = started(holder, name)
+    jobs = getattr(holder, "config", holder).stash.get(jobs_key, None)
+    if job is None and jobs is not None:
+        jobs.declined.add(name)
+    return job
+
+
 def record(holder, name: str, started_s: float, seconds: float) -> None:
     """A stretch of background work for metrics.timeline.background."""
     run_state(holder).background.append({"name": name, "started_s": round(started_s, 3), "seconds": round(seconds, 3)})

@@ -110,7 +110,7 @@ def close_pool(pool: Ahead) -> None:
 @pytest.fixture(scope="package")
 def matrix_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
     """The namespace sets: made in the background (testkit.background), or here."""
-    job = background.started(request, "netpol")
+    job = background.claim(request, "netpol")
     sets = job.value()[0] if job else prepare_sets(request, cluster, cni, make_namespace)
     yield sets
     metrics = run_metrics(request, "netpol")

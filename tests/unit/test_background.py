@@ -174,3 +174,16 @@ def test_a_wait_under_a_declared_gap_is_capped_and_one_without_is_not(monkeypatc
     expect_module.settle(gapped, "x", lambda: 1, lambda v: (False, ""), timeout=90)
     expect_module.settle(gapped, "x", lambda: 1, lambda v: (False, ""), timeout=5)
     assert asked == [90.0, 20.0, 5.0]
+
+
+def test_a_job_claimed_before_it_started_never_starts_and_one_started_is_handed_over():
+    config = SimpleNamespace(stash=pytest.Stash(), getoption=lambda name: 2)
+    calls = []
+    background.offer(config, "addons", lambda request: calls.append("addons") or Job("addons", lambda: "installed"))
+    assert background.claim(config, "addons") is None          # a test needs it first: it installs in turn
+    config.stash[background.jobs_key].start_all(request=None)
+    assert calls == [] and background.started(config, "addons") is None
+    other = SimpleNamespace(stash=pytest.Stash(), getoption=lambda name: 2)
+    background.offer(other, "addons", lambda request: Job("addons", lambda: "installed"))
+    other.stash[background.jobs_key].start_all(request=None)
+    assert background.claim(other, "addons").value(5) == "installed"
