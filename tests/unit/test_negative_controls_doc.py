@@ -27,8 +27,9 @@ def test_a_run_of_some_breakages_keeps_the_rows_of_the_others():
     assert list(rows) == ["no-coredns", "no-hairpin"]  # in the order of manifests/breakages
 
 
-def _kept(tmp_path, outcomes: dict[str, str]) -> Path:
-    tests = [{"id": f"suites/service/test_service.py::{name}", "outcome": o, "message": f"{o}: seen"} for name, o in outcomes.items()]
+def _kept(tmp_path, outcomes: dict[str, str], declared: tuple[str, ...] = ()) -> Path:
+    tests = [{"id": f"suites/service/test_service.py::{name}", "outcome": o, "message": f"{o}: seen",
+              **({"declared": {"capability": "x"}} if name in declared else {})} for name, o in outcomes.items()]
     path = tmp_path / "summary.json"
     path.write_text(__import__("json").dumps({"tests": tests}))
     return path
@@ -44,3 +45,16 @@ def test_a_kept_report_where_a_named_scenario_passed_does_not_hold(tmp_path):
     item = tool.breakage.load("affinity-ignored")
     assert not tool.judge(item, _kept(tmp_path, {name: "passed" for name in item.must_fail}), 0)["held"]
     assert tool.judge(item, _kept(tmp_path, {}), 0)["missing"] == list(item.must_fail)
+
+
+def test_a_declared_parametrization_neither_holds_nor_breaks_a_control(tmp_path):
+    item = tool.breakage.load("ingress-backends-unreachable")
+    outcomes = {f"{name}[a]": "failed" for name in item.must_fail}
+    outcomes["test_routing[exact-wins-tie]"] = "skipped"
+    result = tool.judge(item, _kept(tmp_path, outcomes, declared=("test_routing[exact-wins-tie]",)), 0)
+    assert result["held"], result
+    assert (tool.DECLARED, "skipped: seen") in result["outcomes"]["test_routing"]
+    # a plain skip is no failure, and a name with nothing but declared skips proves nothing
+    assert not tool.judge(item, _kept(tmp_path, outcomes), 0)["held"]
+    only_declared = {**outcomes, "test_routing[a]": "skipped"}
+    assert not tool.judge(item, _kept(tmp_path, only_declared, declared=("test_routing[exact-wins-tie]", "test_routing[a]")), 0)["held"]
