@@ -170,9 +170,11 @@ def pytest_configure(config):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Suites with an `alone` test first (those tests first in them), suites run as jobs last."""
+    """Suites with an `alone` test first (those tests first in them), suites run as jobs last.
+    Not under `--break`: a negative control's checks run in the order its breakage was written
+    for, right after it is applied (an agent a liveness probe restarts repairs it within minutes)."""
     jobs = config.stash.get(jobs_key, None)
-    if not config.getoption("--cni") or jobs is None:
+    if not config.getoption("--cni") or jobs is None or config.getoption("breakage"):
         return
     with_alone = {suite_of(item) for item in items if item.get_closest_marker(ALONE)}
 

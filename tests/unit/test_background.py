@@ -121,8 +121,9 @@ class Item:
         return self.marks.get(name)
 
 
-def ordered(items, offered_suites=(), cni="calico", offered=True):
-    config = SimpleNamespace(stash=pytest.Stash(), getoption=lambda name: cni if name == "--cni" else 2)
+def ordered(items, offered_suites=(), cni="calico", offered=True, breakage=None):
+    options = {"--cni": cni, "breakage": breakage}
+    config = SimpleNamespace(stash=pytest.Stash(), getoption=lambda name: options.get(name, 2))
     if offered:
         config.stash[background.jobs_key] = Jobs(suites=set(offered_suites))
     background.pytest_collection_modifyitems(None, config, items)
@@ -140,6 +141,7 @@ def test_without_jobs_or_without_a_cni_the_order_stays():
     make = lambda: [Item("podnet", "addresses"), Item("podnet", "lifecycle", alone=True), Item("netpol", "case-a"), Item("service", "spread")]
     assert ordered(make(), offered=False) == names
     assert ordered(make(), {"netpol"}, cni=None) == names
+    assert ordered(make(), {"netpol"}, breakage="node-route-removed") == names   # a negative control: as written
     assert ordered(make(), {"netpol"}) != names   # the twin: with both, it changes
 
 
