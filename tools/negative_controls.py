@@ -82,14 +82,16 @@ def render(cni: str, results: list[dict], earlier: dict[str, str] | None = None)
              f"Updated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `tools/negative_controls.py --cni {cni}` "
              "(each row: the last run of that breakage).", "",
              "| breakage | what is broken | held | scenario: outcome (first line of the failure) |", "|---|---|---|---|"]
-    rows = dict(earlier or {})
+    known = breakage.load_all()
+    # an earlier row of a breakage that is gone, or no longer meant for this CNI, would read as current
+    rows = {name: row for name, row in (earlier or {}).items() if name in known and known[name].applies_to(cni)}
     for r in results:
         cells = "<br>".join(f"`{t}`: {o} {msg}" for t, runs in r["outcomes"].items() for o, msg in runs)
         if r["missing"]:
             cells += "<br>not run: " + ", ".join(r["missing"])
         rows[r["name"]] = f"| `{r['name']}` | {r['description']} | {'yes' if r['held'] else '**NO**'} | {cells.replace('|', '/')} |"
-    known = list(breakage.load_all())
-    lines += [rows[name] for name in sorted(rows, key=lambda n: (known.index(n) if n in known else len(known), n))]
+    order = list(known)
+    lines += [rows[name] for name in sorted(rows, key=lambda n: (order.index(n) if n in order else len(order), n))]
     return "\n".join(lines) + "\n"
 
 

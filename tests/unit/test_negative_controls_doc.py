@@ -58,3 +58,14 @@ def test_a_declared_parametrization_neither_holds_nor_breaks_a_control(tmp_path)
     assert not tool.judge(item, _kept(tmp_path, outcomes), 0)["held"]
     only_declared = {**outcomes, "test_routing[a]": "skipped"}
     assert not tool.judge(item, _kept(tmp_path, only_declared, declared=("test_routing[exact-wins-tie]", "test_routing[a]")), 0)["held"]
+
+
+def test_an_earlier_row_of_a_breakage_no_longer_meant_for_the_cni_is_dropped():
+    result = {"name": "hostport-plugin-absent", "description": "d", "held": True, "missing": [],
+              "outcomes": {"test_host_port": [("failed", "seen")]}}
+    first = tool.merge("", "calico", tool.render("calico", [result, {**result, "name": "node-route-removed"},
+                                                             {**result, "name": "gone-long-ago"}]))
+    rows = tool.rows_of(tool.merge(first, "calico", tool.render("calico", [], tool.rows_of(first, "calico"))), "calico")
+    assert list(rows) == ["hostport-plugin-absent"]   # node-route-removed is flannel's now; the other is gone
+    flannel = tool.rows_of(tool.merge("", "flannel", tool.render("flannel", [], {"node-route-removed": "| `node-route-removed` | x |"})), "flannel")
+    assert list(flannel) == ["node-route-removed"]
