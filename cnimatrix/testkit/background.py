@@ -145,11 +145,12 @@ def started(holder, name: str) -> Job | None:
 def claim(holder, name: str) -> Job | None:
     """The started job of that name; or None, and then it never starts: the caller does its work
     in turn (a test needed it before any test that tolerates company began)."""
-    job = started(holder, name)
     jobs = getattr(holder, "config", holder).stash.get(jobs_key, None)
-    if job is None and jobs is not None:
+    if jobs is None:
+        return None
+    if name not in jobs.started:
         jobs.declined.add(name)
-    return job
+    return jobs.started.get(name)
 
 
 def record(holder, name: str, started_s: float, seconds: float) -> None:
@@ -193,10 +194,9 @@ def background_jobs(request) -> Iterator[Jobs]:
     jobs = request.config.stash.setdefault(jobs_key, Jobs())
     yield jobs
     jobs.close_all()
-    state = run_state(request)
     for job_ in jobs.started.values():
         if job_.took_s is not None:
-            state.background.insert(0, {"name": f"{job_.name}: set-up", "started_s": job_.started_s, "seconds": job_.took_s})
+            record(request, f"{job_.name}: set-up", job_.started_s, job_.took_s)
 
 
 @pytest.fixture(autouse=True)

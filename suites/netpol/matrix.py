@@ -151,8 +151,8 @@ class MatrixEnv:
 
     def observe(self, targets: tuple[Target, ...], through_service: bool = False, check=lambda: None) -> dict[Target, Table]:
         """Every pod probes every pod (or its Service) on every target, all sources at once: one
-        exec per source, whose probes run concurrently in one process (`probes.many`). `check()`
-        first: it raises when the run is stopping."""
+        request per source to the prober kept running in it, whose probes run concurrently in one
+        process (`probes.many`). `check()` first: it raises when the run is stopping."""
         check()
         address = self.service_ips if through_service else self.ips
         cells = [(dst, t) for t in targets for dst in catalog.MATRIX_PODS]
