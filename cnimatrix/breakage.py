@@ -2,6 +2,11 @@
 
 They live as data in manifests/breakages/<suite>.yaml. A suite applies the one named by
 `--break` once its workloads are up, so a run shows that its checks catch that breakage.
+
+A narrow breakage hits one node, one backend or one cell (`hits` says which, with the same
+placeholders as the steps); its node steps name the node they run on (`on_node: worker2`) and it
+lists the scenarios that must still pass (`must_pass`), so a control shows both that the checks
+see the fault and that they say where it is without failing what it does not touch.
 """
 from __future__ import annotations
 
@@ -27,9 +32,21 @@ class Breakage:
     must_fail: tuple[str, ...]
     steps: tuple[dict, ...]
     cnis: tuple[str, ...] = ()   # the CNIs it applies to (it breaks one of their parts); empty: any
+    must_pass: tuple[str, ...] = ()  # scenarios the fault does not touch (a narrow breakage names them)
+    hits: str = ""               # what one node/backend/cell a narrow breakage hits (placeholders filled at apply)
 
     def applies_to(self, cni: str) -> bool:
         return not self.cnis or cni in self.cnis
+
+    @property
+    def narrow(self) -> bool:
+        return bool(self.hits)
+
+
+# Node roles a step may run on, by position in kind's default shape (never by name, so the data
+# serves every cluster name): the same ids the Service suite's placements use.
+ROLES = {"control-plane": ("control", 0), "worker": ("workers", 0), "worker2": ("workers", 1)}
+STEP_KINDS = ("kubectl", "node", "host")
 
 
 def load_all() -> dict[str, Breakage]:
@@ -38,11 +55,30 @@ def load_all() -> dict[str, Breakage]:
         for entry in yaml.safe_load(path.read_text()) or []:
             steps = tuple(entry["steps"])
             for step in steps:
-                if len(step) != 1 or next(iter(step)) not in ("kubectl", "node", "host"):
-                    raise BreakageError(f"{path.name}: {entry['name']}: a step is one of kubectl: [args], node: shell, host: shell")
+                check_step(path.name, entry["name"], step)
             found[entry["name"]] = Breakage(entry["name"], path.stem, entry["description"], tuple(entry["must_fail"]), steps,
-                                            tuple(entry.get("cnis", ())))
+                                            tuple(entry.get("cnis", ())), tuple(entry.get("must_pass", ())),
+                                            entry.get("hits", ""))
+            if found[entry["name"]].must_pass and not found[entry["name"]].narrow:
+                raise BreakageError(f"{path.name}: {entry['name']}: must_pass belongs to a narrow breakage (say what it hits)")
     return found
+
+
+def check_step(file: str, name: str, step: dict) -> None:
+    kinds = [k for k in step if k in STEP_KINDS]
+    extra = set(step) - set(STEP_KINDS) - {"on_node"}  # not `on`: YAML 1.1 reads it as true
+    if len(kinds) != 1 or extra or ("on_node" in step and kinds != ["node"]):
+        raise BreakageError(f"{file}: {name}: a step is one of kubectl: [args], host: shell, node: shell (with on_node: ROLE)")
+    if "on_node" in step and step["on_node"] not in ROLES:
+        raise BreakageError(f"{file}: {name}: on_node: {step['on_node']!r} is not a node role ({', '.join(ROLES)})")
+
+
+def node_params(cluster) -> dict[str, str]:
+    """$control_plane, $worker, $worker2: the cluster's node names by role (missing roles left out)."""
+    _, workers, control = cluster.node_roles()
+    found = {"control": control, "workers": workers}
+    return {role.replace("-", "_"): found[group][index] for role, (group, index) in ROLES.items()
+            if len(found[group]) > index}
 
 
 def load(name: str) -> Breakage:
@@ -56,7 +92,7 @@ def apply(breakage: Breakage, cluster, params: dict[str, str]) -> None:
     """Run the breakage's steps in order; a failing step stops the run (the control is void)."""
     from cnimatrix.cluster.kind import tool
 
-    params = {**params, "kubectl": f"{tool('kubectl')} --kubeconfig {cluster.kubeconfig}"}
+    params = {**node_params(cluster), **params, "kubectl": f"{tool('kubectl')} --kubeconfig {cluster.kubeconfig}"}
     fill = lambda text: string.Template(text).substitute(params)
     for step in breakage.steps:
         if "kubectl" in step:
@@ -68,7 +104,17 @@ def apply(breakage: Breakage, cluster, params: dict[str, str]) -> None:
         else:
             if not cluster.kind_nodes:
                 raise BreakageError(f"{breakage.name}: node steps need a kind cluster cnimatrix created")
-            for node in cluster.node_containers():
+            role = step.get("on_node")
+            if role and role.replace("-", "_") not in params:
+                raise BreakageError(f"{breakage.name}: the cluster has no {role} node")
+            for node in [params[role.replace("-", "_")]] if role else cluster.node_containers():
                 proc = subprocess.run(["docker", "exec", node, "sh", "-c", fill(step["node"])], capture_output=True, text=True)
                 if proc.returncode != 0:
                     raise BreakageError(f"{breakage.name}: on {node}: {proc.stderr.strip()[:300]}")
+
+
+def hits(breakage: Breakage, cluster, params: dict[str, str]) -> str:
+    """What the breakage hits, its placeholders filled (node names, the victim's address)."""
+    if not breakage.hits:
+        return ""
+    return string.Template(breakage.hits).safe_substitute({**node_params(cluster), **params})

@@ -28,21 +28,37 @@ def listed(bad, most: int) -> str:
     return "; ".join(f"{r.target}: {r.outcome.value} {r.reply[:60]!r}" for r in bad[:most])
 
 
-def spread_over(expected: set[str]):
-    """Every probe answered, and the answers spread evenly over `expected`."""
+def never_answered(results, expected: set[str], placed: dict[str, str] | None = None) -> str:
+    """The backends of `expected` no probe was answered by, each with where it is when known."""
+    seen = hostnames(results)
+    return ", ".join(f"{name} ({placed[name]})" if placed and name in placed else name
+                     for name in sorted(expected - set(seen)))
+
+
+def spread_over(expected: set[str], placed: dict[str, str] | None = None):
+    """Every probe answered, and the answers spread evenly over `expected` (`placed`: backend ->
+    "IP on node", to say which backend a failure points at)."""
     def judge(results):
         if any(not r.ok for r in results):
-            return False, f"{sum(not r.ok for r in results)}/{len(results)} probes failed: {failures(results)}"
+            never = never_answered(results, expected, placed)
+            return False, (f"{sum(not r.ok for r in results)}/{len(results)} probes failed: {failures(results)}"
+                           + (f"; never answered by {never}" if never else f"; every backend answered some"))
         verdict = spread_verdict(hostnames(results), expected)
         return verdict.ok, verdict.reason or f"spread ok, p={verdict.p_value:.3g}"
     return judge
 
 
-def all_answered_by(names: set[str]):
-    """Every probe answered, each by one of `names`."""
+def reaches_each_of(expected: set[str], placed: dict[str, str] | None = None):
+    """Every probe answered by one of `expected`, and each of them answered at least once (sent
+    min_requests_for(len(expected)) times, a fair balancer misses one with p < 1e-6)."""
     def judge(results):
-        bad = [r for r in results if not r.ok or r.reply not in names]
-        return not bad, f"{len(bad)}/{len(results)} bad: {listed(bad, 3)}"
+        failed = sum(not r.ok for r in results)
+        strangers = sorted({r.reply for r in results if r.ok and r.reply not in expected})
+        never = never_answered(results, expected, placed)
+        problems = [f"{failed}/{len(results)} failed: {failures(results)}"] if failed else []
+        problems += [f"answered by {strangers[:3]}, not a ready backend"] if strangers else []
+        problems += [f"never answered by {never}"] if never else []
+        return not problems, "; ".join(problems) or f"{len(results)} answered by all {len(expected)} backends"
     return judge
 
 

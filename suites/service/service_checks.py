@@ -29,6 +29,23 @@ def ready_names(svc) -> set[str]:
     return {p.name for p in svc.ready_backends()}
 
 
+def placed_backends(svc) -> dict[str, str]:
+    """Ready backend -> "IP on node", for verdicts that say which backend misbehaved."""
+    return {p.name: f"{p.ip} on {node_id(p.node)}" for p in svc.ready_backends()}
+
+
+def from_every_client(svc, send, targets: dict[str, list[str]]) -> dict[tuple[str, str], list]:
+    """`send(client, probes)` from the client on every node, all `targets` (label -> probes) in one
+    batch per client; the results as cells {(client's node, target label): results}."""
+    cells = {}
+    for node in svc.nodes:
+        batch = [probe for probes in targets.values() for probe in probes]
+        results = iter(send(svc.client(node), batch))
+        for target, probes in targets.items():
+            cells[(node_id(node), target)] = [next(results) for _ in probes]
+    return cells
+
+
 def local_backends(svc, node: str) -> set[str]:
     return {p.name for p in svc.ready_backends() if p.node == node}
 

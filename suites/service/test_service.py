@@ -9,14 +9,15 @@ from __future__ import annotations
 import pytest
 
 from cnimatrix.probe.probes import http, udp
-from cnimatrix.service.judges import (all_answered_by, all_answered_by_itself, echo_then_hostnames, external_local_check,
-                                      gets_no_traffic, gets_traffic_again, none_answered, resolves_to_ready_pods, spread_over,
+from cnimatrix.service.judges import (all_answered_by_itself, echo_then_hostnames, external_local_check, gets_no_traffic,
+                                      gets_traffic_again, none_answered, reaches_each_of, resolves_to_ready_pods, spread_over,
                                       sticky_to_one_of, traffic_matches_ready)
 from cnimatrix.stats import min_requests_for
 from cnimatrix.testkit import expect
+from cnimatrix.testkit.cells import each_cell
 from fixtures.outside import address_of
-from service_checks import (headless_answers, hostname_target, local_backends, node_id, placed, ready_and_answers,
-                            ready_names)
+from service_checks import (from_every_client, headless_answers, hostname_target, local_backends, node_id, placed,
+                            placed_backends, ready_and_answers, ready_names)
 
 pytestmark = pytest.mark.suite("service")
 
@@ -28,18 +29,22 @@ def test_clusterip_spreads_over_all_backends(svc, record, where):
     ready = ready_names(svc)
     n = min_requests_for(len(ready))
     target = hostname_target(svc, "web")
-    expect(record, "spread", lambda: http(svc.client(node), [target] * n), spread_over(ready),
+    expect(record, "spread", lambda: http(svc.client(node), [target] * n), spread_over(ready, placed_backends(svc)),
            timeout="steady", stable=2, what=f"ClusterIP from {node}")
     record.metrics["requests_per_round"] = n
 
 
-@pytest.mark.title("NodePort answers on every node's IP, from backends of the Service")
+@pytest.mark.title("NodePort on every node's IP reaches every ready backend, from a client on every node")
 def test_nodeport_on_every_node(svc, record):
     port = svc.node_port("web-nodeport")
     ready = ready_names(svc)
-    targets = [f"{ip}:{port}/hostname" for ip in svc.nodes.values() for _ in range(5)]
-    expect(record, "nodeport", lambda: http(svc.client(svc.workers[0]), targets), all_answered_by(ready),
+    # Per (client, node IP) cell enough requests to reach every backend (p of missing one < 1e-6):
+    # a backend unreachable through one node's NodePort, or from one client, is then seen.
+    n = min_requests_for(len(ready))
+    targets = {f"{node_id(node)} {ip}:{port}": [f"{ip}:{port}/hostname"] * n for node, ip in svc.nodes.items()}
+    expect(record, "nodeport", lambda: from_every_client(svc, http, targets), each_cell(reaches_each_of(ready, placed_backends(svc)), "client -> node cells"),
            timeout="steady", stable=2, what=f"NodePort {port}")
+    record.metrics["requests_per_round"] = n * len(targets) * len(svc.nodes)
 
 
 @pytest.mark.title("sessionAffinity ClientIP sends every request of a client to one backend")
@@ -106,15 +111,18 @@ def test_multiport_named_target_ports(svc, record):
            timeout="steady", stable=2, what="multi-port Service")
 
 
-@pytest.mark.title("A UDP Service answers from every ready backend")
+@pytest.mark.title("A UDP Service answers from every ready backend, to a client on every node")
 @pytest.mark.requires("udp_services")
 def test_udp_service(svc, record):
     ready = ready_names(svc)
     target = f"{svc.cluster_ip('web')}:81"
     n = min_requests_for(len(ready))
-    # Each datagram comes from a new source port, so kube-proxy balances them like new flows.
-    expect(record, "udp", lambda: udp(svc.client(svc.workers[0]), [target] * n), spread_over(ready),
+    # Each datagram comes from a new source port, so kube-proxy balances them like new flows; from
+    # every node, so a backend one node cannot reach over UDP is seen.
+    expect(record, "udp", lambda: from_every_client(svc, udp, {target: [target] * n}),
+           each_cell(reaches_each_of(ready, placed_backends(svc)), "client cells"),
            timeout=60, stable=2, what="UDP Service")
+    record.metrics["requests_per_round"] = n * len(svc.nodes)
 
 
 @pytest.mark.title("internalTrafficPolicy Local keeps traffic on the client's node and drops it where no backend runs")

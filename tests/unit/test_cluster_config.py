@@ -34,7 +34,8 @@ def test_breakages_load_and_name_real_scenarios():
     for item in known.values():
         source = "".join(path.read_text() for path in sorted((suites / item.suite).glob("test_*.py")))
         assert item.must_fail, item.name
-        for scenario in item.must_fail:
+        assert not set(item.must_fail) & set(item.must_pass), item.name
+        for scenario in item.must_fail + item.must_pass:
             function, _, param = scenario.partition("[")
             assert f"def {function}(" in source, f"{item.name} names unknown scenario {scenario}"
             if item.suite == "netpol" and param:
@@ -43,6 +44,35 @@ def test_breakages_load_and_name_real_scenarios():
 
     for item in known.values():
         assert set(item.cnis) <= set(cni.known()), f"{item.name} names unknown CNIs {item.cnis}"
+
+
+def test_narrow_breakages_say_what_they_hit_and_run_their_node_steps_on_one_node():
+    known = breakage.load_all()
+    narrow = [item for item in known.values() if item.narrow]
+    assert {"nodeport-rules-gone", "backend-dropped-on-one-node"} <= {item.name for item in narrow}
+    for item in narrow:
+        assert item.must_pass, f"{item.name}: a narrow breakage names what must still pass"
+        assert all("on_node" in step for step in item.steps if "node" in step), item.name
+    assert not known["no-kube-proxy"].narrow and not known["no-kube-proxy"].must_pass
+
+
+def test_a_step_on_an_unknown_node_role_or_of_two_kinds_is_refused():
+    with pytest.raises(breakage.BreakageError, match="on_node: 'worker3' is not a node role"):
+        breakage.check_step("x.yaml", "b", {"node": "true", "on_node": "worker3"})
+    with pytest.raises(breakage.BreakageError, match="a step is one of"):
+        breakage.check_step("x.yaml", "b", {"kubectl": ["get"], "on_node": "worker"})
+    breakage.check_step("x.yaml", "b", {"node": "true", "on_node": "worker2"})
+
+
+class Roles:
+    def node_roles(self):
+        return {}, ["k-worker", "k-worker2"], ["k-control-plane"]
+
+
+def test_node_params_name_the_nodes_by_role_and_hits_fill_them():
+    assert breakage.node_params(Roles()) == {"control_plane": "k-control-plane", "worker": "k-worker", "worker2": "k-worker2"}
+    item = breakage.load("backend-dropped-on-one-node")
+    assert breakage.hits(item, Roles(), {"victim_ip": "10.244.1.5"}) == "web backend 10.244.1.5, through k-control-plane only"
 
 
 def test_unknown_breakage_lists_known_ones():

@@ -69,3 +69,46 @@ def test_an_earlier_row_of_a_breakage_no_longer_meant_for_the_cni_is_dropped():
     assert list(rows) == ["hostport-plugin-absent"]   # node-route-removed is flannel's now; the other is gone
     flannel = tool.rows_of(tool.merge("", "flannel", tool.render("flannel", [], {"node-route-removed": "| `node-route-removed` | x |"})), "flannel")
     assert list(flannel) == ["node-route-removed"]
+
+
+def _narrow_outcomes(item, failing_pass: str | None = None) -> dict[str, str]:
+    outcomes = {name: "failed" for name in item.must_fail}
+    outcomes.update({name: "passed" for name in item.must_pass})
+    if failing_pass:
+        outcomes[failing_pass] = "failed"
+    return outcomes
+
+
+def test_a_narrow_breakage_caught_with_the_others_passing_holds_and_says_so(tmp_path):
+    item = tool.breakage.load("backend-dropped-on-one-node")
+    result = tool.judge(item, _kept(tmp_path, _narrow_outcomes(item)), 0)
+    assert result["held"] and result["caught"] and result["spared"] and not result["missing"]
+    assert tool.verdict_cell(result) == "caught, others passed"
+    row = tool.render("calico", [result]).splitlines()[-1]
+    assert "(hits: web backend $victim_ip, through $control_plane only)" in row  # no summary metrics: the data's words
+
+
+def test_a_narrow_breakage_that_also_fails_an_untouched_scenario_does_not_hold(tmp_path):
+    item = tool.breakage.load("backend-dropped-on-one-node")
+    result = tool.judge(item, _kept(tmp_path, _narrow_outcomes(item, "test_hairpin")), 0)
+    assert result["caught"] and not result["spared"] and not result["held"]
+    assert tool.verdict_cell(result) == "caught, **others failed too**"
+
+
+def test_a_narrow_breakage_its_checks_miss_reads_missed(tmp_path):
+    item = tool.breakage.load("backend-dropped-on-one-node")
+    outcomes = {**_narrow_outcomes(item), "test_nodeport_on_every_node": "passed"}
+    result = tool.judge(item, _kept(tmp_path, outcomes), 0)
+    assert not result["caught"] and result["spared"] and tool.verdict_cell(result).startswith("**missed**")
+    # a must-pass scenario that did not run is no evidence it was spared
+    del outcomes["test_hairpin"]
+    result = tool.judge(item, _kept(tmp_path, outcomes), 0)
+    assert not result["spared"] and result["missing"] == ["test_hairpin"]
+
+
+def test_hand_written_sections_stay_first_when_a_cni_section_is_rewritten():
+    doc = tool.merge("", "flannel", "## flannel\n\nflannel table\n")
+    doc = doc.replace(tool.HEADER, tool.HEADER + "\n## Power against narrow faults\n\naudit table\n")
+    doc = tool.merge(doc, "calico", "## calico\n\ncalico table\n")
+    assert doc.index("## Power against narrow faults") < doc.index("## calico") < doc.index("## flannel")
+    assert "audit table" in doc

@@ -3,9 +3,9 @@ matches what it requires, and when it does not, its reason names what was wrong.
 from __future__ import annotations
 
 from cnimatrix.probe.outcomes import Outcome, ProbeResult
-from cnimatrix.service.judges import (all_answered_by, all_answered_by_itself, echo_then_hostnames, external_local_check,
+from cnimatrix.service.judges import (all_answered_by_itself, echo_then_hostnames, external_local_check,
                                       failures, gets_no_traffic, gets_traffic_again, hostnames, listed, local_and_from,
-                                      none_answered, resolves_to_ready_pods, silently_dropped, spread_over,
+                                      none_answered, reaches_each_of, resolves_to_ready_pods, silently_dropped, spread_over,
                                       sticky_to_one_of, traffic_matches_ready)
 
 TARGET = "10.96.0.10:80/hostname"
@@ -49,13 +49,25 @@ def test_spread_over_a_missing_backend_or_a_failed_probe_does_not():
     assert not ok and reason.startswith("1/21 probes failed: {'timeout': 1}")
 
 
-def test_all_answered_by_matches_answers_from_the_named_backends():
-    assert all_answered_by({"web-a", "web-b"})(answers("web-a", "web-b", "web-a"))[0]
+def test_spread_over_names_the_backend_a_failure_points_at():
+    placed = {"web-b": "10.244.2.7 on worker2"}
+    ok, reason = spread_over({"web-a", "web-b"}, placed)(answers(*["web-a"] * 10) + [timeout()] * 3)
+    assert not ok and reason.endswith("; never answered by web-b (10.244.2.7 on worker2)")
+    ok, reason = spread_over({"web-a", "web-b"}, placed)(answers(*["web-a", "web-b"] * 5) + [timeout()])
+    assert not ok and reason.endswith("; every backend answered some")
 
 
-def test_all_answered_by_names_a_stranger_and_a_failure():
-    ok, reason = all_answered_by({"web-a"})(answers("web-a", "other") + [refused()])
-    assert not ok and reason.startswith("2/3 bad: 10.96.0.10:80/hostname: ok 'other'; 10.96.0.10:80/hostname: refused")
+def test_reaches_each_of_matches_answers_from_every_named_backend():
+    ok, reason = reaches_each_of({"web-a", "web-b"})(answers("web-a", "web-b", "web-a"))
+    assert ok and reason == "3 answered by all 2 backends"
+
+
+def test_reaches_each_of_names_failures_strangers_and_the_backend_never_reached():
+    ok, reason = reaches_each_of({"web-a", "web-b"}, {"web-b": "10.244.2.7 on worker2"})(
+        answers("web-a", "other") + [refused()])
+    assert not ok
+    assert reason == ("1/3 failed: {'refused': 1} e.g. 'curl: (7) Connection refused'; answered by ['other'], "
+                      "not a ready backend; never answered by web-b (10.244.2.7 on worker2)")
 
 
 def test_all_answered_by_itself_matches_hairpin_answers_from_the_sender():

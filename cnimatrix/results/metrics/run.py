@@ -56,6 +56,8 @@ class Breakage(Record):
 
     name: str | None = fact("The breakage's name (manifests/breakages).")
     must_fail: list[str] | None = fact("Scenarios (test ids or their prefixes) the breakage must make fail.")
+    must_pass: list[str] | None = fact("Scenarios a narrow breakage does not touch: they must still pass.")
+    hits: str | None = fact("What a narrow breakage hits: the node, backend or cell, by name and address.")
 
 
 @dataclass(frozen=True)
