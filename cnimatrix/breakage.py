@@ -74,11 +74,17 @@ def check_step(file: str, name: str, step: dict) -> None:
 
 
 def node_params(cluster) -> dict[str, str]:
-    """$control_plane, $worker, $worker2: the cluster's node names by role (missing roles left out)."""
-    _, workers, control = cluster.node_roles()
+    """$control_plane, $worker, $worker2: the cluster's node names by role, and $control_plane_ip,
+    $worker_ip, $worker2_ip their InternalIPs (missing roles left out)."""
+    ips, workers, control = cluster.node_roles()
     found = {"control": control, "workers": workers}
-    return {role.replace("-", "_"): found[group][index] for role, (group, index) in ROLES.items()
-            if len(found[group]) > index}
+    params = {}
+    for role, (group, index) in ROLES.items():
+        if len(found[group]) > index:
+            name = found[group][index]
+            params[role.replace("-", "_")] = name
+            params[role.replace("-", "_") + "_ip"] = ips.get(name, "")
+    return params
 
 
 def load(name: str) -> Breakage:

@@ -53,7 +53,8 @@ def judge(item: breakage.Breakage, path: Path, seconds: int) -> dict:
     caught = all(t in outcomes for t in item.must_fail) \
         and all(o in ("failed", DECLARED) for t in item.must_fail for o, _ in outcomes[t]) \
         and all(any(o == "failed" for o, _ in outcomes[t]) for t in item.must_fail)
-    spared = all(t in outcomes and all(o in ("passed", DECLARED) for o, _ in outcomes[t]) for t in item.must_pass)
+    # not-enforced: a CNI without NetworkPolicy let every allowed cell through, so the fault did not show there
+    spared = all(t in outcomes and all(o in ("passed", DECLARED, "not-enforced") for o, _ in outcomes[t]) for t in item.must_pass)
     hits = ((summary.get("metrics") or {}).get("breakage") or {}).get("hits") or item.hits
     return {"name": item.name, "description": item.description, "held": caught and spared, "caught": caught,
             "spared": spared, "narrow": item.narrow, "hits": hits, "outcomes": outcomes, "missing": missing,

@@ -6,11 +6,15 @@ say what the observation means, and tests/unit/test_dns_judges.py pins them down
 """
 from __future__ import annotations
 
+from collections import Counter
+
 NXDOMAIN = "NXDOMAIN"   # an expected answer: the name does not exist
 
 
 def describe(results) -> str:
-    return "; ".join(f"{r.name} {r.qtype}: {r.outcome.value} {r.status} {sorted(r.values()) or r.error[:80]}" for r in results)
+    """Each distinct answer once, with how many times it came when more than once."""
+    lines = Counter(f"{r.name} {r.qtype}: {r.outcome.value} {r.status} {sorted(r.values()) or r.error[:80]}" for r in results)
+    return "; ".join(line if count == 1 else f"{line} (x{count})" for line, count in lines.items())
 
 
 # --- parsers ---------------------------------------------------------------------------------

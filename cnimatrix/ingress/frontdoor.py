@@ -40,12 +40,24 @@ class FrontDoor:
     lb: Entry                        # externalTrafficPolicy Cluster
     lb_local: Entry                  # externalTrafficPolicy Local
     node_ports: list[Entry]          # every node's IP with the Cluster Service's node ports
+    # per controller replica: its node's IP with the Local Service's node ports, which only that
+    # node's replica answers, so a fault of one replica shows as one entry's
+    replicas: list[Entry] = field(default_factory=list)
     ca_pem: str = ""
     effects: dict[str, float] = field(default_factory=dict)   # change -> seconds to its first correct answer
 
     def entries(self, via: str) -> list[Entry]:
+        """lb, lb-local, nodeports; each: the LoadBalancer and each controller replica on its own
+        (a request through the LoadBalancer lands on either replica by chance); all: every way in."""
         return {"lb": [self.lb], "lb-local": [self.lb_local], "nodeports": self.node_ports,
-                "all": [self.lb, *self.node_ports]}[via]
+                "each": [self.lb, *self.replicas], "all": [self.lb, *self.node_ports, *self.replicas]}[via]
+
+    def entry_of(self, response: Response) -> str:
+        """The name of the entry a response came through (its address and port)."""
+        for entry in [self.lb, self.lb_local, *self.node_ports, *self.replicas]:
+            if entry.address == response.request.address and response.request.port in entry.ports.values():
+                return entry.name
+        return f"{response.request.address}:{response.request.port}"
 
     def send(self, checks: list[Check], via: str = "lb", copies: int = 1) -> tuple[list[Check], list[Response]]:
         """Every check through every entry of `via`, `copies` times (both controller replicas
@@ -55,14 +67,16 @@ class FrontDoor:
         return sent, send(self.client, requests, ca_pem=self.ca_pem)
 
     def judge(self, sent: list[Check], responses: list[Response]) -> RoundVerdict:
-        return judge_round(sent, responses, self.client_ip)
+        return judge_round(sent, responses, self.client_ip, self.entry_of)
 
-    def hold(self, checks: list[Check], via: str = "lb", copies: int = 2, timeout: str | float = "route",
+    def hold(self, checks: list[Check], via: str = "each", copies: int = 2, timeout: str | float = "route",
              stable: int = STABLE_ROUNDS, extra: Callable[[], tuple[bool, str]] | None = None,
              record=None, name: str = "") -> Convergence:
         """Send `checks` in rounds until every response matches (and `extra`, a second observation
-        such as a route's status, holds) for `stable` rounds in a row. With a test `record` the
-        rounds are folded into it under `name`, as following a change; without, it is a wait."""
+        such as a route's status, holds) for `stable` rounds in a row. By default through the
+        LoadBalancer and each controller replica (`each`), so every replica answers every check.
+        With a test `record` the rounds are folded into it under `name`, as following a change;
+        without, it is a wait."""
         def observe():
             verdict = self.judge(*self.send(checks, via, copies))
             return verdict, extra() if extra else (True, "")

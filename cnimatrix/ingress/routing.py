@@ -8,6 +8,7 @@ here; these functions are pure so that unit tests pin down every verdict.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from cnimatrix.probe.outcomes import Outcome
 from cnimatrix.probe.web import Request, Response
@@ -90,10 +91,21 @@ class RoundVerdict:
     wrong: list[str] = field(default_factory=list)
 
 
-def judge_round(checks: list[Check], responses: list[Response], client_ip: str = "") -> RoundVerdict:
-    """Every response of a round against its check (responses[i] answers checks[i])."""
-    wrong = [reason for check, response in zip(checks, responses, strict=True)
-             if (reason := judge(check.want, response, client_ip)) is not None]
-    if wrong:
+def judge_round(checks: list[Check], responses: list[Response], client_ip: str = "",
+                entry_of: Callable[[Response], str] | None = None) -> RoundVerdict:
+    """Every response of a round against its check (responses[i] answers checks[i]). With
+    `entry_of` (response -> the way in it took), a wrong round says which ways in went wrong, how
+    often, and which were fine: one controller replica's fault reads as one entry's."""
+    verdicts = [(response, judge(check.want, response, client_ip)) for check, response in zip(checks, responses, strict=True)]
+    wrong = [reason for _, reason in verdicts if reason is not None]
+    if not wrong:
+        return RoundVerdict(True, f"{len(checks)} requests answered as expected")
+    if entry_of is None:
         return RoundVerdict(False, f"{len(wrong)}/{len(checks)} wrong, e.g. {wrong[0]}", wrong)
-    return RoundVerdict(True, f"{len(checks)} requests answered as expected")
+    by_entry: dict[str, list] = {}
+    for response, reason in verdicts:
+        by_entry.setdefault(entry_of(response), []).append(reason)
+    bad = [f"via {entry}: {sum(r is not None for r in reasons)}/{len(reasons)} wrong, e.g. {next(r for r in reasons if r)}"
+           for entry, reasons in by_entry.items() if any(reasons)]
+    fine = [entry for entry, reasons in by_entry.items() if not any(reasons)]
+    return RoundVerdict(False, f"{len(wrong)}/{len(checks)} wrong: " + "; ".join(bad) + f"; fine: {', '.join(fine) or 'none'}", wrong)

@@ -153,6 +153,29 @@ def word(value: bool | None) -> str:
     return {True: "allowed", False: "denied", None: "no answer"}[value]
 
 
+def where(diffs: Sequence[Diff], most: int = 4) -> str:
+    """Where the judged cells of `diffs` differ, grouped so a narrow fault reads as one: "to z/c
+    81/TCP from every other pod: expected allowed, observed denied", and how many cells were as
+    expected. Empty when none differ."""
+    groups: dict[tuple, list[str]] = {}
+    judged = 0
+    for d in diffs:
+        judged += sum(1 for src in d.expected.pods for dst in d.expected.pods if src != dst)
+        for m in d.mismatches:
+            groups.setdefault((m.dst, str(d.expected.target), m.expected, m.observed), []).append(m.src)
+    if not groups:
+        return ""
+    parts = []
+    for (dst, target, want, got), sources in list(groups.items())[:most]:
+        others = len(diffs[0].expected.pods) - 1
+        who = "every other pod" if len(sources) == others else ", ".join(sources)
+        parts.append(f"to {dst} {target} from {who}: expected {word(want)}, observed {word(got)}")
+    if len(groups) > most:
+        parts.append(f"{len(groups) - most} more group(s)")
+    bad = sum(len(v) for v in groups.values())
+    return f"{bad} of {judged} cells differ: " + "; ".join(parts) + f"; the other {judged - bad} as expected"
+
+
 def to_json(result: Diff) -> dict:
     """For summary.json: the three matrices as rows of marks, and the mismatches with reasons."""
     pods = result.expected.pods

@@ -14,6 +14,7 @@ import yaml
 
 from cnimatrix.probe.outcomes import fields
 from cnimatrix.stats import latency_summary
+from cnimatrix.testkit.cells import node_id
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,9 @@ def mismatches(results, expected: dict[str, str]) -> list[str]:
 
 
 def short_node(node: str) -> str:
-    """A node's name without the cluster's ('cnimatrix-worker2' -> 'worker2')."""
-    return node.rsplit("-", 1)[-1] if node.count("-") >= 2 else node
+    """A node's name without the cluster's ('cnimatrix-worker2' -> 'worker2', and control-plane
+    whole)."""
+    return node_id(node)
 
 
 def wrong_answers(observed, expected: dict[str, dict[str, str]], label=str) -> list[str]:
@@ -156,10 +158,15 @@ def wrong_answers(observed, expected: dict[str, dict[str, str]], label=str) -> l
 
 
 def answered_as(expected: dict[str, dict[str, str]], *, label=str, most: int = 6, fine: str = "every probe answered as expected"):
-    """Judge: every source's probes answered, each by who `expected` says."""
+    """Judge: every source's probes answered, each by who `expected` says; a failure names the
+    sources that were fine too, so a fault of one node reads as one."""
     def judge(observed):
         bad = wrong_answers(observed, expected, label)
-        return not bad, "; ".join(bad[:most]) or fine
+        if not bad:
+            return True, fine
+        spared = [label(source) for source, results in observed if not mismatches(results, expected[source])]
+        return False, "; ".join(bad[:most]) + (f" (and {len(bad) - most} more)" if len(bad) > most else "") \
+            + f"; fine: {', '.join(f'from {s}' for s in spared) or 'none'}"
     return judge
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from cnimatrix.probe.outcomes import Outcome
-from cnimatrix.stats import spread_verdict, sticky_verdict
+from cnimatrix.stats import min_requests_for, spread_verdict, sticky_verdict
 
 
 # --- judges over probe results --------------------------------------------------------------
@@ -82,12 +82,15 @@ def sticky_to_one_of(ready: set[str]):
 
 def echo_then_hostnames(message: str, echoes: int, ready: set[str]):
     """The first `echoes` probes echo `message` (the http port), the rest are answered by a ready
-    backend (the hostname port)."""
+    backend (the hostname port), every ready backend among them."""
     def judge(results):
         http_port, hostname_port = results[:echoes], results[echoes:]
         bad = [r for r in http_port if not r.ok or r.reply != message]
         bad += [r for r in hostname_port if not r.ok or r.reply not in ready]
-        return not bad, listed(bad, 4)
+        never = never_answered(hostname_port, ready)
+        problems = [f"{len(bad)}/{len(results)} bad: {listed(bad, 4)}"] if bad else []
+        problems += [f"hostname port never answered by {never}"] if never else []
+        return not problems, "; ".join(problems) or f"{echoes} echoes and {len(hostname_port)} hostnames from all {len(ready)} backends"
     return judge
 
 
@@ -110,7 +113,8 @@ def local_and_from(local: set[str], client_ip: str):
         sources = [r for r in results if r.target.endswith("/clientip")]
         bad = [r for r in names if not r.ok or r.reply not in local]
         bad += [r for r in sources if not r.ok or r.reply.rsplit(":", 1)[0] != client_ip]
-        return not bad, listed(bad, 4)
+        never = never_answered(names, local)
+        return not bad and not never, "; ".join(filter(None, [listed(bad, 4), never and f"never answered by {never}"]))
     return judge
 
 
@@ -118,7 +122,9 @@ def external_local_check(ip: str, port: int, local: set[str], client_ip: str):
     """Targets and judge for externalTrafficPolicy Local through one node: answered locally with
     the client's source kept where backends run, dropped where none do."""
     if local:
-        return [f"{ip}:{port}/hostname"] * 10 + [f"{ip}:{port}/clientip"] * 3, local_and_from(local, client_ip)
+        # enough requests that each local backend answers some (a fair balancer misses one with p < 1e-6)
+        hostnames_n = min_requests_for(len(local))
+        return [f"{ip}:{port}/hostname"] * hostnames_n + [f"{ip}:{port}/clientip"] * 3, local_and_from(local, client_ip)
     return [f"{ip}:{port}/hostname"] * 3, silently_dropped
 
 

@@ -7,6 +7,7 @@ ones; a global one as every cell bad. Pure: tests/unit/test_cells.py.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Hashable
 
 Judge = Callable[[Any], tuple[bool, str]]
@@ -28,6 +29,13 @@ def each_cell(judge: Judge, noun: str = "cells") -> Judge:
         named = "; ".join(f"{label(cell)}: {reason}" for cell, reason in bad.items())
         return False, f"{len(bad)}/{len(cells)} {noun} bad: {named}; fine: {fine(good, list(cells)) or 'none'}"
     return judged
+
+
+def node_id(node: str) -> str:
+    """A kind node's role in its name ("cnimatrix-calico-worker2" -> "worker2"): short cell labels
+    that read the same on every cluster."""
+    found = re.search(r"(control-plane\d*|worker\d*)$", node)
+    return found.group(1) if found else node
 
 
 def label(cell: Cell) -> str:

@@ -19,6 +19,13 @@ class DnsEnv:
     dns_ip: str                   # the cluster DNS Service IP
     clients: dict[str, str] = field(default_factory=dict)   # node -> client pod in ns
     workers: list[str] = field(default_factory=list)
+    core: client.CoreV1Api | None = None
+
+    def dns_replicas(self) -> dict[str, str]:
+        """The ready pods behind the cluster DNS Service: name -> pod IP."""
+        pods = self.core.list_namespaced_pod("kube-system", label_selector="k8s-app=kube-dns").items
+        return {p.metadata.name: p.status.pod_ip for p in pods if p.status.pod_ip and any(
+            c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])}
 
     def fqdn(self, name: str, ns: Namespace | None = None) -> str:
         return f"{name}.{(ns or self.ns).name}.svc.{self.domain}"
@@ -61,10 +68,11 @@ def dnsenv(request, cluster, make_namespace) -> DnsEnv:
     other.wait_pods_ready("app=client", 1, timeout_s=180)
     domain = cluster_domain(ns.executor(clients[sorted(nodes)[0]]), ns.name)
     dns_service = core.read_namespaced_service("kube-dns", "kube-system")
-    env = DnsEnv(ns=ns, other=other, domain=domain, dns_ip=dns_service.spec.cluster_ip, clients=clients, workers=workers or sorted(nodes))
+    env = DnsEnv(ns=ns, other=other, domain=domain, dns_ip=dns_service.spec.cluster_ip, clients=clients,
+                 workers=workers or sorted(nodes), core=core)
     ns.apply("dns/workloads", ns=ns.name, domain=domain)
     ns.wait_deployment("web", timeout_s=180)
     ns.wait_pods_ready("app=named", 1, timeout_s=180)
     ns.wait_pods_ready("app=db", 2, timeout_s=180)
-    apply_requested_breakage(request, "dns", cluster, {"ns": ns.name, "domain": domain})
+    apply_requested_breakage(request, "dns", cluster, {"ns": ns.name, "domain": domain, "dns_ip": env.dns_ip})
     return env

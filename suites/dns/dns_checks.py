@@ -67,13 +67,14 @@ def unready(ns, pod: str):
 
 def lookup_latencies(dnsenv, name: str, lookups: int) -> tuple[dict, int]:
     """`lookups` libc resolutions of `name` from every worker: the metrics block (latency over
-    all, per node, failures) and how many were answered."""
-    per_node, all_times, failures = {}, [], 0
+    all, per node, failures per node) and how many were answered."""
+    per_node, all_times, failed_on = {}, [], {}
     for node in dnsenv.workers:
         times, failed = resolve_latencies(dnsenv.client(node), name, lookups)
-        failures += failed
+        failed_on[node] = failed
         all_times += times
         per_node[node] = latency_summary(times) if times else None
-    metrics = {"name": name, "lookups_per_node": lookups, "failures": failures,
+    metrics = {"name": name, "lookups_per_node": lookups, "failures": sum(failed_on.values()),
+               "failures_per_node": failed_on,
                "latency_ms": latency_summary(all_times) if all_times else None, "per_node": per_node}
     return metrics, len(all_times)

@@ -13,6 +13,7 @@ from cnimatrix.dns.judges import (NXDOMAIN, answered_as, cname_to, libc_resolves
                                   only_address, ready_ips_answered, resolv_options, srv_as_specified)
 from cnimatrix.probe.probes import dns
 from cnimatrix.testkit import expect
+from cnimatrix.testkit.cells import each_cell, node_id
 from cnimatrix.testkit.run import run_metrics
 from dns_checks import (headless_answer, libc_lookup, lookup, lookup_latencies, resolv_conf, scale_until_ready,
                         srv_answers, unready)
@@ -20,6 +21,10 @@ from dns_checks import (headless_answer, libc_lookup, lookup, lookup_latencies, 
 pytestmark = pytest.mark.suite("dns")
 
 LATENCY_LOOKUPS = 200
+# Each name of a round asked this often from every node: a query through the Service lands on one
+# of kubeadm's two CoreDNS replicas by chance, so a replica that answers wrong is missed in a round
+# with (1/2)^(4 names x 5) < 1e-6 per node.
+REPEAT = 5
 
 
 @pytest.mark.title("Service A records: FQDN, name.namespace and short name resolve to the ClusterIP, over UDP and TCP")
@@ -27,11 +32,24 @@ LATENCY_LOOKUPS = 200
 def test_service_a_record_forms(dnsenv, record, transport):
     ip, fqdn = dnsenv.cluster_ip("web"), dnsenv.fqdn("web")
     exact, searched = [fqdn, fqdn + "."], [f"web.{dnsenv.ns.name}", "web"]
-    judge = answered_as({(name, "A"): {ip} for name in exact + searched})
-    for node in dnsenv.clients:
-        executor = dnsenv.client(node)
-        expect(record, f"{transport}-{node.rsplit('-', 1)[-1]}", lambda: lookup(executor, exact, searched, tcp=transport == "tcp"), judge,
-               timeout="steady", stable=2, what=f"A records over {transport} from {node}")
+    judge = each_cell(answered_as({(name, "A"): {ip} for name in exact + searched}), "clients")
+    # every node's client in one observation, so a failure says which nodes resolve and which do not
+    observe = lambda: {f"from {node_id(node)}": lookup(dnsenv.client(node), exact * REPEAT, searched * REPEAT, tcp=transport == "tcp")
+                       for node in dnsenv.clients}
+    expect(record, transport, observe, judge, timeout="steady", stable=2, what=f"A records over {transport}")
+
+
+@pytest.mark.title("Every CoreDNS replica, asked directly from every node, answers a Service name and a missing name alike")
+def test_every_dns_replica_answers(dnsenv, record):
+    fqdn, missing = dnsenv.fqdn("web"), dnsenv.fqdn("cnimatrix-no-such-service")
+    expected = {(fqdn, "A"): {dnsenv.cluster_ip("web")}, (missing, "A"): NXDOMAIN}
+    # Through the Service a query picks a replica by chance; here every (node, replica) cell is
+    # asked, so one replica wrong, or one node's path to it cut, fails the cells it names.
+    def observe():
+        return {(f"from {node_id(node)}", f"{name} ({ip})"): dns(dnsenv.client(node), list(expected), server=ip)
+                for node in dnsenv.clients for name, ip in sorted(dnsenv.dns_replicas().items())}
+    expect(record, "replicas", observe, each_cell(answered_as(expected), "node -> replica cells"),
+           timeout="steady", stable=2, what="CoreDNS replicas asked directly")
 
 
 @pytest.mark.title("Cross-namespace names resolve; a bare short name does not reach into another namespace")
@@ -155,4 +173,5 @@ def test_resolution_latency(dnsenv, record, request):
     latency = metrics["latency_ms"] or {}
     record.metrics.update({"p50_ms": latency.get("p50"), "p99_ms": latency.get("p99")})
     record.attempts = answered + metrics["failures"]
-    assert metrics["failures"] == 0, f"{metrics['failures']} of {len(dnsenv.workers) * LATENCY_LOOKUPS} lookups of {name} failed"
+    where = ", ".join(f"{node_id(node)} {failed}/{LATENCY_LOOKUPS}" for node, failed in metrics["failures_per_node"].items())
+    assert metrics["failures"] == 0, f"{metrics['failures']} of {len(dnsenv.workers) * LATENCY_LOOKUPS} lookups of {name} failed (per worker: {where})"

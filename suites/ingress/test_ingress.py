@@ -32,7 +32,8 @@ class Scenario:
     title: str
     manifest: str                                  # manifests/workloads/ingress/<manifest>.yaml
     checks: tuple[Check, ...]
-    via: str = "lb"                                # lb, lb-local, all (LoadBalancer IP and every node's NodePort)
+    via: str = "each"                              # FrontDoor.entries: each (the LoadBalancer IP and each controller
+                                                   # replica's own node port), lb-local, all (every node's NodePort too)
     secrets: tuple[tuple[str, str], ...] = ()      # TLS Secrets to make first: (name, host)
     addresses: tuple[tuple[str, bool], ...] = ()   # (Ingress, must its status show the LoadBalancer IP?)
     requires: tuple[str, str] | None = None        # (add-on, capability) the scenario needs
@@ -124,7 +125,7 @@ def test_backend_rotation(ing, record):
 
     def observe():
         ready = {p.name for p in ns.pods("app=webapp") if p.ready}
-        sent, responses = ing.door.send([check], copies=8 * max(len(ready), 1))
+        sent, responses = ing.door.send([check], via="each", copies=8 * max(len(ready), 1))
         return ready, ing.door.judge(sent, responses), {r.echo.get("pod") for r in responses}
 
     def gate(pods, command: str) -> None:

@@ -66,7 +66,8 @@ def prepare_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
     metrics["namespace_sets"] = count
     with ThreadPoolExecutor(max_workers=count) as pool:   # every set steadily connected, at once
         metrics["matrix_connected_s"] = max(pool.map(wait_matrix_up, sets))
-    apply_requested_breakage(request, "netpol", cluster, {"ns": sets[0].namespaces["x"].name, "pod_cidr": pod_cidr})
+    apply_requested_breakage(request, "netpol", cluster, {"ns": sets[0].namespaces["x"].name, "pod_cidr": pod_cidr,
+                                                          "z_namespaces": " ".join(env.namespaces["z"].name for env in sets)})
     return sets
 
 

@@ -10,11 +10,11 @@ and wait for the next expected matrix; the time each change took to show is reco
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
-from cnimatrix.netpol.reachability import diff, expected, report, to_json, word
+from cnimatrix.netpol.reachability import diff, expected, report, to_json, where
 from cnimatrix.probe.probes import dns
 from cnimatrix.testkit import declared
 from cnimatrix.testkit.record import TestRecord
@@ -113,23 +113,18 @@ def judge_against(want: dict):
         bad = [d for d in diffs if d.mismatches]
         if not bad:
             return True, "matrix as expected"
-        cells = sum(len(d.mismatches) for d in bad)
-        first = bad[0].mismatches[0]
-        return False, (f"{cells} cell(s) differ, e.g. {first.src} -> {first.dst} {bad[0].expected.target}: "
-                       f"expected {word(first.expected)}, observed {word(first.observed)}")
+        return False, where(diffs)
     return judge
 
 
 def judge_allowed(want: dict):
     """What the policies allow gets through (what they deny may too): a CNI without enforcement."""
     def judge(observed) -> tuple[bool, str]:
-        blocked = [(d.expected.target, m) for d in (diff(want[t], observed[t]) for t in want)
-                   for m in d.mismatches if m.expected is True]
-        if not blocked:
+        diffs = [diff(want[t], observed[t]) for t in want]
+        blocked = [replace(d, mismatches=tuple(m for m in d.mismatches if m.expected is True)) for d in diffs]
+        if not any(d.mismatches for d in blocked):
             return True, "every allowed cell answered"
-        target, first = blocked[0]
-        return False, (f"{len(blocked)} allowed cell(s) blocked, e.g. {first.src} -> {first.dst} {target}: "
-                       f"observed {word(first.observed)}")
+        return False, "allowed cells blocked: " + where(blocked)
     return judge
 
 

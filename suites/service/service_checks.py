@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cnimatrix.probe.probes import http
 from cnimatrix.stats import min_requests_for
+from cnimatrix.testkit.cells import node_id
 
 # Client placements by role, never by node name: the ids stay those of kind's default shape.
 PLACEMENTS = {"control-plane": ("control_plane", 0), "worker": ("workers", 0), "worker2": ("workers", 1)}
@@ -13,10 +14,6 @@ def placed(svc, where: str) -> str:
     """The node a parametrized placement id stands for."""
     role, index = PLACEMENTS[where]
     return getattr(svc, role)[index]
-
-
-def node_id(node: str) -> str:
-    return node.split("-", 2)[-1] if node.count("-") >= 2 else node
 
 
 # --- observations ---------------------------------------------------------------------------
@@ -50,12 +47,13 @@ def local_backends(svc, node: str) -> set[str]:
     return {p.name for p in svc.ready_backends() if p.node == node}
 
 
-def ready_and_answers(svc, target: str, requests: int | None = None):
-    """The ready backends, then `requests` requests to `target` from the first worker's client
-    (by default enough to reach every ready backend)."""
+def ready_and_answers(svc, target: str):
+    """The ready backends, then requests to `target` from the client on every node: per client
+    enough to reach each of one backend more than are ready, so one node still sending to a
+    backend no longer ready (or not yet to a new one) is seen with p > 1 - 1e-6."""
     ready = ready_names(svc)
-    n = requests or min_requests_for(max(len(ready), 1))
-    return ready, http(svc.client(svc.workers[0]), [target] * n)
+    n = min_requests_for(len(ready) + 1)
+    return ready, [r for node in svc.nodes for r in http(svc.client(node), [target] * n)]
 
 
 def headless_answers(svc, client, name: str):

@@ -14,9 +14,9 @@ from cnimatrix.service.judges import (all_answered_by_itself, echo_then_hostname
                                       sticky_to_one_of, traffic_matches_ready)
 from cnimatrix.stats import min_requests_for
 from cnimatrix.testkit import expect
-from cnimatrix.testkit.cells import each_cell
+from cnimatrix.testkit.cells import each_cell, node_id
 from fixtures.outside import address_of
-from service_checks import (from_every_client, headless_answers, hostname_target, local_backends, node_id, placed,
+from service_checks import (from_every_client, headless_answers, hostname_target, local_backends, placed,
                             placed_backends, ready_and_answers, ready_names)
 
 pytestmark = pytest.mark.suite("service")
@@ -52,7 +52,7 @@ def test_nodeport_on_every_node(svc, record):
 def test_session_affinity_client_ip(svc, record):
     target = hostname_target(svc, "web-affinity")
     sticky = sticky_to_one_of(ready_names(svc))
-    for node in svc.workers:
+    for node in svc.nodes:
         expect(record, f"affinity-{node_id(node)}", lambda: http(svc.client(node), [target] * 20), sticky,
                timeout="steady", stable=2, what=f"affinity from {node}")
 
@@ -74,7 +74,7 @@ def test_readiness_flip(svc, record):
     victim = svc.ready_backends()[0]
     target = hostname_target(svc, "web")
     flip = svc.ns.executor(victim.name, "netexec")
-    observe = lambda: ready_and_answers(svc, target, requests=min_requests_for(4))
+    observe = lambda: ready_and_answers(svc, target)
     try:
         flip.sh("touch /tmp/unready", timeout_s=20)
         expect(record, "unready", observe, gets_no_traffic(victim.name),
@@ -88,8 +88,8 @@ def test_readiness_flip(svc, record):
 @pytest.mark.title("A headless Service resolves to exactly the ready pod IPs, each answering as itself")
 def test_headless_service(svc, record):
     name = f"web-headless.{svc.ns.name}.svc"
-    client = svc.client(svc.workers[0])
-    expect(record, "headless", lambda: headless_answers(svc, client, name), resolves_to_ready_pods(name),
+    observe = lambda: {f"from {node_id(node)}": headless_answers(svc, svc.client(node), name) for node in svc.nodes}
+    expect(record, "headless", observe, each_cell(resolves_to_ready_pods(name), "clients"),
            timeout="steady", stable=2, what="headless Service")
 
 
@@ -106,8 +106,10 @@ def test_hairpin(svc, record):
 def test_multiport_named_target_ports(svc, record):
     ip = svc.cluster_ip("web")
     ready = ready_names(svc)
-    targets = [f"{ip}:80/echo?msg=cnimatrix-http"] * 5 + [f"{ip}:9376/"] * 5
-    expect(record, "multiport", lambda: http(svc.client(svc.workers[1]), targets), echo_then_hostnames("cnimatrix-http", 5, ready),
+    n = min_requests_for(len(ready))   # per port and client: every backend's port is reached
+    targets = {"ports": [f"{ip}:80/echo?msg=cnimatrix-http"] * n + [f"{ip}:9376/"] * n}
+    expect(record, "multiport", lambda: from_every_client(svc, http, targets),
+           each_cell(echo_then_hostnames("cnimatrix-http", n, ready), "clients"),
            timeout="steady", stable=2, what="multi-port Service")
 
 

@@ -2,7 +2,7 @@
 reasons and the cells that passed; every cell fine matches."""
 from __future__ import annotations
 
-from cnimatrix.testkit.cells import each_cell, fine, label
+from cnimatrix.testkit.cells import each_cell, fine, label, node_id
 
 
 def at_least(n):
@@ -30,3 +30,9 @@ def test_every_cell_bad_says_none_fine_and_nothing_observed_fails():
 def test_plain_labels_are_listed_as_they_are():
     assert label(("a", "b")) == "a -> b" and label("x/a:80") == "x/a:80"
     assert fine(["x", "y"], ["x", "y", "z"]) == "x, y"
+
+
+def test_node_id_is_the_role_part_of_a_kind_node_name():
+    assert node_id("cnimatrix-calico-worker2") == "worker2"
+    assert node_id("cnimatrix-neg-cilium-kpr-control-plane") == "control-plane"
+    assert node_id("node1") == "node1"

@@ -56,6 +56,26 @@ def test_narrow_breakages_say_what_they_hit_and_run_their_node_steps_on_one_node
     assert not known["no-kube-proxy"].narrow and not known["no-kube-proxy"].must_pass
 
 
+def test_pod_port_dropped_names_cases_by_whether_they_probe_the_dropped_cell():
+    """The engine decides: a must-fail case expects the cell (z/c, 81/TCP) allowed from some pod in
+    some state it checks; a must-pass case never probes it."""
+    from cnimatrix.netpol import cases
+    from cnimatrix.netpol.reachability import Target, expected
+
+    item = breakage.load("pod-port-dropped")
+    known = {case.name: case for case in cases.load_all()}
+    dropped = Target.parse("81/TCP")
+
+    def probes_allowed(case) -> bool:
+        return dropped in case.targets and any(
+            expected(state.policies, state.namespaces, state.pods, dropped).get(src, "z/c")
+            for state in cases.states(case) for src in cases.MATRIX_PODS)
+
+    named = lambda entries: [known[e.split("[")[1].rstrip("]")] for e in entries]
+    assert all(probes_allowed(case) for case in named(item.must_fail))
+    assert not any(dropped in case.targets for case in named(item.must_pass))
+
+
 def test_a_step_on_an_unknown_node_role_or_of_two_kinds_is_refused():
     with pytest.raises(breakage.BreakageError, match="on_node: 'worker3' is not a node role"):
         breakage.check_step("x.yaml", "b", {"node": "true", "on_node": "worker3"})
@@ -66,11 +86,13 @@ def test_a_step_on_an_unknown_node_role_or_of_two_kinds_is_refused():
 
 class Roles:
     def node_roles(self):
-        return {}, ["k-worker", "k-worker2"], ["k-control-plane"]
+        return {"k-worker": "172.18.0.3", "k-worker2": "172.18.0.4", "k-control-plane": "172.18.0.2"}, \
+            ["k-worker", "k-worker2"], ["k-control-plane"]
 
 
 def test_node_params_name_the_nodes_by_role_and_hits_fill_them():
-    assert breakage.node_params(Roles()) == {"control_plane": "k-control-plane", "worker": "k-worker", "worker2": "k-worker2"}
+    assert breakage.node_params(Roles()) == {"control_plane": "k-control-plane", "worker": "k-worker", "worker2": "k-worker2",
+                                             "control_plane_ip": "172.18.0.2", "worker_ip": "172.18.0.3", "worker2_ip": "172.18.0.4"}
     item = breakage.load("backend-dropped-on-one-node")
     assert breakage.hits(item, Roles(), {"victim_ip": "10.244.1.5"}) == "web backend 10.244.1.5, through k-control-plane only"
 

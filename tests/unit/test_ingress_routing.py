@@ -97,3 +97,16 @@ def test_script_writes_the_ca_and_batches_requests():
     assert "cat > /tmp/cnimatrix-ca.pem <<'CNIMATRIX_CA'" in text
     assert text.count("\nprobe ") == 3 and text.count("\nwait") == 2
     assert "--max-time 2 " in text
+
+
+def test_a_wrong_round_says_which_entries_went_wrong_and_which_were_fine():
+    checks = [ok("api", "/api", "example.com")] * 4
+    via = {("172.18.0.3", 80): "replica-worker", ("172.18.0.4", 80): "replica-worker2"}
+    responses = [Response(Request("172.18.0.3", 80, "/api", "example.com"), Outcome.OK, 1.0, 200,
+                          body=echo().body)] * 2
+    responses += [Response(Request("172.18.0.4", 80, "/api", "example.com"), Outcome.TIMEOUT, 5000.0, error="timed out")] * 2
+    verdict = judge_round(checks, responses, entry_of=lambda r: via[(r.request.address, r.request.port)])
+    assert not verdict.ok
+    assert verdict.reason.startswith("2/4 wrong: via replica-worker2: 2/2 wrong, e.g. ")
+    assert verdict.reason.endswith("; fine: replica-worker")
+    assert judge_round(checks[:2], responses[:2], entry_of=lambda r: "x").ok

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from cnimatrix.netpol.semantics import API_VERSION, Pod
-from cnimatrix.netpol.reachability import Target, diff, expected, observed, render, render_diff, report, to_json
+from cnimatrix.netpol.reachability import Target, diff, expected, observed, render, render_diff, report, to_json, where
 
 PODS = (Pod("x", "a", {"pod": "a"}, "10.0.1.1"), Pod("x", "b", {"pod": "b"}, "10.0.1.2"), Pod("y", "a", {"pod": "a"}, "10.0.2.1"))
 KEYS = tuple(p.key for p in PODS)
@@ -151,3 +151,19 @@ def test_json_form():
                    "why": "ingress of x/a: no rule of policies x/x-a-from-x allows y/a -> x/a 80/TCP"}],
     }
     json.dumps(to_json(result))   # serialisable as is
+
+
+def test_where_groups_one_pods_cells_and_counts_the_rest():
+    want = expected(POLICIES, NAMESPACES, PODS, TCP80)
+    # x/b stops answering on 80/TCP: a one-cell fault shows as one group, from every other pod
+    result = diff(want, as_expected(**{"x/a->x/b": None, "y/a->x/b": None}))
+    assert where([result]) == ("2 of 6 cells differ: to x/b 80/TCP from every other pod: expected allowed, "
+                               "observed no answer; the other 4 as expected")
+
+
+def test_where_lists_the_sources_of_a_partial_group_and_is_empty_when_all_match():
+    want = expected(POLICIES, NAMESPACES, PODS, TCP80)
+    result = diff(want, as_expected(**{"y/a->x/a": True}))
+    assert where([result]) == ("1 of 6 cells differ: to x/a 80/TCP from y/a: expected denied, observed allowed; "
+                               "the other 5 as expected")
+    assert where([diff(want, as_expected())]) == ""

@@ -32,7 +32,16 @@ def test_answered_as_tells_the_source_of_a_wrong_or_failed_probe():
     bad = wrong_answers(observed, expected)
     assert bad[0].startswith("from n1: a:80/hostname: answered 'server-b'") and bad[1].startswith("from n2: a:80/hostname: timeout")
     ok, reason = answered_as(expected, most=1)(observed)
-    assert not ok and reason == bad[0]
+    assert not ok and reason == bad[0] + " (and 1 more); fine: none"
+
+
+def test_answered_as_names_the_sources_that_were_fine_beside_the_one_that_was_not():
+    expected = {n: {"a:80/hostname": "server-a"} for n in ("cnimatrix-control-plane", "cnimatrix-worker", "cnimatrix-worker2")}
+    observed = [(n, [result("a:80/hostname", reply="server-a")]) for n in expected]
+    observed[1] = ("cnimatrix-worker", [result("a:80/hostname", Outcome.TIMEOUT)])
+    ok, reason = answered_as(expected, label=short_node)(observed)
+    assert not ok and reason.startswith("from worker: a:80/hostname: timeout")
+    assert reason.endswith("; fine: from control-plane, from worker2")
 
 
 def test_addresses_fine_and_not():

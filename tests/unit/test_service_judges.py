@@ -96,13 +96,18 @@ def test_sticky_to_one_of_does_not_match_a_switch_a_failure_or_an_unready_backen
 
 def test_echo_then_hostnames_matches_echoes_then_ready_backends():
     results = answers("hi", "hi", target="ip:80/echo?msg=hi") + answers("web-a", "web-b", target="ip:9376/")
-    assert echo_then_hostnames("hi", 2, {"web-a", "web-b"})(results) == (True, "")
+    assert echo_then_hostnames("hi", 2, {"web-a", "web-b"})(results) == (True, "2 echoes and 2 hostnames from all 2 backends")
+
+
+def test_echo_then_hostnames_names_a_backend_the_hostname_port_never_reached():
+    results = answers("hi", "hi", target="ip:80/echo?msg=hi") + answers("web-a", "web-a", target="ip:9376/")
+    assert echo_then_hostnames("hi", 2, {"web-a", "web-b"})(results) == (False, "hostname port never answered by web-b")
 
 
 def test_echo_then_hostnames_names_a_wrong_echo_and_a_wrong_backend():
     results = answers("hi", "web-a", target="ip:80/echo?msg=hi") + answers("other", target="ip:9376/")
     ok, reason = echo_then_hostnames("hi", 2, {"web-a"})(results)
-    assert not ok and reason == "ip:80/echo?msg=hi: ok 'web-a'; ip:9376/: ok 'other'"
+    assert not ok and reason == "2/3 bad: ip:80/echo?msg=hi: ok 'web-a'; ip:9376/: ok 'other'; hostname port never answered by web-a"
 
 
 def test_none_answered_matches_refusals_and_timeouts():
@@ -131,12 +136,14 @@ def test_local_and_from_matches_local_backends_and_the_clients_own_address():
 def test_local_and_from_names_a_remote_backend_and_a_rewritten_source():
     results = answers("web-c", target="n:30080/hostname") + answers("10.244.1.1:51234", target="n:30080/clientip")
     ok, reason = local_and_from({"web-a"}, "172.18.0.9")(results)
-    assert not ok and reason == "n:30080/hostname: ok 'web-c'; n:30080/clientip: ok '10.244.1.1:51234'"
+    assert not ok and reason == "n:30080/hostname: ok 'web-c'; n:30080/clientip: ok '10.244.1.1:51234'; never answered by web-a"
 
 
 def test_external_local_check_with_local_backends_asks_names_and_sources():
     targets, judge = external_local_check("172.18.0.3", 30080, {"web-a"}, "172.18.0.9")
-    assert targets == ["172.18.0.3:30080/hostname"] * 10 + ["172.18.0.3:30080/clientip"] * 3
+    assert targets == ["172.18.0.3:30080/hostname"] * 5 + ["172.18.0.3:30080/clientip"] * 3  # min_requests_for(1)
+    targets_two, _ = external_local_check("172.18.0.3", 30080, {"web-a", "web-b"}, "172.18.0.9")
+    assert targets_two.count("172.18.0.3:30080/hostname") == 21   # each of two local backends, p(miss) < 1e-6
     good = [result("web-a" if t.endswith("/hostname") else "172.18.0.9:4000", target=t) for t in targets]
     assert judge(good)[0]
     ok, reason = judge([result("web-b", target=targets[0])])

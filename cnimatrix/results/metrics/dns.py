@@ -14,6 +14,7 @@ class DnsMetrics(Record):
     name: str | None = fact("The name looked up (a fully qualified Service name).")
     lookups_per_node: int | None = fact("Lookups made from each worker.", minimum=0)
     failures: int | None = fact("Lookups that got no answer.", minimum=0)
+    failures_per_node: dict[str, int] | None = fact("Worker -> lookups from it that got no answer (where a failure was).")
     latency_ms: LatencySummary | None = fact("Milliseconds per answered lookup, all workers together; null when none was answered.",
                                              nullable=True)
     per_node: dict[str, LatencySummary | None] | None = fact("Worker -> its own latency summary (null: no answer there).")
