@@ -15,9 +15,9 @@ Cell = Hashable  # a label, or a (source, target) pair
 
 
 def each_cell(judge: Judge, noun: str = "cells") -> Judge:
-    """A judge over {cell: observation} that holds every cell to `judge`. Its reason lists the
-    failing cells with their own reasons, then the cells that passed (grouped by source when
-    the cells are (source, target) pairs)."""
+    """A judge over {cell: observation} that holds every cell to `judge`. Its reason names the
+    failing cells, then the cells that passed (grouped by source when the cells are (source,
+    target) pairs), then each failing cell's own reason."""
     def judged(cells: dict[Cell, Any]) -> tuple[bool, str]:
         if not cells:
             return False, f"no {noun} observed"
@@ -26,8 +26,10 @@ def each_cell(judge: Judge, noun: str = "cells") -> Judge:
         good = [cell for cell, (ok, _) in verdicts.items() if ok]
         if not bad:
             return True, f"all {len(good)} {noun} fine"
+        # where first (the comparison shows the first 300 characters), then each bad cell's reason
+        where = ", ".join(label(cell) for cell in bad)
         named = "; ".join(f"{label(cell)}: {reason}" for cell, reason in bad.items())
-        return False, f"{len(bad)}/{len(cells)} {noun} bad: {named}; fine: {fine(good, list(cells)) or 'none'}"
+        return False, f"{len(bad)}/{len(cells)} {noun} bad: {where}; fine: {fine(good, list(cells)) or 'none'}. {named}"
     return judged
 
 

@@ -18,12 +18,12 @@ def test_one_bad_cell_is_named_with_its_reason_and_the_good_ones_grouped_by_sour
     cells[("worker", "worker2")] = 0
     ok, reason = each_cell(at_least(1), "cells")(cells)
     assert not ok
-    assert reason == ("1/9 cells bad: worker -> worker2: got 0; "
-                      "fine: cp -> every target; worker -> cp, worker; worker2 -> every target")
+    assert reason == ("1/9 cells bad: worker -> worker2; "
+                      "fine: cp -> every target; worker -> cp, worker; worker2 -> every target. worker -> worker2: got 0")
 
 
 def test_every_cell_bad_says_none_fine_and_nothing_observed_fails():
-    assert each_cell(at_least(1))({"a": 0, "b": 0}) == (False, "2/2 cells bad: a: got 0; b: got 0; fine: none")
+    assert each_cell(at_least(1))({"a": 0, "b": 0}) == (False, "2/2 cells bad: a, b; fine: none. a: got 0; b: got 0")
     assert each_cell(at_least(1), "cells")({}) == (False, "no cells observed")
 
 
