@@ -66,10 +66,10 @@ def unready(ns, pod: str):
 
 
 def lookup_latencies(dnsenv, name: str, lookups: int) -> tuple[dict, int]:
-    """`lookups` libc resolutions of `name` from every worker: the metrics block (latency over
-    all, per node, failures per node) and how many were answered."""
+    """`lookups` libc resolutions of `name` from every node's client: the metrics block (latency
+    over all, per node, failures per node) and how many were answered."""
     per_node, all_times, failed_on = {}, [], {}
-    for node in dnsenv.workers:
+    for node in dnsenv.clients:
         times, failed = resolve_latencies(dnsenv.client(node), name, lookups)
         failed_on[node] = failed
         all_times += times

@@ -165,7 +165,7 @@ def test_default_search_path(dnsenv, record):
            timeout="steady", stable=2, what="default search path")
 
 
-@pytest.mark.title("Resolution latency p50/p99 from every worker (measured, reported in summary.json)")
+@pytest.mark.title("Resolution latency p50/p99 from every node (measured, reported in summary.json)")
 def test_resolution_latency(dnsenv, record, request):
     name = dnsenv.fqdn("web") + "."
     metrics, answered = lookup_latencies(dnsenv, name, LATENCY_LOOKUPS)
@@ -174,4 +174,4 @@ def test_resolution_latency(dnsenv, record, request):
     record.metrics.update({"p50_ms": latency.get("p50"), "p99_ms": latency.get("p99")})
     record.attempts = answered + metrics["failures"]
     where = ", ".join(f"{node_id(node)} {failed}/{LATENCY_LOOKUPS}" for node, failed in metrics["failures_per_node"].items())
-    assert metrics["failures"] == 0, f"{metrics['failures']} of {len(dnsenv.workers) * LATENCY_LOOKUPS} lookups of {name} failed (per worker: {where})"
+    assert metrics["failures"] == 0, f"{metrics['failures']} of {len(dnsenv.clients) * LATENCY_LOOKUPS} lookups of {name} failed (per node: {where})"

@@ -9,15 +9,15 @@ from cnimatrix.results.typed import Record, fact
 
 @dataclass(frozen=True)
 class DnsMetrics(Record):
-    """metrics.dns: resolution latency of one Service name, looked up from a client on every worker."""
+    """metrics.dns: resolution latency of one Service name, looked up from a client on every node."""
 
     name: str | None = fact("The name looked up (a fully qualified Service name).")
-    lookups_per_node: int | None = fact("Lookups made from each worker.", minimum=0)
+    lookups_per_node: int | None = fact("Lookups made from each node.", minimum=0)
     failures: int | None = fact("Lookups that got no answer.", minimum=0)
-    failures_per_node: dict[str, int] | None = fact("Worker -> lookups from it that got no answer (where a failure was).")
-    latency_ms: LatencySummary | None = fact("Milliseconds per answered lookup, all workers together; null when none was answered.",
+    failures_per_node: dict[str, int] | None = fact("Node -> lookups from it that got no answer.")
+    latency_ms: LatencySummary | None = fact("Milliseconds per answered lookup, all nodes together; null when none was answered.",
                                              nullable=True)
-    per_node: dict[str, LatencySummary | None] | None = fact("Worker -> its own latency summary (null: no answer there).")
+    per_node: dict[str, LatencySummary | None] | None = fact("Node -> its own latency summary (null: no answer there).")
 
 
 @dataclass(frozen=True)
