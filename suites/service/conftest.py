@@ -11,6 +11,7 @@ from cnimatrix.probe.probes import http
 from cnimatrix.testkit.run import run_state
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace, PodInfo
+from service_checks import solo_name
 
 BACKENDS = 4  # two per worker with the default cluster shape
 
@@ -68,8 +69,9 @@ def svc(request, cluster, make_namespace) -> ServiceEnv:
     for node in nodes:
         env.clients[node] = f"client-{node}"
         ns.apply("common/client", name=env.clients[node], node=node)
+        ns.apply("service/solo", name=solo_name(node), node=node)
     ns.wait_deployment("web", timeout_s=180)
-    ns.wait_deployment("solo", timeout_s=180)
+    ns.wait_pods_ready("role=solo", len(nodes), timeout_s=180)
     ns.wait_pods_ready("app=client", len(nodes), timeout_s=180)
     run_state(request).metrics["service_programmed_s"] = wait_programmed(env)
     apply_requested_breakage(request, "service", cluster, {"ns": ns.name, "victim_ip": env.ready_backends()[0].ip})

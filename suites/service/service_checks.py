@@ -26,6 +26,11 @@ def ready_names(svc) -> set[str]:
     return {p.name for p in svc.ready_backends()}
 
 
+def solo_name(node: str) -> str:
+    """The hairpin pod on `node`, and its Service."""
+    return f"solo-{node_id(node)}"
+
+
 def placed_backends(svc) -> dict[str, str]:
     """Ready backend -> "IP on node", for verdicts that say which backend misbehaved."""
     return {p.name: f"{p.ip} on {node_id(p.node)}" for p in svc.ready_backends()}

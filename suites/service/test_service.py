@@ -17,7 +17,7 @@ from cnimatrix.testkit import expect
 from cnimatrix.testkit.cells import each_cell, node_id
 from fixtures.outside import address_of
 from service_checks import (from_every_client, headless_answers, hostname_target, local_backends, placed,
-                            placed_backends, ready_and_answers, ready_names)
+                            placed_backends, ready_and_answers, ready_names, solo_name)
 
 pytestmark = pytest.mark.suite("service")
 
@@ -93,13 +93,14 @@ def test_headless_service(svc, record):
            timeout="steady", stable=2, what="headless Service")
 
 
-@pytest.mark.title("A pod reaches itself through its own Service (hairpin)")
+@pytest.mark.title("A pod reaches itself through its own Service (hairpin), on every node")
 @pytest.mark.requires("hairpin")
 def test_hairpin(svc, record):
-    pod = svc.ns.pods("app=solo")[0]
-    targets = [hostname_target(svc, "solo")] * 5
-    expect(record, "hairpin", lambda: http(svc.ns.executor(pod.name), targets), all_answered_by_itself(pod.name),
-           timeout="steady", stable=2, what=f"hairpin from {pod.name}")
+    pods = {f"on {node_id(node)}": solo_name(node) for node in svc.nodes}
+    observe = lambda: {cell: (pod, http(svc.ns.executor(pod), [hostname_target(svc, pod)] * 5)) for cell, pod in pods.items()}
+    answered_by_itself = lambda seen: all_answered_by_itself(seen[0])(seen[1])
+    expect(record, "hairpin", observe, each_cell(answered_by_itself, "nodes"),
+           timeout="steady", stable=2, what="hairpin through each node's solo pod")
 
 
 @pytest.mark.title("A multi-port Service sends each port to its named targetPort")
