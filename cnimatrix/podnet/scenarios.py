@@ -47,8 +47,8 @@ def pairs(reach: Reach, nodes: list[str]) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Payload:
-    """Large payloads from clients on other nodes to the anchor pod, at its own IP or through its
-    ClusterIP."""
+    """Large payloads between pods: from every node to the server pod on every other node ("pod",
+    every ordered pair of nodes), or from the other nodes to the anchor through its ClusterIP."""
 
     id: str
     via: str      # "pod" or "clusterip"
@@ -208,29 +208,35 @@ def answers_both_ways(stopped: list[str], server: str):
     return judge
 
 
-def arrived_whole(digest: str, size: int):
-    """Judge over (node, download result) pairs: each download whole, with the server's digest."""
+def arrived_whole(digests: dict[str, str], size: int):
+    """Judge over (path, download result) pairs, a path such as "worker -> worker2": each
+    download whole, with the digest its server gave (`digests` by path); a failure names the
+    paths that were fine too."""
     def judge(observed):
-        bad = []
-        for node, r in observed:
-            got = fields(r.reply)
+        bad, fine = [], []
+        for path, r in observed:
+            got, digest = fields(r.reply), digests[path]
             if not r.ok or got.get("sha256") != digest:
-                bad.append(f"from {short_node(node)}: {r.outcome.value} {got.get('bytes', '?')} bytes, sha256 {got.get('sha256', '')[:12]} "
+                bad.append(f"{path}: {r.outcome.value} {got.get('bytes', '?')} bytes, sha256 {got.get('sha256', '')[:12]} "
                            f"(want {size} bytes, {digest[:12]}) {r.reply[:100]!r}")
-        return not bad, "; ".join(bad) or "every byte arrived"
+            else:
+                fine.append(path)
+        return not bad, ("; ".join(bad) + f"; fine: {', '.join(fine) or 'none'}") if bad else "every byte arrived"
     return judge
 
 
 def intact_at_size(observed) -> tuple[bool, str]:
-    """Judge over (node, payload size, results): every packet answered, and every datagram (a
-    target with a port) echoed as arrived intact with all its bytes (the size less the 5-byte header)."""
-    bad = []
-    for node, size, results in observed:
-        for r in results:
-            got = fields(r.reply)
-            if not r.ok or (":" in r.target and (got.get("intact") != "1" or got.get("bytes") != str(size - 5))):
-                bad.append(f"from {short_node(node)} ({size} + 28 bytes) to {r.target}: {r.outcome.value} {r.reply[:100]!r}")
-    return not bad, "; ".join(bad) or "every packet arrived whole"
+    """Judge over (path, payload size, results), a path such as "worker -> worker2": every packet
+    answered, and every datagram (a target with a port) echoed as arrived intact with all its bytes
+    (the size less the 5-byte header); a failure names the paths that were fine too."""
+    bad, fine = [], []
+    for path, size, results in observed:
+        wrong = [r for r in results if not r.ok or (":" in r.target and (
+            fields(r.reply).get("intact") != "1" or fields(r.reply).get("bytes") != str(size - 5)))]
+        bad += [f"{path} ({size} + 28 bytes) to {r.target}: {r.outcome.value} {r.reply[:100]!r}" for r in wrong]
+        if not wrong:
+            fine.append(path)
+    return not bad, ("; ".join(bad) + f"; fine: {', '.join(fine) or 'none'}") if bad else "every packet arrived whole"
 
 
 def tunnel_mtus(ip_link: str) -> dict[str, int]:

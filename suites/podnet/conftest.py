@@ -100,7 +100,7 @@ def podnet(request, cluster, cni, make_namespace) -> PodnetEnv:
     env = PodnetEnv(cluster=cluster, cni=cni, ns=ns, nodes=nodes, workers=workers, cluster_cidrs=cluster_pod_cidrs(core, cni))
     for node in env.node_names:
         ns.apply("common/client", name=f"client-{node}", node=node)
-    ns.apply("podnet/servers")
+    ns.apply("podnet/servers", blob_bytes=BLOB_BYTES)
     ns.apply("podnet/host", host_http=HOST_HTTP, host_udp=HOST_UDP)
     ns.apply("podnet/anchor", node=env.anchor_node, host_port=HOST_PORT, blob_bytes=BLOB_BYTES)
     ns.wait_pods_ready("app=client", len(nodes), timeout_s=180)

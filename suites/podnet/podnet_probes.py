@@ -13,7 +13,7 @@ from cnimatrix import upstream
 from cnimatrix import versions as V
 from cnimatrix.podnet.scenarios import (AGNHOST_FILES, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP,
                                         PodAddresses, pairs, payload_for_mtu, short_node, tunnel_mtus)
-from cnimatrix.probe.probes import datagram, http, many, ping, udp
+from cnimatrix.probe.probes import datagram, download, http, many, ping, udp
 
 
 def each(run, items: list) -> list:
@@ -132,16 +132,37 @@ def outside_clientip(podnet, node: str) -> list:
 
 # --- payloads --------------------------------------------------------------------------------
 
-def payload_target(podnet, via: str, port: int, path: str = "") -> str:
-    address = podnet.anchor().ip if via == "pod" else podnet.cluster_ip("anchor")
-    return f"{address}:{port}{path}"
+def payload_paths(podnet, via: str, port: int, path: str = "") -> dict[str, list[tuple[str, str]]]:
+    """Source node -> [(path label, target)]: through pod IPs every ordered pair of nodes (the
+    server pod on each other node), through the ClusterIP the other nodes to the anchor."""
+    if via == "pod":
+        servers = {node: podnet.on("server", node).ip for node in podnet.node_names}
+        return {src: [(f"{short_node(src)} -> {short_node(dst)}", f"{ip}:{port}{path}") for dst, ip in servers.items() if dst != src]
+                for src in podnet.node_names}
+    target = f"{podnet.cluster_ip('anchor')}:{port}{path}"
+    return {src: [(f"{short_node(src)} -> anchor ClusterIP", target)] for src in other_nodes(podnet)}
+
+
+def digests_of(podnet, paths: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
+    """Each path's expected SHA-256: what its server says of its own file (blob.sha256 beside it)."""
+    asker = podnet.client(next(iter(paths)))
+    targets = sorted({target + ".sha256" for pairs in paths.values() for _, target in pairs})
+    said = dict(zip(targets, http(asker, targets)))
+    for target, r in said.items():
+        assert r.ok and len(r.reply) == 64, f"the digest of {target}: {r.outcome.value} {r.reply[:80]!r}"
+    return {label: said[target + ".sha256"].reply for pairs in paths.values() for label, target in pairs}
+
+
+def downloads(podnet, src: str, pairs: list[tuple[str, str]]) -> list:
+    """The source's client downloads every target of its pairs: [(path label, result)]."""
+    return list(zip([label for label, _ in pairs], download(podnet.client(src), [t for _, t in pairs])))
 
 
 def keep_transfer_times(record):
-    """`then` for expect: each node's download time from the last observation, in transfer_ms."""
+    """`then` for expect: each path's download time from the last observation, in transfer_ms."""
     def then(conv) -> None:
         if conv.last:
-            record.metrics["transfer_ms"] = {short_node(n): r.ms for n, r in conv.last}
+            record.metrics["transfer_ms"] = {path: r.ms for path, r in conv.last}
     return then
 
 
@@ -160,16 +181,17 @@ def record_mtus(podnet) -> dict:
     return podnet.metrics["mtu"]
 
 
-def mtu_sized(podnet, node: str, udp_target: str, ping_ip: str | None):
+def mtu_sized(podnet, node: str, label: str, udp_target: str, with_ping: bool):
     """From the node's client: a datagram the size of its MTU toward `udp_target` (read again: the
-    MTU is what is under test, and a route may say less than eth0), and an ICMP echo as large to
-    `ping_ip` without fragmenting."""
+    MTU is what is under test, and a route may say less than eth0), and with `with_ping` an ICMP echo as
+    large to the same address without fragmenting."""
     executor = podnet.client(node)
-    size = payload_for_mtu(podnet.mtu_to(executor, udp_target.split(":")[0]))
+    address = udp_target.split(":")[0]
+    size = payload_for_mtu(podnet.mtu_to(executor, address))
     results = datagram(executor, [udp_target], size)
-    if ping_ip is not None:
-        results += ping(executor, [ping_ip], size=size, dont_fragment=True)
-    return node, size, results
+    if with_ping:
+        results += ping(executor, [address], size=size, dont_fragment=True)
+    return label, size, results
 
 
 # --- the fixture image -----------------------------------------------------------------------

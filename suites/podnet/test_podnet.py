@@ -13,10 +13,9 @@ from cnimatrix.podnet.lifecycle import ANSWER_WAIT_S, START_DEADLINE_S
 from cnimatrix.podnet.scenarios import (BLOB_BYTES, HOST_PORT, PAYLOADS, REACH, addresses_fine, agnhost_check_script,
                                         agnhost_problems, agnhost_seen, answered_as, answers_both_ways, arrived_whole,
                                         intact_at_size, seen_from_nodes, short_node)
-from cnimatrix.probe.probes import download, http
 from cnimatrix.testkit import TIMEOUTS, expect
-from podnet_probes import (all_pod_addresses, each, host_names, host_port_answers, host_port_sources, keep_transfer_times,
-                           mtu_sized, node_pod_cidrs, other_nodes, outside_clientip, payload_target, probes_in,
+from podnet_probes import (all_pod_addresses, digests_of, downloads, each, host_names, host_port_answers, host_port_sources,
+                           keep_transfer_times, mtu_sized, node_pod_cidrs, outside_clientip, payload_paths, probes_in,
                            reach_targets, record_mtus, restarted_answers, stop_sandbox, tcp_udp_icmp, upstream_digests)
 
 pytestmark = pytest.mark.suite("podnet")
@@ -93,28 +92,25 @@ def test_egress_masquerade(podnet, record):
            timeout=STEADY_S, stable=2, what=f"requests to {podnet.outside_ip} outside the cluster")
 
 
-@pytest.mark.title("A multi-megabyte HTTP response arrives intact across nodes")
+@pytest.mark.title("A multi-megabyte HTTP response arrives intact between every pair of nodes")
 @pytest.mark.parametrize("payload", PAYLOADS, ids=[p.id for p in PAYLOADS])
 def test_large_transfer_across_nodes(podnet, record, payload):
-    sources = other_nodes(podnet)
-    digest = http(podnet.client(sources[0]), [f"{podnet.anchor().ip}:8090/data/blob.sha256"])[0]
-    assert digest.ok and len(digest.reply) == 64, f"the anchor's digest of its file: {digest.outcome.value} {digest.reply[:80]!r}"
-    target = payload_target(podnet, payload.via, 8090, "/data/blob")
-    observe = lambda: each(lambda node: (node, download(podnet.client(node), [target])[0]), sources)
-    expect(record, payload.id, observe, arrived_whole(digest.reply, BLOB_BYTES),
-           timeout=CHANGE_S, stable=2, what=f"{BLOB_BYTES} bytes from {target}", then=keep_transfer_times(record))
+    paths = payload_paths(podnet, payload.via, 8090, "/data/blob")
+    digests = digests_of(podnet, paths)
+    observe = lambda: [pair for pairs in each(lambda src: downloads(podnet, src, paths[src]), list(paths)) for pair in pairs]
+    expect(record, payload.id, observe, arrived_whole(digests, BLOB_BYTES),
+           timeout=CHANGE_S, stable=2, what=f"{BLOB_BYTES} bytes over {len(digests)} paths", then=keep_transfer_times(record))
 
 
-@pytest.mark.title("Packets the size of the pod MTU (UDP, and ICMP to pods) cross nodes intact without fragmenting")
+@pytest.mark.title("Packets the size of the pod MTU (UDP, and ICMP to pods) cross between every pair of nodes intact without fragmenting")
 @pytest.mark.parametrize("payload", PAYLOADS, ids=[p.id for p in PAYLOADS])
 def test_packets_at_pod_mtu_across_nodes(podnet, record, payload):
     record.metrics["mtu"] = record_mtus(podnet)
-    sources = other_nodes(podnet)
-    udp_target = payload_target(podnet, payload.via, 8081 if payload.via == "pod" else 81)
-    anchor_ip = podnet.anchor().ip
-    observe = lambda: each(lambda node: mtu_sized(podnet, node, udp_target, anchor_ip if payload.via == "pod" else None), sources)
+    paths = payload_paths(podnet, payload.via, 8081 if payload.via == "pod" else 81)
+    sized = lambda src: [mtu_sized(podnet, src, label, target, with_ping=payload.via == "pod") for label, target in paths[src]]
+    observe = lambda: [path for paths_of in each(sized, list(paths)) for path in paths_of]
     expect(record, payload.id, observe, intact_at_size,
-           timeout=STEADY_S, stable=2, what=f"packets at the pod MTU to {udp_target}")
+           timeout=STEADY_S, stable=2, what=f"packets at the pod MTU over {sum(map(len, paths.values()))} paths")
 
 
 @pytest.mark.alone   # pod set-up time is the CNI's own: nothing else runs meanwhile

@@ -67,18 +67,22 @@ def test_answers_both_ways_waits_for_a_new_sandbox_then_judges_both_directions()
     assert not ok and reason.startswith("at 10.0.0.9: 10.0.0.2:8081: refused")
 
 
-def test_arrived_whole_compares_the_digest():
-    judge = arrived_whole("ab" * 32, 4096)
-    assert judge([("x-y-worker", result("a:8090/data/blob", reply=f"bytes=4096 sha256={'ab' * 32}"))])[0]
-    ok, reason = judge([("x-y-worker", result("a:8090/data/blob", reply=f"bytes=10 sha256={'cd' * 32}"))])
-    assert not ok and reason.startswith("from worker: ok 10 bytes, sha256 cdcdcdcdcdcd (want 4096 bytes, abababababab)")
+def test_arrived_whole_compares_each_path_with_its_servers_digest():
+    judge = arrived_whole({"worker -> worker2": "ab" * 32, "control-plane -> worker2": "ab" * 32}, 4096)
+    whole = result("a:8090/data/blob", reply=f"bytes=4096 sha256={'ab' * 32}")
+    assert judge([("worker -> worker2", whole), ("control-plane -> worker2", whole)]) == (True, "every byte arrived")
+    ok, reason = judge([("worker -> worker2", result("a:8090/data/blob", reply=f"bytes=10 sha256={'cd' * 32}")),
+                        ("control-plane -> worker2", whole)])
+    assert not ok and reason.startswith("worker -> worker2: ok 10 bytes, sha256 cdcdcdcdcdcd (want 4096 bytes, abababababab)")
+    assert reason.endswith("; fine: control-plane -> worker2")
 
 
 def test_intact_at_size_wants_every_byte_of_every_datagram():
-    assert intact_at_size([("w1", 1422, [result("a:8081", reply="intact=1 bytes=1417"), result("10.0.0.1")])])[0]
-    ok, reason = intact_at_size([("w1", 1422, [result("a:8081", reply="intact=0 bytes=1417")])])
-    assert not ok and "from w1 (1422 + 28 bytes) to a:8081" in reason
-    assert not intact_at_size([("w1", 1422, [result("10.0.0.1", Outcome.TIMEOUT)])])[0]
+    assert intact_at_size([("w1 -> w2", 1422, [result("a:8081", reply="intact=1 bytes=1417"), result("10.0.0.1")])])[0]
+    ok, reason = intact_at_size([("w1 -> w2", 1422, [result("a:8081", reply="intact=0 bytes=1417")]),
+                                 ("w2 -> w1", 1422, [result("b:8081", reply="intact=1 bytes=1417")])])
+    assert not ok and reason.startswith("w1 -> w2 (1422 + 28 bytes) to a:8081") and reason.endswith("; fine: w2 -> w1")
+    assert not intact_at_size([("w1 -> w2", 1422, [result("10.0.0.1", Outcome.TIMEOUT)])])[0]
 
 
 def test_tunnel_mtus():

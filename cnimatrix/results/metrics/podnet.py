@@ -73,7 +73,7 @@ class PodnetTestMetrics(TestMetrics):
     node_pod_cidrs: dict[str, list[str]] | None = fact("Node -> its podCIDRs.")
     addresses: dict[str, str | None] | None = fact("A restarted pod's address before and after (null: none seen).")
     probes_per_round: int | None = fact("Probes per reachability round.", minimum=0)
-    transfer_ms: dict[str, float] | None = fact("Client node -> milliseconds the large download took.")
+    transfer_ms: dict[str, float] | None = fact("Path (\"worker -> worker2\", \"worker -> anchor ClusterIP\") -> milliseconds the large download took.")
     mtu: PodnetMtu | None = fact("The MTUs the packets were sized for.")
     node: str | None = fact("The lifecycle's node.")
     batch: int | None = fact("Pods per lifecycle batch.", minimum=0)
