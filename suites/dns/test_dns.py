@@ -46,8 +46,9 @@ def test_every_dns_replica_answers(dnsenv, record):
     # Through the Service a query picks a replica by chance; here every (node, replica) cell is
     # asked, so one replica wrong, or one node's path to it cut, fails the cells it names.
     def observe():
+        replicas = sorted(dnsenv.dns_replicas().items())
         return {(f"from {node_id(node)}", f"{name} ({ip})"): dns(dnsenv.client(node), list(expected), server=ip)
-                for node in dnsenv.clients for name, ip in sorted(dnsenv.dns_replicas().items())}
+                for node in dnsenv.clients for name, ip in replicas}
     expect(record, "replicas", observe, each_cell(answered_as(expected), "node -> replica cells"),
            timeout="steady", stable=2, what="CoreDNS replicas asked directly")
 

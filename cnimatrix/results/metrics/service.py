@@ -14,4 +14,4 @@ from cnimatrix.results.typed import fact
 class ServiceTestMetrics(TestMetrics):
     """A Service test's metrics."""
 
-    requests_per_round: int | None = fact("Requests sent per observation round (the spread checks).", minimum=0)
+    requests_per_round: int | None = fact("Requests sent per observation round (the spread and coverage checks, all their cells together).", minimum=0)
