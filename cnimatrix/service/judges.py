@@ -42,7 +42,7 @@ def spread_over(expected: set[str], placed: dict[str, str] | None = None):
         if any(not r.ok for r in results):
             never = never_answered(results, expected, placed)
             return False, (f"{sum(not r.ok for r in results)}/{len(results)} probes failed: {failures(results)}"
-                           + (f"; never answered by {never}" if never else f"; every backend answered some"))
+                           + (f"; never answered by {never}" if never else "; every backend answered some"))
         verdict = spread_verdict(hostnames(results), expected)
         return verdict.ok, verdict.reason or f"spread ok, p={verdict.p_value:.3g}"
     return judge
