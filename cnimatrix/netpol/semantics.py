@@ -51,7 +51,7 @@ class Pod:
 
 @dataclass(frozen=True)
 class Verdict:
-    allowed: bool
+    allowed: bool | None     # None: ambiguous (cluster_policy.py: equal priorities that disagree)
     reason: str
 
 
@@ -64,13 +64,13 @@ def verdict(policies: Sequence[Mapping], namespaces: Mapping[str, Mapping[str, s
         # Traffic to the pod's own IP stays on its loopback; Kubernetes documents that a pod
         # cannot block access to itself.
         return Verdict(True, f"{src.key} to itself: a pod cannot block its own traffic")
-    sides = [_side(direction, policies, namespaces, src, dst, port, protocol) for direction in (EGRESS, INGRESS)]
+    sides = [side_verdict(direction, policies, namespaces, src, dst, port, protocol) for direction in (EGRESS, INGRESS)]
     allowed = all(ok for ok, _ in sides)
     # Allowed: both sides say why. Denied: only the side(s) that denied.
     return Verdict(allowed, "; ".join(reason for ok, reason in sides if ok == allowed))
 
 
-def _side(direction: str, policies: Sequence[Mapping], namespaces: Mapping[str, Mapping[str, str]],
+def side_verdict(direction: str, policies: Sequence[Mapping], namespaces: Mapping[str, Mapping[str, str]],
           src: Pod, dst: Pod, port: int, protocol: str) -> tuple[bool, str]:
     subject, peer = (dst, src) if direction == INGRESS else (src, dst)
     label = f"{direction.lower()} of {subject.key}"
@@ -182,10 +182,10 @@ def validate(policy: Mapping) -> None:
     metadata = require_mapping(policy["metadata"], "metadata", {"name", "namespace", "labels", "annotations"},
                                required=("name", "namespace"))
     for key in ("name", "namespace"):
-        _string(metadata[key], f"metadata.{key}")
+        require_text(metadata[key], f"metadata.{key}")
     spec = require_mapping(policy["spec"], "spec", {"podSelector", "policyTypes", "ingress", "egress"},
                            required=("podSelector",))
-    _selector(spec["podSelector"], "spec.podSelector")
+    check_selector(spec["podSelector"], "spec.podSelector")
     for index, kind in enumerate(require_list(spec.get("policyTypes"), "spec.policyTypes")):
         if kind not in (INGRESS, EGRESS):
             raise PolicyError(f"spec.policyTypes[{index}]: must be {INGRESS} or {EGRESS}, got {kind!r}")
@@ -221,23 +221,23 @@ def require_list(value, where: str) -> list:
     return value
 
 
-def _string(value, where: str) -> str:
+def require_text(value, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise PolicyError(f"{where}: must be a non-empty string, got {value!r}")
     return value
 
 
-def _selector(selector, where: str) -> None:
+def check_selector(selector, where: str) -> None:
     require_mapping(selector, where, {"matchLabels", "matchExpressions"})
     labels = selector.get("matchLabels") or {}
     if not isinstance(labels, Mapping):
         raise PolicyError(f"{where}.matchLabels: must be a mapping, got {type(labels).__name__}")
     for key, value in labels.items():
-        _string(value, f"{where}.matchLabels.{key}")   # an unquoted number in YAML is a typo here
+        require_text(value, f"{where}.matchLabels.{key}")   # an unquoted number in YAML is a typo here
     for index, expression in enumerate(require_list(selector.get("matchExpressions"), f"{where}.matchExpressions")):
         at = f"{where}.matchExpressions[{index}]"
         require_mapping(expression, at, {"key", "operator", "values"}, required=("key", "operator"))
-        _string(expression["key"], f"{at}.key")
+        require_text(expression["key"], f"{at}.key")
         operator, values = expression["operator"], require_list(expression.get("values"), f"{at}.values")
         if operator not in OPERATORS:
             raise PolicyError(f"{at}.operator: must be one of {', '.join(OPERATORS)}, got {operator!r}")
@@ -245,7 +245,7 @@ def _selector(selector, where: str) -> None:
         if needs_values != bool(values):
             raise PolicyError(f"{at}.values: {'required' if needs_values else 'must be empty'} for {operator}")
         for n, value in enumerate(values):
-            _string(value, f"{at}.values[{n}]")
+            require_text(value, f"{at}.values[{n}]")
 
 
 def _peer(peer, where: str) -> None:
@@ -258,7 +258,7 @@ def _peer(peer, where: str) -> None:
         _ip_block(peer["ipBlock"], f"{where}.ipBlock")
     for key in ("podSelector", "namespaceSelector"):
         if key in peer:
-            _selector(peer[key], f"{where}.{key}")
+            check_selector(peer[key], f"{where}.{key}")
 
 
 def _ip_block(block, where: str) -> None:
@@ -272,7 +272,7 @@ def _ip_block(block, where: str) -> None:
 
 def _network(text, where: str):
     try:
-        return ipaddress.ip_network(_string(text, where))
+        return ipaddress.ip_network(require_text(text, where))
     except ValueError as exc:
         raise PolicyError(f"{where}: not a CIDR: {exc}") from None
 
