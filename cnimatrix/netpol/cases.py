@@ -193,12 +193,13 @@ def _relabel_pods(pods: tuple[Pod, ...], changes: Mapping[str, Mapping[str, str 
 
 # --- loading -------------------------------------------------------------------------------
 
-def load_all(directory: Path = CASES) -> list[Case]:
-    """Every case of every file, in file order; names must be unique across files."""
-    cases: list[Case] = []
+def load_all(directory: Path = CASES, parser: type[_Parser] | None = None) -> list:
+    """Every case of every file, in file order; names must be unique across files. `parser`: the
+    entry parser (another kind of case, such as cluster_cases.py's)."""
+    cases: list = []
     seen: dict[str, Path] = {}
     for path in sorted(directory.glob("*.yaml")):
-        for case in load_file(path):
+        for case in load_file(path, parser):
             if case.name in seen:
                 raise CaseError(f"{path.name}: {case.name}: name already used in {seen[case.name].name}")
             seen[case.name] = path
@@ -206,14 +207,14 @@ def load_all(directory: Path = CASES) -> list[Case]:
     return cases
 
 
-def load_file(path: Path) -> list[Case]:
+def load_file(path: Path, parser: type[_Parser] | None = None) -> list:
     try:
         entries = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise CaseError(f"{path.name}: not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(entries, list):
         raise CaseError(f"{path.name}: must be a list of cases")
-    return [_Parser(path, index).case(entry) for index, entry in enumerate(entries)]
+    return [(parser or _Parser)(path, index).case(entry) for index, entry in enumerate(entries)]
 
 
 class _Parser:
@@ -226,25 +227,30 @@ class _Parser:
     def fail(self, field: str, problem: str) -> CaseError:
         return CaseError(f"{self.path.name}: {self.where}: {field}: {problem}")
 
-    def case(self, entry: Any) -> Case:
+    def header(self, entry: Any, fields: set[str], required: tuple[str, ...], known_features: frozenset[str] = FEATURES
+               ) -> tuple[str, tuple[str, ...], tuple[Target, ...]]:
+        """A case's name, features and targets (the default targets when it names none), checked."""
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
             self.where = entry["name"]
-        self.fields(entry, "(case)", _CASE_FIELDS, required=("name", "description", "features", "policies"))
+        self.fields(entry, "(case)", fields, required=required)
         name = entry["name"]
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise self.fail("name", f"must be lowercase words joined by '-', got {name!r}")
         features = entry["features"]
-        if not isinstance(features, list) or not features or not set(features) <= FEATURES:
-            unknown = sorted(set(features) - FEATURES) if isinstance(features, list) else features
+        if not isinstance(features, list) or not features or not set(features) <= known_features:
+            unknown = sorted(set(features) - known_features) if isinstance(features, list) else features
             raise self.fail("features", f"must be a non-empty list of known tags; unknown: {unknown} "
-                                        f"(known: {', '.join(sorted(FEATURES))})")
+                                        f"(known: {', '.join(sorted(known_features))})")
         targets = tuple(self.target(t, f"targets[{i}]") for i, t in enumerate(entry.get("targets") or []))
-        targets = targets or DEFAULT_TARGETS
+        return name, tuple(features), targets or DEFAULT_TARGETS
+
+    def case(self, entry: Any) -> Case:
+        name, features, targets = self.header(entry, _CASE_FIELDS, ("name", "description", "features", "policies"))
         return Case(
             name=name,
             description=self.text(entry["description"], "description"),
             category=self.path.stem,
-            features=tuple(features),
+            features=features,
             policies=tuple(self.policy(p, f"policies[{i}]")
                            for i, p in enumerate(self.items(entry["policies"], "policies"))),
             targets=targets,

@@ -1,6 +1,5 @@
 """The NetworkPolicy case catalog: it loads, its spot checks agree with the engine, and every
 case can catch a CNI that does nothing (or says why it deliberately allows everything)."""
-import textwrap
 
 import pytest
 import yaml
@@ -8,6 +7,7 @@ import yaml
 from cnimatrix.netpol import cases as C
 from cnimatrix.netpol.semantics import ContainerPort, Pod, validate, verdict
 from cnimatrix.netpol.reachability import expected
+from tests.unit.case_files import write_cases
 
 CASES = C.load_all()
 BY_NAME = {case.name: case for case in CASES}
@@ -214,11 +214,7 @@ GOOD = """
 
 
 def write(tmp_path, edit=None, name="cat.yaml", text=GOOD):
-    doc = yaml.safe_load(textwrap.dedent(text))
-    if edit:
-        edit(doc[0])
-    (tmp_path / name).write_text(yaml.safe_dump(doc, sort_keys=False))
-    return tmp_path
+    return write_cases(tmp_path, text, edit, name)
 
 
 def test_good_case_loads_with_defaults(tmp_path):
