@@ -2,7 +2,9 @@
 sent to them. The judges they are held to are in cnimatrix/service/judges.py."""
 from __future__ import annotations
 
-from cnimatrix.probe.probes import http
+from concurrent.futures import ThreadPoolExecutor
+
+from cnimatrix.probe.probes import http, many
 from cnimatrix.stats import min_requests_for
 from cnimatrix.testkit.cells import node_id
 
@@ -36,13 +38,26 @@ def placed_backends(svc) -> dict[str, str]:
     return {p.name: f"{p.ip} on {node_id(p.node)}" for p in svc.ready_backends()}
 
 
+def http_at_once(executor, targets: list[str]) -> list:
+    """HTTP GETs, all at once, through the client's kept prober (probes.many): the hundreds of
+    requests a narrow fault needs cost one request line, not a curl process each."""
+    return many(executor, targets, [])[0]
+
+
+def udp_at_once(executor, targets: list[str]) -> list:
+    """'hostname' datagrams, each from a new socket (so a new flow for the balancer), all at once."""
+    return many(executor, [], targets)[1]
+
+
 def from_every_client(svc, send, targets: dict[str, list[str]]) -> dict[tuple[str, str], list]:
-    """`send(client, probes)` from the client on every node, all `targets` (label -> probes) in one
-    batch per client; the results as cells {(client's node, target label): results}."""
+    """`send(client, probes)` from the client on every node at once, all `targets` (label ->
+    probes) in one batch per client; the results as cells {(client's node, target label): results}."""
+    batch = [probe for probes in targets.values() for probe in probes]
+    with ThreadPoolExecutor(max_workers=len(svc.nodes)) as pool:   # one executor per client pod
+        sent = dict(zip(svc.nodes, pool.map(lambda node: send(svc.client(node), batch), svc.nodes)))
     cells = {}
-    for node in svc.nodes:
-        batch = [probe for probes in targets.values() for probe in probes]
-        results = iter(send(svc.client(node), batch))
+    for node, results in sent.items():
+        results = iter(results)
         for target, probes in targets.items():
             cells[(node_id(node), target)] = [next(results) for _ in probes]
     return cells
@@ -58,7 +73,8 @@ def ready_and_answers(svc, target: str):
     backend no longer ready (or not yet to a new one) is seen with p > 1 - 1e-6."""
     ready = ready_names(svc)
     n = min_requests_for(len(ready) + 1)
-    return ready, [r for node in svc.nodes for r in http(svc.client(node), [target] * n)]
+    cells = from_every_client(svc, http_at_once, {target: [target] * n})
+    return ready, [r for results in cells.values() for r in results]
 
 
 def headless_answers(svc, client, name: str):

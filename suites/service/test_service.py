@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnimatrix.probe.probes import http, udp
+from cnimatrix.probe.probes import http
 from cnimatrix.service.judges import (all_answered_by_itself, echo_then_hostnames, external_local_check, gets_no_traffic,
                                       gets_traffic_again, none_answered, reaches_each_of, resolves_to_ready_pods, spread_over,
                                       sticky_to_one_of, traffic_matches_ready)
@@ -16,8 +16,8 @@ from cnimatrix.stats import min_requests_for
 from cnimatrix.testkit import expect
 from cnimatrix.testkit.cells import each_cell, node_id
 from fixtures.outside import address_of
-from service_checks import (from_every_client, headless_answers, hostname_target, local_backends, placed,
-                            placed_backends, ready_and_answers, ready_names, solo_name)
+from service_checks import (from_every_client, headless_answers, hostname_target, http_at_once, local_backends, placed,
+                            placed_backends, ready_and_answers, ready_names, solo_name, udp_at_once)
 
 pytestmark = pytest.mark.suite("service")
 
@@ -42,7 +42,7 @@ def test_nodeport_on_every_node(svc, record):
     # a backend unreachable through one node's NodePort, or from one client, is then seen.
     n = min_requests_for(len(ready))
     targets = {f"{node_id(node)} {ip}:{port}": [f"{ip}:{port}/hostname"] * n for node, ip in svc.nodes.items()}
-    expect(record, "nodeport", lambda: from_every_client(svc, http, targets), each_cell(reaches_each_of(ready, placed_backends(svc)), "client -> node cells"),
+    expect(record, "nodeport", lambda: from_every_client(svc, http_at_once, targets), each_cell(reaches_each_of(ready, placed_backends(svc)), "client -> node cells"),
            timeout="steady", stable=2, what=f"NodePort {port}")
     record.metrics["requests_per_round"] = n * len(targets) * len(svc.nodes)
 
@@ -109,7 +109,7 @@ def test_multiport_named_target_ports(svc, record):
     ready = ready_names(svc)
     n = min_requests_for(len(ready))   # per port and client: every backend's port is reached
     targets = {"ports": [f"{ip}:80/echo?msg=cnimatrix-http"] * n + [f"{ip}:9376/"] * n}
-    expect(record, "multiport", lambda: from_every_client(svc, http, targets),
+    expect(record, "multiport", lambda: from_every_client(svc, http_at_once, targets),
            each_cell(echo_then_hostnames("cnimatrix-http", n, ready), "clients"),
            timeout="steady", stable=2, what="multi-port Service")
 
@@ -122,7 +122,7 @@ def test_udp_service(svc, record):
     n = min_requests_for(len(ready))
     # Each datagram comes from a new source port, so kube-proxy balances them like new flows; from
     # every node, so a backend one node cannot reach over UDP is seen.
-    expect(record, "udp", lambda: from_every_client(svc, udp, {target: [target] * n}),
+    expect(record, "udp", lambda: from_every_client(svc, udp_at_once, {target: [target] * n}),
            each_cell(reaches_each_of(ready, placed_backends(svc)), "client cells"),
            timeout=60, stable=2, what="UDP Service")
     record.metrics["requests_per_round"] = n * len(svc.nodes)
