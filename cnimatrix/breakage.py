@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from cnimatrix.cluster.roles import ROLES, by_role
+
 BREAKAGES = Path(__file__).resolve().parents[1] / "manifests" / "breakages"
 
 
@@ -43,9 +45,6 @@ class Breakage:
         return bool(self.hits)
 
 
-# Node roles a step may run on, by position in kind's default shape (never by name, so the data
-# serves every cluster name): the same ids the Service suite's placements use.
-ROLES = {"control-plane": ("control", 0), "worker": ("workers", 0), "worker2": ("workers", 1)}
 STEP_KINDS = ("kubectl", "node", "host")
 
 
@@ -73,17 +72,18 @@ def check_step(file: str, name: str, step: dict) -> None:
         raise BreakageError(f"{file}: {name}: on_node: {step['on_node']!r} is not a node role ({', '.join(ROLES)})")
 
 
+def param_name(role: str) -> str:
+    """The placeholder a node role fills: control-plane -> control_plane ($control_plane)."""
+    return role.replace("-", "_")
+
+
 def node_params(cluster) -> dict[str, str]:
     """$control_plane, $worker, $worker2: the cluster's node names by role, and $control_plane_ip,
     $worker_ip, $worker2_ip their InternalIPs (missing roles left out)."""
     ips, workers, control = cluster.node_roles()
-    found = {"control": control, "workers": workers}
     params = {}
-    for role, (group, index) in ROLES.items():
-        if len(found[group]) > index:
-            name = found[group][index]
-            params[role.replace("-", "_")] = name
-            params[role.replace("-", "_") + "_ip"] = ips.get(name, "")
+    for role, name in by_role(workers, control).items():
+        params[param_name(role)], params[param_name(role) + "_ip"] = name, ips.get(name, "")
     return params
 
 
@@ -94,8 +94,9 @@ def load(name: str) -> Breakage:
     return known[name]
 
 
-def apply(breakage: Breakage, cluster, params: dict[str, str]) -> None:
-    """Run the breakage's steps in order; a failing step stops the run (the control is void)."""
+def apply(breakage: Breakage, cluster, params: dict[str, str]) -> dict[str, str]:
+    """Run the breakage's steps in order; a failing step stops the run (the control is void).
+    Returns the placeholders it filled (`params` with the node names and kubectl), for `hits`."""
     from cnimatrix.cluster.kind import tool
 
     params = {**node_params(cluster), **params, "kubectl": f"{tool('kubectl')} --kubeconfig {cluster.kubeconfig}"}
@@ -111,16 +112,15 @@ def apply(breakage: Breakage, cluster, params: dict[str, str]) -> None:
             if not cluster.kind_nodes:
                 raise BreakageError(f"{breakage.name}: node steps need a kind cluster cnimatrix created")
             role = step.get("on_node")
-            if role and role.replace("-", "_") not in params:
+            if role and param_name(role) not in params:
                 raise BreakageError(f"{breakage.name}: the cluster has no {role} node")
-            for node in [params[role.replace("-", "_")]] if role else cluster.node_containers():
+            for node in [params[param_name(role)]] if role else cluster.node_containers():
                 proc = subprocess.run(["docker", "exec", node, "sh", "-c", fill(step["node"])], capture_output=True, text=True)
                 if proc.returncode != 0:
                     raise BreakageError(f"{breakage.name}: on {node}: {proc.stderr.strip()[:300]}")
+    return params
 
 
-def hits(breakage: Breakage, cluster, params: dict[str, str]) -> str:
-    """What the breakage hits, its placeholders filled (node names, the victim's address)."""
-    if not breakage.hits:
-        return ""
-    return string.Template(breakage.hits).safe_substitute({**node_params(cluster), **params})
+def hits(breakage: Breakage, params: dict[str, str]) -> str:
+    """What the breakage hits, its placeholders filled with what `apply` filled the steps with."""
+    return string.Template(breakage.hits).safe_substitute(params) if breakage.hits else ""

@@ -14,7 +14,6 @@ import yaml
 
 from cnimatrix.probe.outcomes import fields
 from cnimatrix.stats import latency_summary
-from cnimatrix.testkit.cells import node_id
 
 
 @dataclass(frozen=True)
@@ -145,12 +144,6 @@ def mismatches(results, expected: dict[str, str]) -> list[str]:
     return bad
 
 
-def short_node(node: str) -> str:
-    """A node's name without the cluster's ('cnimatrix-worker2' -> 'worker2', and control-plane
-    whole)."""
-    return node_id(node)
-
-
 def wrong_answers(observed, expected: dict[str, dict[str, str]], label=str) -> list[str]:
     """`mismatches` of each source's results, told from where: `observed` is (source, results)
     pairs, `expected` maps each source to its target -> reply."""
@@ -229,10 +222,13 @@ def intact_at_size(observed) -> tuple[bool, str]:
     """Judge over (path, payload size, results), a path such as "worker -> worker2": every packet
     answered, and every datagram (a target with a port) echoed as arrived intact with all its bytes
     (the size less the 5-byte header); a failure names the paths that were fine too."""
+    def whole(r, size: int) -> bool:
+        got = fields(r.reply)
+        return r.ok and (":" not in r.target or (got.get("intact") == "1" and got.get("bytes") == str(size - 5)))
+
     bad, fine = [], []
     for path, size, results in observed:
-        wrong = [r for r in results if not r.ok or (":" in r.target and (
-            fields(r.reply).get("intact") != "1" or fields(r.reply).get("bytes") != str(size - 5)))]
+        wrong = [r for r in results if not whole(r, size)]
         bad += [f"{path} ({size} + 28 bytes) to {r.target}: {r.outcome.value} {r.reply[:100]!r}" for r in wrong]
         if not wrong:
             fine.append(path)

@@ -3,6 +3,8 @@ network standing in for a client outside the cluster. Probes and timelines take 
 the same probe code runs from either side."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import shlex
 import subprocess
 import threading
@@ -188,3 +190,10 @@ def _follow(ws, timeout_s: float, on_line: Callable[[str], None]) -> str:
     if pending:
         on_line(pending)
     return "".join(chunks)
+
+
+def each(run, items: list) -> list:
+    """run(item) for every item at once, results in order. Each item must exec through its own
+    executor (one per pod, as Namespace.executor gives): an executor is never shared between threads."""
+    with ThreadPoolExecutor(max_workers=max(len(items), 1)) as pool:
+        return list(pool.map(run, items))

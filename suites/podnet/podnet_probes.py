@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 
 from kubernetes import client
 
 from cnimatrix import upstream
 from cnimatrix import versions as V
 from cnimatrix.podnet.scenarios import (AGNHOST_FILES, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP,
-                                        PodAddresses, pairs, payload_for_mtu, short_node, tunnel_mtus)
+                                        PodAddresses, pairs, payload_for_mtu, tunnel_mtus)
 from cnimatrix.probe.probes import datagram, download, http, many, ping, udp
-
-
-def each(run, items: list) -> list:
-    """run(item) for every item at once, results in order; each item execs through its own
-    executor (PodnetEnv.exec_in), never one another thread uses."""
-    with ThreadPoolExecutor(max_workers=max(len(items), 1)) as pool:
-        return list(pool.map(run, items))
+from cnimatrix.testkit.cells import node_id
 
 
 def other_nodes(podnet) -> list[str]:
@@ -113,8 +106,8 @@ def tcp_udp_icmp(executor, tcp: list[str], udps: list[str], icmp: list[str]) -> 
 def host_port_sources(podnet, anchor_node: str) -> list[tuple[str, object]]:
     """(label, executor) of every node and a pod on it, other than the anchor's, and of the
     server outside the cluster where there is one."""
-    sources = [(f"node {short_node(n)}", podnet.host(n)) for n in podnet.node_names if n != anchor_node]
-    sources += [(f"pod on {short_node(n)}", podnet.client(n)) for n in podnet.node_names if n != anchor_node]
+    sources = [(f"node {node_id(n)}", podnet.host(n)) for n in podnet.node_names if n != anchor_node]
+    sources += [(f"pod on {node_id(n)}", podnet.client(n)) for n in podnet.node_names if n != anchor_node]
     if podnet.outside is not None:
         sources.append(("outside", podnet.outside))
     return sources
@@ -137,10 +130,10 @@ def payload_paths(podnet, via: str, port: int, path: str = "") -> dict[str, list
     server pod on each other node), through the ClusterIP the other nodes to the anchor."""
     if via == "pod":
         servers = {node: podnet.on("server", node).ip for node in podnet.node_names}
-        return {src: [(f"{short_node(src)} -> {short_node(dst)}", f"{ip}:{port}{path}") for dst, ip in servers.items() if dst != src]
+        return {src: [(f"{node_id(src)} -> {node_id(dst)}", f"{ip}:{port}{path}") for dst, ip in servers.items() if dst != src]
                 for src in podnet.node_names}
     target = f"{podnet.cluster_ip('anchor')}:{port}{path}"
-    return {src: [(f"{short_node(src)} -> anchor ClusterIP", target)] for src in other_nodes(podnet)}
+    return {src: [(f"{node_id(src)} -> anchor ClusterIP", target)] for src in other_nodes(podnet)}
 
 
 def digests_of(podnet, paths: dict[str, list[tuple[str, str]]]) -> dict[str, str]:

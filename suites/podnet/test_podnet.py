@@ -12,9 +12,11 @@ from cnimatrix import versions as V
 from cnimatrix.podnet.lifecycle import ANSWER_WAIT_S, START_DEADLINE_S
 from cnimatrix.podnet.scenarios import (BLOB_BYTES, HOST_PORT, PAYLOADS, REACH, addresses_fine, agnhost_check_script,
                                         agnhost_problems, agnhost_seen, answered_as, answers_both_ways, arrived_whole,
-                                        intact_at_size, seen_from_nodes, short_node)
+                                        intact_at_size, seen_from_nodes)
+from cnimatrix.probe.executors import each
 from cnimatrix.testkit import TIMEOUTS, expect
-from podnet_probes import (all_pod_addresses, digests_of, downloads, each, host_names, host_port_answers, host_port_sources,
+from cnimatrix.testkit.cells import node_id
+from podnet_probes import (all_pod_addresses, digests_of, downloads, host_names, host_port_answers, host_port_sources,
                            keep_transfer_times, mtu_sized, node_pod_cidrs, outside_clientip, payload_paths, probes_in,
                            reach_targets, record_mtus, restarted_answers, stop_sandbox, tcp_udp_icmp, upstream_digests)
 
@@ -65,7 +67,7 @@ def test_reachability(podnet, record, reach):
     executors = {src: podnet.executor(reach.source, src) for src in plan}
     observe = lambda: each(lambda src: (src, tcp_udp_icmp(executors[src], *plan[src][:3])), list(plan))
     record.metrics["probes_per_round"] = probes_in(plan)
-    expect(record, reach.id, observe, answered_as({src: p[3] for src, p in plan.items()}, label=short_node, fine="every probe answered by its target"),
+    expect(record, reach.id, observe, answered_as({src: p[3] for src, p in plan.items()}, label=node_id, fine="every probe answered by its target"),
            timeout=STEADY_S, stable=2, what=reach.id)
 
 

@@ -2,20 +2,15 @@
 sent to them. The judges they are held to are in cnimatrix/service/judges.py."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
+from cnimatrix.cluster.roles import by_role
+from cnimatrix.probe.executors import each
 from cnimatrix.probe.probes import http, many
 from cnimatrix.stats import min_requests_for
 from cnimatrix.testkit.cells import node_id
 
-# Client placements by role, never by node name: the ids stay those of kind's default shape.
-PLACEMENTS = {"control-plane": ("control_plane", 0), "worker": ("workers", 0), "worker2": ("workers", 1)}
-
-
 def placed(svc, where: str) -> str:
-    """The node a parametrized placement id stands for."""
-    role, index = PLACEMENTS[where]
-    return getattr(svc, role)[index]
+    """The node a parametrized placement id (a node role: cnimatrix/cluster/roles.py) stands for."""
+    return by_role(svc.workers, svc.control_plane)[where]
 
 
 # --- observations ---------------------------------------------------------------------------
@@ -53,8 +48,7 @@ def from_every_client(svc, send, targets: dict[str, list[str]]) -> dict[tuple[st
     """`send(client, probes)` from the client on every node at once, all `targets` (label ->
     probes) in one batch per client; the results as cells {(client's node, target label): results}."""
     batch = [probe for probes in targets.values() for probe in probes]
-    with ThreadPoolExecutor(max_workers=len(svc.nodes)) as pool:   # one executor per client pod
-        sent = dict(zip(svc.nodes, pool.map(lambda node: send(svc.client(node), batch), svc.nodes)))
+    sent = dict(zip(svc.nodes, each(lambda node: send(svc.client(node), batch), list(svc.nodes))))
     cells = {}
     for node, results in sent.items():
         results = iter(results)

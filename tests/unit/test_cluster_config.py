@@ -94,7 +94,8 @@ def test_node_params_name_the_nodes_by_role_and_hits_fill_them():
     assert breakage.node_params(Roles()) == {"control_plane": "k-control-plane", "worker": "k-worker", "worker2": "k-worker2",
                                              "control_plane_ip": "172.18.0.2", "worker_ip": "172.18.0.3", "worker2_ip": "172.18.0.4"}
     item = breakage.load("backend-dropped-on-one-node")
-    assert breakage.hits(item, Roles(), {"victim_ip": "10.244.1.5"}) == "web backend 10.244.1.5, through k-control-plane only"
+    filled = {**breakage.node_params(Roles()), "victim_ip": "10.244.1.5"}
+    assert breakage.hits(item, filled) == "web backend 10.244.1.5, through k-control-plane only"
 
 
 def test_unknown_breakage_lists_known_ones():

@@ -6,23 +6,24 @@ from types import SimpleNamespace
 
 from cnimatrix.podnet.scenarios import (AGNHOST_FILES, AGNHOST_TOOLS, PodAddresses, addresses_fine, agnhost_check_script,
                                         agnhost_problems, agnhost_seen, answered_as, answers_both_ways, arrived_whole,
-                                        intact_at_size, pod_subnets, seen_from_nodes, short_node, tunnel_mtus,
+                                        intact_at_size, pod_subnets, seen_from_nodes, tunnel_mtus,
                                         wrong_answers)
 from cnimatrix.probe.outcomes import Outcome, ProbeResult
+from cnimatrix.testkit.cells import node_id
 
 
 def result(target, outcome=Outcome.OK, reply=""):
     return ProbeResult(target, outcome, 1.0, reply)
 
 
-def test_short_node():
-    assert short_node("cnimatrix-calico-worker2") == "worker2"
-    assert short_node("worker") == "worker"
+def test_node_id_shortens_the_sources_the_judges_name():
+    assert node_id("cnimatrix-calico-worker2") == "worker2"
+    assert node_id("worker") == "worker"
 
 
 def test_answered_as_every_source_answered_by_its_targets():
     expected = {"cnimatrix-worker": {"a:80/hostname": "server-a"}}
-    judge = answered_as(expected, label=short_node, fine="fine")
+    judge = answered_as(expected, label=node_id, fine="fine")
     assert judge([("cnimatrix-worker", [result("a:80/hostname", reply="server-a")])]) == (True, "fine")
 
 
@@ -39,7 +40,7 @@ def test_answered_as_names_the_sources_that_were_fine_beside_the_one_that_was_no
     expected = {n: {"a:80/hostname": "server-a"} for n in ("cnimatrix-control-plane", "cnimatrix-worker", "cnimatrix-worker2")}
     observed = [(n, [result("a:80/hostname", reply="server-a")]) for n in expected]
     observed[1] = ("cnimatrix-worker", [result("a:80/hostname", Outcome.TIMEOUT)])
-    ok, reason = answered_as(expected, label=short_node)(observed)
+    ok, reason = answered_as(expected, label=node_id)(observed)
     assert not ok and reason.startswith("from worker: a:80/hostname: timeout")
     assert reason.endswith("; fine: from control-plane, from worker2")
 
