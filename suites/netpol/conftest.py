@@ -12,12 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from matrix import DEFAULT_POD_CIDR, MatrixEnv, placement, wait_matrix_up
+from matrix import DEFAULT_POD_CIDR, MatrixEnv, wait_matrix_up
 from policy_cases import run_case
 
 from cnimatrix.cluster import kind
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
+from cnimatrix.netpol.enforcement import placement
 from cnimatrix.probe.executors import PodExecutor
 from cnimatrix.stats import latency_summary
 from cnimatrix.testkit import background, declared

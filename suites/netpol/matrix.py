@@ -234,13 +234,6 @@ def allowed(result: ProbeResult) -> bool | None:
     return False
 
 
-def placement(nodes: list[str]) -> dict[str, str]:
-    """Pod -> node, rotating per namespace so each row mixes same-node and cross-node pairs."""
-    return {f"{ns}/{pod}": nodes[(i + j) % len(nodes)]
-            for j, ns in enumerate(catalog.NAMESPACES) for i, pod in enumerate(catalog.POD_NAMES)}
-
-
-
 def wait_matrix_up(env: MatrixEnv, deadline_s: float = 180) -> float:
     """Before any policy: every pod must reach every pod, steadily, or no case can be judged.
     (Seen on Calico: pods a few seconds old lost one cross-node path for ~45 s after the first

@@ -76,6 +76,21 @@ def test_pod_port_dropped_names_cases_by_whether_they_probe_the_dropped_cell():
     assert not any(dropped in case.targets for case in named(item.must_pass))
 
 
+def test_policy_bypassed_on_one_node_names_cases_by_whether_that_node_enforces_them():
+    """The engine decides (cnimatrix/netpol/enforcement.py): a must-fail case denies some cell through
+    a side worker2 enforces; a must-pass case's policies hold only on other nodes. Every case that
+    sees worker2 is listed, so the control shows that node's whole share of the catalog."""
+    from cnimatrix.netpol import cases, enforcement
+
+    item = breakage.load("calico-policy-bypassed-on-one-node")
+    known = {case.name: case for case in cases.load_all()}
+    named = lambda entries: [known[e.split("[")[1].rstrip("]")] for e in entries]
+    assert all(enforcement.sees_unenforced(case, "worker2") for case in named(item.must_fail))
+    assert not any(enforcement.sees_unenforced(case, "worker2") for case in named(item.must_pass))
+    assert {c.name for c in known.values() if enforcement.sees_unenforced(c, "worker2")} == \
+        {c.name for c in named(item.must_fail)}
+
+
 def test_a_step_on_an_unknown_node_role_or_of_two_kinds_is_refused():
     with pytest.raises(breakage.BreakageError, match="on_node: 'worker3' is not a node role"):
         breakage.check_step("x.yaml", "b", {"node": "true", "on_node": "worker3"})
