@@ -1,5 +1,6 @@
-"""The IP lifecycle batches of the pod network suite: pods created and deleted on one node, each
-timing its own network set-up, and the IPAM's count before, at the peak and after each batch.
+"""The IP lifecycle batches of the pod network suite: pods created and deleted, each round on the
+next node (so a fault in one node's CNI ADD/DEL or IPAM shows), each pod timing its own network
+set-up, and the node's IPAM count before, at the peak and after each batch.
 
 The batch is the `churn` Deployment (manifests/workloads/podnet/churn.yaml) in the suite's
 namespace; its pods run cnimatrix.probe.programs.FIRST_ANSWER_SCRIPT.
@@ -11,7 +12,7 @@ import string
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from kubernetes import client, watch
@@ -31,7 +32,7 @@ READ_INTERVAL_S = 2      # between IPAM readings
 
 @dataclass
 class Lifecycle:
-    node: str
+    nodes: list[str]         # round i runs on nodes[i % len(nodes)]
     accounting: str
     rounds: list[Round] = field(default_factory=list)
     samples: list[SetupSample] = field(default_factory=list)
@@ -162,18 +163,20 @@ def batch_gone(namespace, core: client.CoreV1Api) -> None:
         time.sleep(2)
 
 
-def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], cluster_cidrs: list[str], result: Lifecycle,
-               refresh_s: float = 0) -> None:
-    """ROUNDS batches; stops after one whose pods did not all start and answer (the next would
+def run_rounds(namespace, core: client.CoreV1Api, counts: Mapping[str, Callable[[], int]], place: Callable[[str], None],
+               cluster_cidrs: list[str], result: Lifecycle, refresh_s: float = 0) -> None:
+    """ROUNDS batches, each on the next of `result.nodes` (`place` points the batch at a node, `counts`
+    reads each node's IPAM); stops after one whose pods did not all start and answer (the next would
     only wait as long again). Each IPAM reading is paired with the other pods' addresses on the node."""
-    others = other_pods(core, result.node, namespace.name)
+    for index in range(ROUNDS):
+        node = result.nodes[index % len(result.nodes)]
+        count, others = counts[node], other_pods(core, node, namespace.name)
 
-    def read() -> tuple[int, int]:
-        return count(), others()
-    settled = None   # the last round's reading once its pods were gone, held steadily: the next one's "before"
-    for _ in range(ROUNDS):
-        before = settled or steady_reading(read, refresh_s=refresh_s)
-        batch = Round(created=BATCH, ipam_before=before[0], others_before=before[1])
+        def read(count=count, others=others) -> tuple[int, int]:
+            return count(), others()
+        place(node)
+        before = steady_reading(read, refresh_s=refresh_s)
+        batch = Round(created=BATCH, node=node, ipam_before=before[0], others_before=before[1])
         seen = FirstSeen(core, namespace.name)
         try:
             pods, answers = batch_up(namespace, core, seen)
@@ -194,7 +197,6 @@ def run_rounds(namespace, core: client.CoreV1Api, count: Callable[[], int], clus
         conv = converge(read, lambda v: (v[0] - v[1] == batch_only, f"{v[0]} held with {v[1]} other pods', {before[0]} with {before[1]} before"),
                         deadline_s=90, stable=3 + math.ceil(refresh_s / READ_INTERVAL_S), interval_s=READ_INTERVAL_S)
         batch.ipam_after, batch.others_after = conv.last
-        settled = conv.last if conv.ok else None
         result.rounds.append(batch)
         if batch.answered < batch.created:
             break

@@ -187,14 +187,14 @@ def seen_from_nodes(clients: dict, node_ips: dict[str, str]):
     return judge
 
 
-def answers_both_ways(stopped: list[str], server: str):
+def answers_both_ways(stopped: list[str], server: str, name: str = "restart"):
     """Judge over (ready sandboxes, pod IP, inbound results, outbound results) of a restarted pod:
-    a new sandbox and address, answering as `restart` inbound and reaching `server` outbound."""
+    a new sandbox and address, answering as `name` inbound and reaching `server` outbound."""
     def judge(obs):
         sandboxes, ip, inbound, outbound = obs
         if ip is None:
             return False, f"waiting for a new ready sandbox (ready: {sandboxes}, stopped: {stopped})"
-        expected = {r.target: "restart" for r in inbound if ":" in r.target}
+        expected = {r.target: name for r in inbound if ":" in r.target}
         expected |= {r.target: server for r in outbound}
         bad = mismatches(inbound + outbound, expected)
         return not bad, f"at {ip}: " + ("; ".join(bad[:4]) or "answers both ways")
@@ -256,6 +256,7 @@ class Round:
     """One batch of the IP lifecycle: pods created on a node, then deleted."""
 
     created: int
+    node: str = ""           # where the batch ran
     running: int = 0         # pods that started within the deadline
     addressed: int = 0       # pods that got an address
     answered: int = 0        # pods whose first packet was answered

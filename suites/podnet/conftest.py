@@ -116,23 +116,28 @@ def podnet(request, cluster, cni, make_namespace) -> PodnetEnv:
         outside.stop(env.outside)
 
 
-# --- IP lifecycle and set-up time: batches of pods on one node ---------------------------------
+# --- IP lifecycle and set-up time: batches of pods, a round per node ---------------------------------
 
 @pytest.fixture(scope="package")
 def lifecycle(podnet) -> Lifecycle:
-    """ROUNDS batches of BATCH pods on the first worker (cnimatrix/podnet/lifecycle.py); their
-    counts go to metrics.podnet.ip_lifecycle, their set-up times to metrics.podnet.setup."""
+    """ROUNDS batches of BATCH pods, each round on the next node, workers first (cnimatrix/podnet/lifecycle.py);
+    their counts go to metrics.podnet.ip_lifecycle, their set-up times to metrics.podnet.setup."""
     core = client.CoreV1Api(podnet.cluster.api())
-    node, peer = podnet.workers[0], podnet.on("server", podnet.anchor_node).ip
-    count, accounting = ipam_counter(podnet.cluster, podnet.cni, node)
-    result = Lifecycle(node=node, accounting=accounting)
-    podnet.ns.apply("podnet/churn", node=node, peer=peer, script=json.dumps(FIRST_ANSWER_SCRIPT))
+    nodes = [*podnet.workers, *(n for n in podnet.node_names if n not in podnet.workers)]
+    counters = {node: ipam_counter(podnet.cluster, podnet.cni, node) for node in nodes}
+    result = Lifecycle(nodes=nodes, accounting=counters[nodes[0]][1])
+    # each batch pings a server on another node: its first answer needs the node's pod network both ways
+    peer_of = {node: podnet.on("server", nodes[(i + 1) % len(nodes)]).ip for i, node in enumerate(nodes)}
+
+    def place(node: str) -> None:
+        podnet.ns.apply("podnet/churn", node=node, peer=peer_of[node], script=json.dumps(FIRST_ANSWER_SCRIPT))
     try:
         refresh_s = podnet.cni.ipam_count.refresh_s if podnet.cni.ipam_count else 0
-        run_rounds(podnet.ns, core, count, podnet.cluster_cidrs, result, refresh_s=refresh_s)
+        run_rounds(podnet.ns, core, {n: c for n, (c, _) in counters.items()}, place, podnet.cluster_cidrs, result,
+                   refresh_s=refresh_s)
     finally:
         podnet.ns.scale("churn", 0)   # a round that broke off leaves no batch behind
-    podnet.metrics["ip_lifecycle"] = {"node": node, "batch": BATCH, "accounting": accounting,
+    podnet.metrics["ip_lifecycle"] = {"nodes": nodes, "batch": BATCH, "accounting": result.accounting,
                                       "rounds": [vars(r) for r in result.rounds]}
     podnet.metrics["setup"] = {"peer": "a server pod on another node (ICMP echo)",
                                "clock": "scheduled and sandbox: first seen by a pod watch; start and answer: inside the pod",

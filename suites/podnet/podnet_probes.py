@@ -57,16 +57,16 @@ def stop_sandbox(podnet, node: str, pod: str) -> list[str]:
     return old
 
 
-def restarted_answers(podnet, node: str, old: list[str], peer, server):
-    """The restart pod's ready sandboxes; once a new one is ready, its address, what it answered
-    the peer client (TCP, UDP, ICMP) and what the server answered it (TCP, UDP)."""
-    sandboxes = ready_sandboxes(podnet, node, "restart")
-    pods = [p for p in podnet.ns.pods("app=restart") if p.ready]
+def restarted_answers(podnet, node: str, name: str, old: list[str], peer, server):
+    """The restart pod `name`'s ready sandboxes on `node`; once a new one is ready, its address,
+    what it answered the peer client (TCP, UDP, ICMP) and what the server answered it (TCP, UDP)."""
+    sandboxes = ready_sandboxes(podnet, node, name)
+    pods = [p for p in podnet.ns.pods("app=restart") if p.ready and p.name == name]
     if not pods or not sandboxes or sandboxes == old:
         return sandboxes, None, [], []
     ip = pods[0].ip
     inbound = many(peer, [f"{ip}:8080/hostname"], [f"{ip}:8081"])
-    outbound = many(podnet.exec_in("restart"), [f"{server.ip}:8080/hostname"], [f"{server.ip}:8081"])
+    outbound = many(podnet.exec_in(name), [f"{server.ip}:8080/hostname"], [f"{server.ip}:8081"])
     return sandboxes, ip, inbound[0] + inbound[1] + ping(peer, [ip]), outbound[0] + outbound[1]
 
 

@@ -15,7 +15,7 @@ from cnimatrix.podnet.scenarios import (BLOB_BYTES, HOST_PORT, PAYLOADS, REACH, 
                                         intact_at_size, seen_from_nodes)
 from cnimatrix.probe.executors import each
 from cnimatrix.testkit import TIMEOUTS, expect
-from cnimatrix.testkit.cells import node_id
+from cnimatrix.testkit.cells import each_cell, node_id
 from podnet_probes import (all_pod_addresses, digests_of, downloads, host_names, host_port_answers, host_port_sources,
                            keep_transfer_times, mtu_sized, node_pod_cidrs, outside_clientip, payload_paths, probes_in,
                            reach_targets, record_mtus, restarted_answers, stop_sandbox, tcp_udp_icmp, upstream_digests)
@@ -46,19 +46,31 @@ def test_addresses_in_node_pod_cidr(podnet, record):
            timeout=STEADY_S, stable=1, what="pod addresses in node podCIDRs")
 
 
-@pytest.mark.title("A pod whose sandbox is restarted gets its network set up again and talks both ways at its address")
+@pytest.mark.title("A pod whose sandbox is restarted gets its network set up again and talks both ways at its address, on every node")
 def test_restarted_pod_gets_connectivity(podnet, record):
     if not podnet.cluster.kind_nodes:
         pytest.skip("stops a pod sandbox with crictl inside the node: only on kind clusters cnimatrix created")
-    node, peer_node = podnet.workers[0], podnet.anchor_node
-    podnet.ns.apply("podnet/restart", node=node)
-    podnet.ns.wait_pods_ready("app=restart", 1, timeout_s=180)
-    before = podnet.on("restart", node)
-    old = stop_sandbox(podnet, node, "restart")
-    peer, server = podnet.client(peer_node), podnet.on("server", peer_node)
-    expect(record, "restart", lambda: restarted_answers(podnet, node, old, peer, server), answers_both_ways(old, server.name),
-           timeout=CHANGE_S, stable=2, steady=False, what=f"pod restart on {node} after its sandbox {old[0][:12]} was stopped",
-           then=lambda conv: record.metrics.update(addresses={"before": before.ip, "after": conv.last[1] if conv.last else None}))
+    nodes = podnet.node_names
+    # each node's restarted pod talks with a client and a server on the next node: one CNI ADD per node
+    peer_of = {node: nodes[(i + 1) % len(nodes)] for i, node in enumerate(nodes)}
+    names = {node: f"restart-{node_id(node)}" for node in nodes}
+    for node in nodes:
+        podnet.ns.apply("podnet/restart", node=node, name=names[node])
+    podnet.ns.wait_pods_ready("app=restart", len(nodes), timeout_s=180)
+    before = {node_id(n): podnet.on("restart", n).ip for n in nodes}
+    old = dict(zip(nodes, each(lambda n: stop_sandbox(podnet, n, names[n]), nodes)))
+    peers = {n: (podnet.client(peer_of[n]), podnet.on("server", peer_of[n])) for n in nodes}
+    judges = {node_id(n): answers_both_ways(old[n], peers[n][1].name, names[n]) for n in nodes}
+
+    def observe():
+        found = each(lambda n: restarted_answers(podnet, n, names[n], old[n], *peers[n]), nodes)
+        return {node_id(n): (node_id(n), obs) for n, obs in zip(nodes, found)}
+    expect(record, "restart", observe, each_cell(lambda pair: judges[pair[0]](pair[1]), "nodes"),
+           timeout=CHANGE_S, stable=2, steady=False,
+           what=f"a pod restarted on each of {len(nodes)} nodes after its sandbox was stopped",
+           then=lambda conv: record.metrics.update(addresses={
+               node: {"before": ip, "after": conv.last[node][1][1] if conv.last and node in conv.last else None}
+               for node, ip in before.items()}))
 
 
 @pytest.mark.parametrize("reach", [pytest.param(r, id=r.id, marks=pytest.mark.title(r.title)) for r in REACH])
@@ -116,10 +128,10 @@ def test_packets_at_pod_mtu_across_nodes(podnet, record, payload):
 
 
 @pytest.mark.alone   # pod set-up time is the CNI's own: nothing else runs meanwhile
-@pytest.mark.title("Pods created and deleted in batches on one node all get an address, and the IPAM gets every one back")
+@pytest.mark.title("Pods created and deleted in batches, a round on each node, all get an address, and the IPAM gets every one back")
 def test_ip_lifecycle_no_leak(podnet, lifecycle, record):
     record.metrics.update(podnet.metrics["ip_lifecycle"])
-    problems = [f"round {i + 1}: {p}" for i, r in enumerate(lifecycle.rounds) for p in r.problems()]
+    problems = [f"round {i + 1} on {node_id(r.node)}: {p}" for i, r in enumerate(lifecycle.rounds) for p in r.problems()]
     problems += lifecycle.address_problems
     assert not problems, "; ".join(problems[:6])
 
@@ -129,7 +141,7 @@ def test_ip_lifecycle_no_leak(podnet, lifecycle, record):
 def test_pod_network_setup_time(podnet, lifecycle, record):
     setup = podnet.metrics["setup"]
     record.metrics.update({k: setup.get(k) for k in ("count", "scheduled_to_answer_s")})
-    unanswered = [f"round {i + 1}: {r.created - r.answered} of {r.created} ({r.running} running)"
+    unanswered = [f"round {i + 1} on {node_id(r.node)}: {r.created - r.answered} of {r.created} ({r.running} running)"
                   for i, r in enumerate(lifecycle.rounds) if r.answered != r.created]
     assert not unanswered, (f"pods whose first packet was not answered ({ANSWER_WAIT_S}s after they ran, "
                             f"{START_DEADLINE_S}s for all to run): {'; '.join(unanswered)}")

@@ -104,12 +104,12 @@ def _established(enforced: bool) -> dict[str, Any]:
 def podnet_block() -> dict[str, Any]:
     samples = [SetupSample(f"churn-{i}", 10.0 + i, 10.4 + i, 11.0 + i, 11.2 + i + i / 10) for i in range(5)]
     samples.append(SetupSample("churn-5", 20.0, None, 21.0, 21.5))
-    rounds = [Round(created=10, running=10, addressed=10, answered=10, ipam_before=3, ipam_peak=13, ipam_after=3),
-              Round(created=10, running=10, addressed=10, answered=9, ipam_before=3, ipam_peak=13, ipam_after=4,
+    rounds = [Round(created=10, node=NODES[1], running=10, addressed=10, answered=10, ipam_before=3, ipam_peak=13, ipam_after=3),
+              Round(created=10, node=NODES[2], running=10, addressed=10, answered=9, ipam_before=3, ipam_peak=13, ipam_after=4,
                     others_after=1)]
     return {"mtu": {"pod": dict.fromkeys(NODES, 1450), "pod_route_to_anchor": dict.fromkeys(NODES, 1450),
                     "node": dict.fromkeys(NODES, 1500), "tunnels": {n: {"vxlan.calico": 1450} for n in NODES}},
-            "ip_lifecycle": {"node": NODES[1], "batch": 10, "accounting": "IPAM block (calicoctl ipam show)",
+            "ip_lifecycle": {"nodes": [*NODES[1:], NODES[0]], "batch": 10, "accounting": "IPAM block (calicoctl ipam show)",
                              "rounds": [vars(r) for r in rounds]},
             "setup": {"peer": "a server pod on another node (ICMP echo)",
                       "clock": "scheduled and sandbox: first seen by a pod watch; start and answer: inside the pod",
@@ -178,7 +178,7 @@ def tests_for(cni: str, enforced: bool, perf: dict[str, Any], reps: dict[str, li
            metrics={"node_pod_cidrs": {n: [f"10.244.{i}.0/24"] for i, n in enumerate(NODES)}}),
         _t("suites/podnet/test_podnet.py::test_restarted_pod_gets_connectivity", "podnet",
            "A pod whose sandbox is restarted gets its network set up again and talks both ways at its address",
-           metrics={"addresses": {"before": "10.244.1.5", "after": "10.244.1.9"}, "settle_s": {"restarted": 6.0}}),
+           metrics={"addresses": {"worker": {"before": "10.244.1.5", "after": "10.244.1.9"}, "worker2": {"before": "10.244.2.4", "after": None}}, "settle_s": {"restarted": 6.0}}),
         _t("suites/podnet/test_podnet.py::test_reachability[pod-to-pod]", "podnet", "Pod to pod across nodes",
            metrics={"probes_per_round": 18}),
         _t("suites/podnet/test_podnet.py::test_large_transfer_across_nodes[pod]", "podnet",

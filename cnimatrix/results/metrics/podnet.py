@@ -21,6 +21,7 @@ class PodnetMtu(Record):
 class LifecycleRound(Record):
     """One batch of the IP lifecycle (cnimatrix.podnet.scenarios.Round): pods created on a node, then deleted."""
 
+    node: str | None = fact("The node the batch ran on.")
     created: int | None = fact("Pods created.", minimum=0)
     running: int | None = fact("Pods that started within the deadline.", minimum=0)
     addressed: int | None = fact("Pods that got an address.", minimum=0)
@@ -35,9 +36,9 @@ class LifecycleRound(Record):
 
 @dataclass(frozen=True)
 class IpLifecycle(Record):
-    """metrics.podnet.ip_lifecycle: batches of pods on one node, and whether the IPAM got every address back."""
+    """metrics.podnet.ip_lifecycle: batches of pods, each round on the next node, and whether the IPAM got every address back."""
 
-    node: str | None = fact("The node the batches ran on.")
+    nodes: list[str] | None = fact("The nodes the batches ran on, one round on each in turn.")
     batch: int | None = fact("Pods per batch.", minimum=0)
     accounting: str | None = fact("How the IPAM's addresses were counted (the CNI's own command, or the pod IPs the API shows).")
     rounds: list[LifecycleRound] | None = fact("Each batch, in order.")
@@ -71,11 +72,11 @@ class PodnetTestMetrics(TestMetrics):
 
     pods: int | None = fact("Pods whose addresses were checked.", minimum=0)
     node_pod_cidrs: dict[str, list[str]] | None = fact("Node -> its podCIDRs.")
-    addresses: dict[str, str | None] | None = fact("A restarted pod's address before and after (null: none seen).")
+    addresses: dict[str, dict[str, str | None]] | None = fact("Node -> its restarted pod's address before and after (null: none seen).")
     probes_per_round: int | None = fact("Probes per reachability round.", minimum=0)
     transfer_ms: dict[str, float] | None = fact("Path (\"worker -> worker2\", \"worker -> anchor ClusterIP\") -> milliseconds the large download took.")
     mtu: PodnetMtu | None = fact("The MTUs the packets were sized for.")
-    node: str | None = fact("The lifecycle's node.")
+    nodes: list[str] | None = fact("The lifecycle's nodes, one round on each in turn.")
     batch: int | None = fact("Pods per lifecycle batch.", minimum=0)
     accounting: str | None = fact("How the IPAM's addresses were counted.")
     rounds: list[LifecycleRound] | None = fact("The lifecycle's batches.")
