@@ -1,9 +1,11 @@
 """Reachability truth tables, as in the upstream Kubernetes netpol e2e.
 
 One table per probed (port, protocol): pods are rows (from) and columns (to), named `x/a`, ... .
-A cell is True (allowed), False (denied) or, in an observed table, None (no answer: the probe
-itself failed). `diff` compares expected with observed; loopback cells (a pod to itself) are
-shown but not judged, as upstream does, because CNIs differ there.
+A cell is True (allowed), False (denied) or None: in an observed table no answer (the probe
+itself failed), in an expected one no defined verdict (cluster policies of equal priority that
+disagree: the API leaves the order to the implementation). `diff` compares expected with
+observed; loopback cells (a pod to itself) and undefined cells are shown but not judged, as
+upstream does for loopback, because implementations may differ there.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from cnimatrix.netpol.semantics import Pod, verdict
 
 MARKS = {True: ".", False: "X", None: "?"}       # allowed, denied, no answer
+EXPECTED_MARKS = {True: ".", False: "X", None: "~"}   # allowed, denied, no defined verdict
 SAME, DIFFERENT, NOT_JUDGED = ".", "X", "-"
 
 
@@ -77,7 +80,7 @@ def observed(pods: Iterable[str], target: Target) -> Table:
 class Mismatch:
     src: str
     dst: str
-    expected: bool
+    expected: bool | None   # None: no defined verdict
     observed: bool | None
     why: str        # the engine's reason for the expected verdict
 
@@ -88,13 +91,14 @@ class Diff:
     observed: Table
     mismatches: tuple[Mismatch, ...]
     loopback: tuple[Mismatch, ...]      # differences on the diagonal, reported but not counted
+    undefined: tuple[Mismatch, ...] = ()  # cells without a defined verdict: what was observed there
 
     @property
     def ok(self) -> bool:
         return not self.mismatches
 
     def mark(self, src: str, dst: str) -> str:
-        if src == dst:
+        if src == dst or self.expected.get(src, dst) is None:
             return NOT_JUDGED
         return DIFFERENT if self.expected.get(src, dst) != self.observed.get(src, dst) else SAME
 
@@ -103,14 +107,16 @@ def diff(expected_table: Table, observed_table: Table) -> Diff:
     if expected_table.pods != observed_table.pods or expected_table.target != observed_table.target:
         raise ValueError(f"tables differ in shape: {expected_table.target} {expected_table.pods} "
                          f"vs {observed_table.target} {observed_table.pods}")
-    judged, loopback = [], []
+    judged, loopback, undefined = [], [], []
     for src in expected_table.pods:
         for dst in expected_table.pods:
             want, got = expected_table.get(src, dst), observed_table.get(src, dst)
-            if want != got:
-                miss = Mismatch(src, dst, want, got, expected_table.reasons.get((src, dst), ""))
+            miss = Mismatch(src, dst, want, got, expected_table.reasons.get((src, dst), ""))
+            if want is None and src != dst:
+                undefined.append(miss)
+            elif want != got:
                 (loopback if src == dst else judged).append(miss)
-    return Diff(expected_table, observed_table, tuple(judged), tuple(loopback))
+    return Diff(expected_table, observed_table, tuple(judged), tuple(loopback), tuple(undefined))
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -129,8 +135,8 @@ def grid(pods: Sequence[str], mark) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def render(table: Table) -> str:
-    return grid(table.pods, lambda src, dst: MARKS[table.get(src, dst)])
+def render(table: Table, marks: dict = MARKS) -> str:
+    return grid(table.pods, lambda src, dst: marks[table.get(src, dst)])
 
 
 def render_diff(result: Diff) -> str:
@@ -140,17 +146,22 @@ def render_diff(result: Diff) -> str:
 def report(result: Diff) -> str:
     """Expected, observed and difference one under the other, then each mismatch with its reason."""
     target = result.expected.target
-    parts = [f"{target} expected ({MARKS[True]} allowed, {MARKS[False]} denied)", render(result.expected),
+    undefined = f", {EXPECTED_MARKS[None]} no defined verdict" if result.undefined else ""
+    parts = [f"{target} expected ({MARKS[True]} allowed, {MARKS[False]} denied{undefined})",
+             render(result.expected, EXPECTED_MARKS),
              f"{target} observed ({MARKS[None]} no answer)", render(result.observed),
-             f"{target} difference ({DIFFERENT} differs, {NOT_JUDGED} loopback, not judged)", render_diff(result)]
+             f"{target} difference ({DIFFERENT} differs, {NOT_JUDGED} loopback{' or undefined' if undefined else ''}, not judged)", render_diff(result)]
     for miss in result.mismatches:
         parts.append(f"{miss.src} -> {miss.dst}: expected {word(miss.expected)}, "
                      f"observed {word(miss.observed)}: {miss.why}")
+    for cell in result.undefined:
+        parts.append(f"{cell.src} -> {cell.dst}: no defined verdict, observed {word(cell.observed)}: {cell.why}")
     return "\n".join(parts)
 
 
-def word(value: bool | None) -> str:
-    return {True: "allowed", False: "denied", None: "no answer"}[value]
+def word(value: bool | None, expected: bool = False) -> str:
+    """An observed cell's word; `expected` reads None as the expected tables do."""
+    return {True: "allowed", False: "denied", None: "undefined" if expected else "no answer"}[value]
 
 
 def where(diffs: Sequence[Diff], most: int = 4) -> str:
@@ -179,10 +190,10 @@ def where(diffs: Sequence[Diff], most: int = 4) -> str:
 def to_json(result: Diff) -> dict:
     """For summary.json: the three matrices as rows of marks, and the mismatches with reasons."""
     pods = result.expected.pods
-    return {
+    found = {
         "target": str(result.expected.target),
         "pods": list(pods),
-        "expected": rows(pods, lambda src, dst: MARKS[result.expected.get(src, dst)]),
+        "expected": rows(pods, lambda src, dst: EXPECTED_MARKS[result.expected.get(src, dst)]),
         "observed": rows(pods, lambda src, dst: MARKS[result.observed.get(src, dst)]),
         "difference": rows(pods, result.mark),
         "mismatches": len(result.mismatches),
@@ -190,3 +201,6 @@ def to_json(result: Diff) -> dict:
         "cells": [{"from": m.src, "to": m.dst, "expected": word(m.expected), "observed": word(m.observed), "why": m.why}
                   for m in result.mismatches],
     }
+    if result.undefined:   # cells without a defined verdict: what this implementation did there
+        found["undefined"] = [{"from": c.src, "to": c.dst, "observed": word(c.observed), "why": c.why} for c in result.undefined]
+    return found

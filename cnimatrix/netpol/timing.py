@@ -32,8 +32,8 @@ def changing_cells(before: Mapping[Target, Table], after: Mapping[Target, Table]
         table = after[target]
         for src in table.pods:
             for dst in table.pods:
-                new = table.get(src, dst)
-                if src == dst or before[target].get(src, dst) == new:
+                new, old = table.get(src, dst), before[target].get(src, dst)
+                if src == dst or old == new or None in (old, new):   # undefined cells: no flip to time
                     continue
                 key = (target.protocol, nodes.get(src) == nodes.get(dst), new)
                 buckets.setdefault(key, []).append((src, dst, target, new))

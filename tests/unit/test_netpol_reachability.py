@@ -167,3 +167,31 @@ def test_where_lists_the_sources_of_a_partial_group_and_is_empty_when_all_match(
     assert where([result]) == ("1 of 6 cells differ: to x/a 80/TCP from y/a: expected denied, observed allowed; "
                                "the other 5 as expected")
     assert where([diff(want, as_expected())]) == ""
+
+
+def undefined_expected():
+    """The expected table with y/a -> x/a left undefined (cluster policies of equal priority that disagree)."""
+    table = expected(POLICIES, NAMESPACES, PODS, TCP80)
+    table.record("y/a", "x/a", None)
+    table.reasons[("y/a", "x/a")] = "Deny and Accept at priority 10"
+    return table
+
+
+@pytest.mark.parametrize("seen", [True, False])
+def test_an_undefined_cell_is_reported_but_not_judged_whatever_it_shows(seen):
+    result = diff(undefined_expected(), as_expected(**{"y/a->x/a": seen}))
+    assert result.ok and not result.mismatches
+    assert [(c.src, c.dst, c.observed, c.why) for c in result.undefined] == [("y/a", "x/a", seen, "Deny and Accept at priority 10")]
+    assert result.mark("y/a", "x/a") == "-"
+    assert to_json(result)["undefined"] == [{"from": "y/a", "to": "x/a", "observed": "allowed" if seen else "denied",
+                                             "why": "Deny and Accept at priority 10"}]
+    assert to_json(result)["expected"][2] == "~.."   # the row of y/a: to x/a undefined
+    shown = report(result)
+    assert "~ no defined verdict" in shown and "y/a -> x/a: no defined verdict, observed" in shown
+
+
+def test_a_defined_cell_beside_an_undefined_one_is_still_judged():
+    result = diff(undefined_expected(), as_expected(**{"x/a->x/b": False}))
+    assert not result.ok and [(m.src, m.dst) for m in result.mismatches] == [("x/a", "x/b")]
+    assert result.mark("x/a", "x/b") == "X"
+    assert "undefined" in to_json(result) and "undefined" not in to_json(diff(*[expected(POLICIES, NAMESPACES, PODS, TCP80)] * 2))

@@ -88,3 +88,14 @@ def test_run_summary_over_steps():
 def test_cells_target_type():
     before, after = flips_of("update-policy-types")
     assert all(isinstance(c[2], Target) for c in timing.changing_cells(before, after, NODES))
+
+
+def test_cells_going_to_or_from_undefined_are_not_watched():
+    """Cluster policies of equal priority that disagree leave a cell undefined (None): no flip to time."""
+    before, after = flips_of("update-policy-port")
+    flipped = timing.changing_cells(before, after, NODES)
+    src, dst, target, _ = flipped[0]
+    after[target].record(src, dst, None)
+    assert (src, dst, target) not in {c[:3] for c in timing.changing_cells(before, after, NODES)}
+    assert (src, dst, target) not in {c[:3] for c in timing.changing_cells(after, before, NODES)}
+    assert len(timing.changing_cells(before, after, NODES)) >= 1
