@@ -37,4 +37,7 @@ NODE_IMAGE = f"kindest/node:{KUBERNETES}"
 CILIUM = "v1.20.2"
 CILIUM_STATEDB = "v0.8.3"  # pinned v0.8.4 is withheld
 CILIUM_GOBGP = "v4.8.0"  # pinned pseudo-version v4.6.1-0.20260630022313-d6dee8360046 is withheld
+# network-policy-api (ClusterNetworkPolicy, v1alpha2): the version Cilium v1.20.2's go.mod requires,
+# whose CRDs every cluster gets before its CNI (cnimatrix/cluster/policy_crds.py).
+NETWORK_POLICY_API = "v0.2.0"
 HELM = "v3.22.0"  # renders Cilium's chart from its module; newest v3 the proxy serves

@@ -19,7 +19,7 @@ from pytest_kind import KindCluster
 
 from cnimatrix import hostload
 from cnimatrix import versions as V
-from cnimatrix.cluster import guard, node_images
+from cnimatrix.cluster import guard, node_images, policy_crds
 from cnimatrix.cni import Cni, merge_kind_config
 from cnimatrix.images.build import output_dir
 from cnimatrix.upstream import UpstreamError
@@ -188,6 +188,10 @@ def load_images(cluster: Cluster, images: list[str], workdir: Path) -> float:
 
 
 def install_cni(cluster: Cluster, cni: Cni) -> None:
+    try:   # before the CNI: one that implements cluster-wide policy watches them from its start
+        policy_crds.install(cluster, say=say)
+    except UpstreamError as exc:
+        raise ClusterError(f"cluster-wide policy CRDs: {exc}") from exc
     if cni.install.source == "builtin":
         return  # kind applied it from the node image during create
     if cni.install.source == "helm":

@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from cnimatrix.compare import perf, soak, timeline
+from cnimatrix.compare import perf, soak, tiers, timeline
 from cnimatrix.compare.load import Run
 from cnimatrix.results import SUITES, UNKNOWN_COMMIT, raise_first_schema_error, rfc3339
 from cnimatrix.results.figures import elapsed_s, finite_number
@@ -237,6 +237,9 @@ def build(runs: Sequence[Run], *, kubernetes: str, commit: str = UNKNOWN_COMMIT,
     timelines = timeline.section(columns, [run.metrics.timeline for run in runs])
     if timelines is not None:  # absent when no run recorded one: older comparisons stay as they were
         doc["timeline"] = timelines
+    cluster_policy = tiers.section(columns, [(run.doc or {}).get("tests") for run in runs])
+    if cluster_policy is not None:   # likewise: absent when no run had cluster-wide policy cases
+        doc["cluster_policy"] = cluster_policy
     validate(doc)
     return doc
 
@@ -278,6 +281,8 @@ def validate(doc: Mapping[str, Any]) -> None:
         raise ValueError("invalid comparison: soak entries do not follow the columns")
     if "timeline" in doc and [e["column"] for e in doc["timeline"]] != columns:
         raise ValueError("invalid comparison: timeline entries do not follow the columns")
+    if "cluster_policy" in doc and [e["column"] for e in doc["cluster_policy"]] != columns:
+        raise ValueError("invalid comparison: cluster_policy entries do not follow the columns")
     for curve in perf_doc["growth"]:
         if list(curve["points"]) != columns or list(curve["declared"]) != columns:
             raise ValueError(f"invalid comparison: perf curve {curve['curve']} lacks columns")

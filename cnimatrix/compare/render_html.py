@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from cnimatrix.compare import plots, present, soak, timeline
+from cnimatrix.compare import plots, present, soak, tiers, timeline
 
 CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px;color:#1d232a;background:#fff;font-size:14px}
@@ -147,6 +147,18 @@ def _perf(doc: Mapping[str, Any]) -> list[str]:
     return [*parts, f'<p class="meta">{escape(present.PERF_NOTE)}</p>']
 
 
+def _tiers(doc: Mapping[str, Any]) -> list[str]:
+    """Cluster-wide policy per tier and CNI (data-tier cells); nothing when no CNI ran such cases."""
+    entries = doc.get("cluster_policy")
+    if not entries:
+        return []
+    body = [f"<tr><th>{escape(tier)}</th>" + "".join(f"<td{_attrs(data_cni=c, data_tier=tier)}>{escape(text)}</td>"
+                                                    for c, text in zip(doc["columns"], texts)) + "</tr>"
+            for tier, texts in tiers.rows(entries)]
+    return ['<h2 id="cluster-policy">Cluster-wide policy tiers</h2>', _table(doc, ["Tier"], body, data_table="cluster-policy"),
+            f'<p class="meta">{escape(tiers.NOTE)}</p>']
+
+
 def _timeline(doc: Mapping[str, Any]) -> list[str]:
     """Where each run's time went: one stacked bar per CNI and the table (data-timeline cells);
     nothing at all when no CNI recorded a timeline."""
@@ -217,6 +229,7 @@ def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = Non
               "metrics.dns.latency_ms; time-to-effect from per-test settle_s, metrics.netpol.time_to_effect_s (one probe round) "
               "and metrics.netpol.live_update (100 ms probes of the pairs a live change flips). "
               "— means not measured.</p>",
+              *_tiers(doc),
               *_timeline(doc),
               *_perf(doc),
               *_soak(doc),

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cnimatrix.compare import present, soak, timeline
+from cnimatrix.compare import present, soak, tiers, timeline
 from cnimatrix.results.text import clip
 
 MD_REASON_LIMIT = 160  # a PR comment holds 65536 characters; keep every failure readable but short
@@ -92,6 +92,15 @@ def _timeline_lines(doc: Mapping[str, Any]) -> list[str]:
     return ["", "### Where the time goes", "", *table(["Phase", *doc["columns"]], body), "", timeline.NOTE]
 
 
+def _tier_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Cluster-wide policy per tier and CNI; nothing when no CNI ran such cases."""
+    entries = doc.get("cluster_policy")
+    if not entries:
+        return []
+    body = [[escape(tier), *(escape(text) for text in texts)] for tier, texts in tiers.rows(entries)]
+    return ["", "### Cluster-wide policy tiers", "", *table(["Tier", *doc["columns"]], body), "", tiers.NOTE]
+
+
 def _soak_lines(doc: Mapping[str, Any]) -> list[str]:
     """Repeated runs per CNI (tools/soak.py), or one line saying none was recorded."""
     lines = ["", "### Repeated runs (soak)", ""]
@@ -166,5 +175,6 @@ def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = Non
                   "metrics.dns.latency_ms; time-to-effect rows from per-test settle_s, "
                   "metrics.netpol.time_to_effect_s (one probe round) and metrics.netpol.live_update (100 ms probes "
                   "of the pairs a live change flips). — means not measured."]
+    lines += _tier_lines(doc)
     lines += _timeline_lines(doc)
     return "\n".join(lines) + "\n"

@@ -65,6 +65,10 @@ class ClusterCase:
     ambiguous: str          # why some cells deliberately have no defined verdict; "" if none do
     path: Path
     requires: tuple[str, ...] = ()
+    # as a NetworkPolicy case reads them (policy_cases.py): cluster cases probe pods directly and
+    # leave the DNS check to the NetworkPolicy cases
+    service: bool = False
+    dns: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,24 @@ def expected_table(state: ClusterState, target: Target) -> Table:
             table.record(src.key, dst.key, result.allowed)
             table.reasons[(src.key, dst.key)] = result.reason
     return table
+
+
+def ignoring_cluster_policies(state: ClusterState, target: Target) -> Table:
+    """What a CNI that ignores ClusterNetworkPolicies shows: the NetworkPolicies' verdict alone."""
+    return expected_table(replace(state, cluster_policies=()), target)
+
+
+def denied_only_by_cluster_policies(case: ClusterCase) -> list[str]:
+    """The cells (any state, any target) that the case's cluster policies deny and its
+    NetworkPolicies alone would allow, as 'state: src -> dst port/protocol': a CNI that ignores
+    cluster policies lets exactly these through."""
+    found = []
+    for state in states(case):
+        for target in case.targets:
+            ignored = ignoring_cluster_policies(state, target)
+            found += [f"{state.title}: {src} -> {dst} {target}" for (src, dst), allowed in expected_table(state, target).cells.items()
+                      if allowed is False and ignored.get(src, dst) is True]
+    return found
 
 
 # --- loading -------------------------------------------------------------------------------

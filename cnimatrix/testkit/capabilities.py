@@ -7,6 +7,8 @@ from collections.abc import Iterable
 VOCABULARY: dict[str, str] = {
     "networkpolicy": "Kubernetes NetworkPolicy (networking.k8s.io/v1) is enforced",
     "networkpolicy_ipblock_pods": "an ipBlock peer selects pod IPs as well as addresses outside the cluster",
+    "cluster_network_policy": "ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2: Admin and Baseline tiers) is enforced",
+    "cluster_policy_networks_pods": "a ClusterNetworkPolicy `networks` peer selects pod IPs as well as addresses outside the cluster",
     "hairpin": "a pod reaches itself through its own Service",
     "udp_services": "Services translate UDP",
     "session_affinity": "sessionAffinity ClientIP keeps a client on one backend",

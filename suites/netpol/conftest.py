@@ -18,6 +18,7 @@ from policy_cases import run_case
 from cnimatrix.cluster import kind
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
+from cnimatrix.netpol.cluster_cases import ClusterCase
 from cnimatrix.netpol.enforcement import placement
 from cnimatrix.probe.executors import PodExecutor
 from cnimatrix.stats import latency_summary
@@ -32,7 +33,8 @@ from fixtures.workloads import Namespace
 def make_set(make_namespace, index: int, pod_cidr: str, nodes: list[str]) -> MatrixEnv:
     """Namespace set `index`: x, y and z with their pods applied (set 0 keeps the plain names)."""
     prefix = "netpol" if index == 0 else f"netpol{index}"
-    env = MatrixEnv(namespaces={logical: make_namespace(f"{prefix}-{logical}", suite="netpol") for logical in catalog.NAMESPACES})
+    env = MatrixEnv(namespaces={logical: make_namespace(f"{prefix}-{logical}", suite="netpol") for logical in catalog.NAMESPACES},
+                    prefix=prefix)
     env.pod_cidr, env.nodes = pod_cidr, placement(nodes)
     for logical, ns in env.namespaces.items():
         env.set_namespace_labels(logical, {"ns": logical})
@@ -49,10 +51,18 @@ def wait_set_ready(env: MatrixEnv) -> None:
             env.service_ips[f"{logical}/{pod}"] = ns.service(f"svc-{pod}").spec.cluster_ip
 
 
+CASE_TESTS = ("test_policy_case", "test_cluster_policy_case")   # the tests whose cases run ahead on the sets
+
+
 def selected_cases(session) -> list:
-    """The policy cases this run selected, in test order."""
+    """The policy cases (NetworkPolicy and cluster-wide) this run selected, in test order."""
     return [item.callspec.params["case"] for item in session.items
-            if getattr(item, "originalname", "") == "test_policy_case" and hasattr(item, "callspec")]
+            if getattr(item, "originalname", "") in CASE_TESTS and hasattr(item, "callspec")]
+
+
+def case_key(case) -> str:
+    """A case's key in the pool: its name, cluster-wide cases prefixed (the catalogs name apart)."""
+    return f"cluster/{case.name}" if isinstance(case, ClusterCase) else case.name
 
 
 def prepare_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
@@ -74,17 +84,18 @@ def prepare_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
 
 def case_pool(session, sets: list[MatrixEnv], cni, kernel_features) -> Ahead:
     """The selected policy cases, in test order, to run ahead on the namespace sets (testkit.ahead)."""
-    cases = {case.name: case for case in selected_cases(session)}   # keyed by name: cases are not hashable
-    enforcing = enforces(cni)
-    pool = Ahead(sets, list(cases), lambda env, name: run_case(
-        env, cases[name], enforcing, declared.cni_gaps(cni, kernel_features, cases[name].requires), check=pool.check))
+    cases = {case_key(case): case for case in selected_cases(session)}   # keyed by name: cases are not hashable
+    networkpolicy, cluster_policy = enforces(cni), enforces(cni, "cluster_network_policy")
+    pool = Ahead(sets, list(cases), lambda env, key: run_case(
+        env, cases[key], cluster_policy if isinstance(cases[key], ClusterCase) else networkpolicy,
+        declared.cni_gaps(cni, kernel_features, cases[key].requires), check=pool.check, networkpolicy_enforced=networkpolicy))
     return pool
 
 
 def pytest_collection_modifyitems(session, config, items):
     """With --concurrency above 1 the suite's set-up and policy cases run in the background from the
     first test that tolerates company (testkit.background), beside the other suites."""
-    if config.getoption("--cni") and any(getattr(item, "originalname", "") == "test_policy_case" for item in items):
+    if config.getoption("--cni") and any(getattr(item, "originalname", "") in CASE_TESTS for item in items):
         background.offer(config, "netpol", start_in_background, suite="netpol")
 
 
@@ -151,9 +162,9 @@ def netpol(matrix_sets, cases_ahead):
         yield matrix_sets[0]
 
 
-def enforces(cni) -> bool:
-    """The CNI declares NetworkPolicy enforced (else a fail-open result is reported as declared)."""
-    return cni.capability("networkpolicy").status == "enforced"
+def enforces(cni, capability: str = "networkpolicy") -> bool:
+    """The CNI declares NetworkPolicy (or `capability`) enforced (else a fail-open result is reported as declared)."""
+    return cni.capability(capability).status == "enforced"
 
 
 @pytest.fixture
@@ -163,11 +174,12 @@ def enforcing(cni) -> bool:
 
 @pytest.fixture
 def not_enforced(cni, record, request):
-    """`not_enforced(seen)`: report the scenario as the CNI's networkpolicy declaration observed
-    (not enforced, whatever word the CNI declares it with), and stop it."""
-    status = cni.capability("networkpolicy")
-    gap = declared.gap("networkpolicy", status.status, status.evidence)
-    return lambda seen: declared.observed(request, record, gap, seen, not_enforced=True)
+    """`not_enforced(seen, capability="networkpolicy")`: report the scenario as the CNI's declaration
+    of that capability observed (not enforced, whatever word the CNI declares it with), and stop it."""
+    def observed(seen: str, capability: str = "networkpolicy"):
+        status = cni.capability(capability)
+        declared.observed(request, record, declared.gap(capability, status.status, status.evidence), seen, not_enforced=True)
+    return observed
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import ClassVar
 import pytest
 from kubernetes import client
 
+from cnimatrix.cluster import policy_crds
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
 from cnimatrix.netpol.reachability import Table, Target
@@ -31,6 +32,7 @@ PROBE_TIMEOUT_S = 1.2
 # timeout passes (the matrix rounds still time a slower change).
 WATCH = {"interval_s": 0.1, "timeout_s": 0.9, "hold": 10, "deadline_s": deadline("watch")}
 DEFAULT_POD_CIDR = "10.244.0.0/16"  # kind's default podSubnet
+SET_LABEL = "cnimatrix.io/netpol-set"   # on a set's ClusterNetworkPolicies: reset() deletes that set's own
 
 
 @dataclass
@@ -48,6 +50,7 @@ class MatrixEnv:
     node_traffic: dict[str, dict] = field(default_factory=dict)    # scenario -> probe -> observed
     watch_spacing_ms: list[float] = field(default_factory=list)
     side_executors: dict[str, PodExecutor] = field(default_factory=dict)   # for probes that overlap a round
+    prefix: str = "netpol"      # the set's name: its namespaces' prefix, and its cluster policies' (cluster-scoped)
 
     @property
     def names(self) -> dict[str, str]:
@@ -80,8 +83,10 @@ class MatrixEnv:
     # --- state of the matrix ----------------------------------------------------------------
 
     def reset(self) -> None:
-        """No policies, and only the matrix's own labels, as every case expects to start from.
-        Through the API, touching only what differs: kubectl per call would cost ~0.3 s each."""
+        """No policies (this set's cluster policies included), and only the matrix's own labels, as
+        every case expects to start from. Through the API, touching only what differs: kubectl per
+        call would cost ~0.3 s each."""
+        self.delete_cluster_policies()
         for logical, ns in self.namespaces.items():
             self.networking(ns).delete_collection_namespaced_network_policy(ns.name)
             labels = ns.core.read_namespace(ns.name).metadata.labels or {}
@@ -97,6 +102,42 @@ class MatrixEnv:
     @staticmethod
     def networking(ns: Namespace) -> client.NetworkingV1Api:
         return client.NetworkingV1Api(ns.api)
+
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(next(iter(self.namespaces.values())).api)
+
+    def cluster_policy_name(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    def apply_cluster_policy(self, policy: dict) -> None:
+        """Create or replace a ClusterNetworkPolicy, named and labelled as this set's."""
+        mapping = catalog.placeholders(self.ips, self.pod_cidr, self.names)
+        doc = catalog.render(policy, mapping)
+        name = self.cluster_policy_name(doc["metadata"]["name"])
+        doc["metadata"] = {**doc["metadata"], "name": name, "labels": {**doc["metadata"].get("labels", {}), SET_LABEL: self.prefix}}
+        args = (policy_crds.GROUP, policy_crds.VERSION, policy_crds.PLURAL)
+        try:
+            self.custom.create_cluster_custom_object(*args, doc)
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+            current = self.custom.get_cluster_custom_object(*args, name)
+            doc["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            self.custom.replace_cluster_custom_object(*args, name, doc)
+
+    def delete_cluster_policy(self, name: str) -> None:
+        self.custom.delete_cluster_custom_object(policy_crds.GROUP, policy_crds.VERSION, policy_crds.PLURAL,
+                                                 self.cluster_policy_name(name))
+
+    def delete_cluster_policies(self) -> None:
+        """This set's ClusterNetworkPolicies, if the cluster has the CRD at all."""
+        try:
+            self.custom.delete_collection_cluster_custom_object(policy_crds.GROUP, policy_crds.VERSION, policy_crds.PLURAL,
+                                                                label_selector=f"{SET_LABEL}={self.prefix}")
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
 
     def set_pod_labels(self, pod: str, labels: dict) -> None:
         ns, name = self.real(pod)

@@ -10,10 +10,11 @@ and wait for the next expected matrix; the time each change took to show is reco
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from cnimatrix.netpol import cases as catalog
-from cnimatrix.netpol import timing
+from cnimatrix.netpol import cluster_cases, timing
 from cnimatrix.netpol.reachability import diff, expected, report, to_json, where
 from cnimatrix.probe.probes import dns
 from cnimatrix.testkit import declared
@@ -37,34 +38,52 @@ class CaseRun:
     attachments: list[tuple[str, str]] = field(default_factory=list)
 
 
-def run_case(env, case, enforcing: bool, gaps: list, check=lambda: None) -> CaseRun:
-    """Apply the case on `env` and walk its states; `check()` between steps raises to stop early."""
+@dataclass(frozen=True)
+class Engine:
+    """How a kind of case is run: its states, a state's expected table, how it is applied, and
+    what a CNI that does not enforce its policies shows instead (`unenforced`: a judge for the
+    rounds to wait on, given whether the CNI enforces NetworkPolicy) and whether an observation
+    is only that (`only_unenforced`)."""
+
+    states: Callable
+    expected: Callable          # (state, target) -> Table
+    apply_initial: Callable     # (env, case)
+    apply_step: Callable        # (env, step)
+    unenforced: Callable        # (state, want, targets, networkpolicy_enforced) -> judge
+    only_unenforced: Callable   # (want, observed) -> bool
+    telling: Callable           # (state, want, targets) -> bool: matching `want` shows enforcement
+
+
+def run_case(env, case, enforcing: bool, gaps: list, check=lambda: None, networkpolicy_enforced: bool = True) -> CaseRun:
+    """Apply the case on `env` and walk its states; `check()` between steps raises to stop early.
+    `enforcing`: the CNI declares the case's kind of policy enforced."""
+    engine = engine_of(case)
     run = CaseRun(TestRecord())
     record = run.record
-    states = catalog.states(case, ips=env.ips, pod_cidr=env.pod_cidr)
+    states = engine.states(case, ips=env.ips, pod_cidr=env.pod_cidr)
     record.metrics.update(category=case.category, features=list(case.features), targets=[str(t) for t in case.targets])
-    apply_initial(env, case)
+    engine.apply_initial(env, case)
     want: dict = {}
     for index, state in enumerate(states):
         check()
-        before, want = want, {t: expected(state.policies, state.namespaces, state.pods, t) for t in case.targets}
+        before, want = want, {t: engine.expected(state, t) for t in case.targets}
         watch, changed_at = step_into(env, case, index, before, want, watched=enforcing)
-        # Without enforcement, what the policies deny may get through (the declaration); what they
-        # allow must, steadily: that is what the rounds wait for.
+        # Without enforcement the rounds wait for what such a CNI shows (the declaration), steadily.
         conv = env.settle(record, state.title, lambda: env.observe(case.targets, through_service=case.service, check=check),
-                          judge_against(want) if enforcing else judge_allowed(want), enforced=not gaps)
+                          judge_against(want) if enforcing else engine.unenforced(state, want, case.targets, networkpolicy_enforced),
+                          enforced=not gaps)
         keep(env, record, case, state.title, want, conv, watch, changed_at)
         observed = conv.last or {}
         matched, mismatch = judge_against(want)(observed) if observed else (False, conv.reason)
         if conv.ok and matched:
             if conv.settle_s is not None:
                 env.effects.append(conv.settle_s)
-            if not enforcing and any(w.denied() for w in want.values()):
+            if not enforcing and engine.telling(state, want, case.targets):
                 declared.worked(record)
             continue
         text = "\n\n".join(report(diff(want[t], observed[t])) for t in case.targets if t in observed)
         run.attachments.append((f"{case.name} {state.title}", text))
-        if not enforcing and conv.ok and fail_open_only(want, observed):
+        if not enforcing and conv.ok and engine.only_unenforced(want, observed):
             return _verdict(run, NOT_ENFORCED, f"{state.title}: {mismatch}")
         if enforcing and gaps:  # a capability beyond enforcement, declared missing with evidence (reported skipped)
             run.gap = gaps[0]
@@ -94,11 +113,23 @@ def apply_initial(env, case) -> None:
         env.apply_policy(policy)
 
 
+def apply_cluster_initial(env, case) -> None:
+    env.reset()
+    for policy in case.cluster_policies:
+        env.apply_cluster_policy(policy)
+    for policy in case.policies:
+        env.apply_policy(policy)
+
+
 def apply_step(env, step) -> None:
     if step.action == "apply":
         env.apply_policy(step.body)
     elif step.action == "delete":
         env.delete_policy(step.body)
+    elif step.action == "apply_cluster_policy":
+        env.apply_cluster_policy(step.body)
+    elif step.action == "delete_cluster_policy":
+        env.delete_cluster_policy(step.body)
     elif step.action == "pod_labels":
         for pod, labels in step.body.items():
             env.set_pod_labels(pod, labels)
@@ -135,6 +166,33 @@ def fail_open_only(want: dict, observed: dict) -> bool:
     return all(m.expected is False and m.observed is True for d in diffs for m in d.mismatches)
 
 
+def ignoring_cluster_policies(state, targets) -> dict:
+    return {t: cluster_cases.ignoring_cluster_policies(state, t) for t in targets}
+
+
+def without_cluster_policies(state, want: dict, targets, networkpolicy_enforced: bool):
+    """A CNI that ignores ClusterNetworkPolicies shows the NetworkPolicies' verdict alone (or, if it
+    enforces no NetworkPolicy either, lets at least what they allow through)."""
+    ignored = ignoring_cluster_policies(state, targets)
+    return judge_against(ignored) if networkpolicy_enforced else judge_allowed(ignored)
+
+
+def cluster_policies_tell(state, want: dict, targets) -> bool:
+    return any(want[t].cells != ignored.cells for t, ignored in ignoring_cluster_policies(state, targets).items())
+
+
+NETWORK_POLICY = Engine(catalog.states, lambda state, t: expected(state.policies, state.namespaces, state.pods, t),
+                        apply_initial, apply_step, lambda state, want, targets, np: judge_allowed(want), fail_open_only,
+                        lambda state, want, targets: any(w.denied() for w in want.values()))
+# the rounds' judge already held the cluster without its cluster policies: whatever differs is theirs
+CLUSTER_POLICY = Engine(cluster_cases.states, cluster_cases.expected_table, apply_cluster_initial, apply_step,
+                        without_cluster_policies, lambda want, observed: True, cluster_policies_tell)
+
+
+def engine_of(case) -> Engine:
+    return CLUSTER_POLICY if isinstance(case, cluster_cases.ClusterCase) else NETWORK_POLICY
+
+
 def step_into(env, case, index: int, before: dict, want: dict, watched: bool):
     """Make the step into state `index` (state 0 is the case as applied); `watched` (enforcing CNIs):
     the cells it flips are probed every 100 ms across the change. Returns the watch and the change's time."""
@@ -143,7 +201,7 @@ def step_into(env, case, index: int, before: dict, want: dict, watched: bool):
         if watched:
             watch = env.watch_cells(timing.changing_cells(before, want, env.nodes), through_service=case.service)
             watch.start()
-        apply_step(env, case.steps[index - 1])
+        engine_of(case).apply_step(env, case.steps[index - 1])
     return watch, time.time()
 
 

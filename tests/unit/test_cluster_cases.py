@@ -315,3 +315,27 @@ def test_a_file_that_is_not_a_list_of_cases(tmp_path):
     (tmp_path / "bad.yaml").write_text("- {name: [\n")
     with pytest.raises(C.CaseError, match="^bad.yaml: not valid YAML"):
         CC.load_all(tmp_path)
+
+
+def test_cluster_policy_off_control_names_every_case_a_cni_ignoring_cluster_policies_fails():
+    """The engine decides: a must-fail case has a cell only its cluster policies deny; every such
+    case Cilium runs (none needing pod IPs in `networks`, declared unsupported there) is listed."""
+    from cnimatrix import breakage
+
+    item = breakage.load("cilium-cluster-policy-off")
+    named = {e.split("[")[1].rstrip("]") for e in item.must_fail}
+    assert all(e.startswith("test_cluster_policy_case[") for e in item.must_fail)
+    telling = {c.name for c in CC.load_all()
+               if CC.denied_only_by_cluster_policies(c) and "cluster_policy_networks_pods" not in c.requires}
+    assert named == telling and len(named) >= 25
+
+
+def test_cells_denied_only_by_cluster_policies_leave_out_what_networkpolicies_deny_too():
+    known = {c.name: c for c in CC.load_all()}
+    found = CC.denied_only_by_cluster_policies(known["admin-deny-ingress-from-namespace"])
+    assert found and all(line.startswith("initial: ") for line in found)
+    # an Admin Accept over a NetworkPolicy deny opens cells: nothing there is the cluster policies' denial
+    accepting = [c for c in known.values() if set(c.features) >= {"accept", "network-policy"} and not c.steps
+                 and all(r["action"] == "Accept" for p in c.cluster_policies for d in ("ingress", "egress")
+                         for r in p["spec"].get(d, []))]
+    assert accepting and all(CC.denied_only_by_cluster_policies(c) == [] for c in accepting)

@@ -24,10 +24,11 @@ def test_breakages_load_and_name_real_scenarios():
     suites = Path(__file__).resolve().parents[2] / "suites"
     known = breakage.load_all()
     assert {"no-kube-proxy", "wrong-cluster-domain"} <= set(known)
-    from cnimatrix.netpol import cases, scenarios
+    from cnimatrix.netpol import cases, cluster_cases, scenarios
 
     netpol_params = {  # the netpol suite's parameters are names from its data files
         "test_policy_case": {c.name for c in cases.load_all()},
+        "test_cluster_policy_case": {c.name for c in cluster_cases.load_all()},
         "test_established_connection": {s.name for s in scenarios.load_established()},
         "test_node_traffic": {s.name for s in scenarios.load_node_traffic()},
     }

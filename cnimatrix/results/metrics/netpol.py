@@ -100,6 +100,7 @@ class NetpolTestMetrics(TestMetrics):
     category: str | None = fact("The policy case's category.")
     features: list[str] | None = fact("The policy features the case exercises.")
     targets: list[str] | None = fact("Port/protocol targets probed.")
+    tier: str | None = fact("A cluster-wide case's tiers: admin, baseline or admin+baseline.")
     namespace_set: int | None = fact("The namespace set the case ran on (0: the first), beside cases on the others.", minimum=0)
     ran_s: float | None = fact("Seconds the case took on its set; the test's own duration is what it waited for it.",
                                minimum=0)
