@@ -9,14 +9,10 @@ NetworkPolicies alone would, the case is reported "not enforced (declared)", nev
 """
 from __future__ import annotations
 
-import time
-
 import pytest
-from policy_cases import DECLARED, FAILED, NOT_ENFORCED
-from test_netpol import attach
+from test_netpol import verdict_of
 
 from cnimatrix.netpol import cluster_cases
-from cnimatrix.testkit import declared
 
 pytestmark = pytest.mark.suite("netpol")
 
@@ -26,19 +22,7 @@ CASES = cluster_cases.load_all()
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=pytest.mark.title(f"cluster {c.category}: {c.description}"))
                                   for c in CASES])
 def test_cluster_policy_case(cases_ahead, not_enforced, record, request, case):
-    asked = time.monotonic()
-    done = cases_ahead.result(f"cluster/{case.name}")
-    run = done.value
-    record.absorb(run.record, waited_s=time.monotonic() - asked)
-    record.metrics.update(namespace_set=done.slot, ran_s=done.took_s, tier=tiers(case))
-    for name, text in run.attachments:
-        attach(name, text)
-    if run.verdict == NOT_ENFORCED:
-        not_enforced(run.reason, "cluster_network_policy")
-    if run.verdict == DECLARED:
-        declared.observed(request, record, run.gap, run.reason, not_enforced=False)
-    if run.verdict == FAILED:
-        pytest.fail(run.reason, pytrace=False)
+    verdict_of(cases_ahead, f"cluster/{case.name}", not_enforced, record, request, "cluster_network_policy", tier=tiers(case))
 
 
 def tiers(case) -> str:

@@ -26,15 +26,21 @@ CASES = catalog.load_all()
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=pytest.mark.title(f"{c.category}: {c.description}"))
                                   for c in CASES])
 def test_policy_case(cases_ahead, not_enforced, record, request, case):
+    verdict_of(cases_ahead, case.name, not_enforced, record, request)
+
+
+def verdict_of(cases_ahead, key: str, not_enforced, record, request, capability: str = "networkpolicy", **metrics) -> None:
+    """Take the run of the case under `key` from the pool and give its verdict; `capability` is the
+    declaration a not-enforced run observed."""
     asked = time.monotonic()
-    done = cases_ahead.result(case.name)
+    done = cases_ahead.result(key)
     run = done.value
     record.absorb(run.record, waited_s=time.monotonic() - asked)
-    record.metrics.update(namespace_set=done.slot, ran_s=done.took_s)
+    record.metrics.update(namespace_set=done.slot, ran_s=done.took_s, **metrics)
     for name, text in run.attachments:
         attach(name, text)
     if run.verdict == NOT_ENFORCED:
-        not_enforced(run.reason)
+        not_enforced(run.reason, capability)
     if run.verdict == DECLARED:
         declared.observed(request, record, run.gap, run.reason, not_enforced=False)
     if run.verdict == FAILED:
