@@ -159,9 +159,8 @@ def report(result: Diff) -> str:
     return "\n".join(parts)
 
 
-def word(value: bool | None, expected: bool = False) -> str:
-    """An observed cell's word; `expected` reads None as the expected tables do."""
-    return {True: "allowed", False: "denied", None: "undefined" if expected else "no answer"}[value]
+def word(value: bool | None) -> str:
+    return {True: "allowed", False: "denied", None: "no answer"}[value]
 
 
 def where(diffs: Sequence[Diff], most: int = 4) -> str:

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import pytest
 from matrix import DEFAULT_POD_CIDR, MatrixEnv, wait_matrix_up
-from policy_cases import run_case
+from policy_cases import case_key, engine_of, run_case
 
 from cnimatrix.cluster import kind
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.netpol import timing
-from cnimatrix.netpol.cluster_cases import ClusterCase
 from cnimatrix.netpol.enforcement import placement
 from cnimatrix.probe.executors import PodExecutor
 from cnimatrix.stats import latency_summary
@@ -60,11 +59,6 @@ def selected_cases(session) -> list:
             if getattr(item, "originalname", "") in CASE_TESTS and hasattr(item, "callspec")]
 
 
-def case_key(case) -> str:
-    """A case's key in the pool: its name, cluster-wide cases prefixed (the catalogs name apart)."""
-    return f"cluster/{case.name}" if isinstance(case, ClusterCase) else case.name
-
-
 def prepare_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
     """--concurrency namespace sets (no more than the selected policy cases need), connected."""
     count = max(1, min(request.config.getoption("--concurrency"), len(selected_cases(request.session))))
@@ -85,10 +79,9 @@ def prepare_sets(request, cluster, cni, make_namespace) -> list[MatrixEnv]:
 def case_pool(session, sets: list[MatrixEnv], cni, kernel_features) -> Ahead:
     """The selected policy cases, in test order, to run ahead on the namespace sets (testkit.ahead)."""
     cases = {case_key(case): case for case in selected_cases(session)}   # keyed by name: cases are not hashable
-    networkpolicy, cluster_policy = enforces(cni), enforces(cni, "cluster_network_policy")
     pool = Ahead(sets, list(cases), lambda env, key: run_case(
-        env, cases[key], cluster_policy if isinstance(cases[key], ClusterCase) else networkpolicy,
-        declared.cni_gaps(cni, kernel_features, cases[key].requires), check=pool.check, networkpolicy_enforced=networkpolicy))
+        env, cases[key], enforces(cni, engine_of(cases[key]).capability),
+        declared.cni_gaps(cni, kernel_features, cases[key].requires), check=pool.check, networkpolicy_enforced=enforces(cni)))
     return pool
 
 

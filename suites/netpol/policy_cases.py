@@ -52,6 +52,8 @@ class Engine:
     unenforced: Callable        # (state, want, targets, networkpolicy_enforced) -> judge
     only_unenforced: Callable   # (want, observed) -> bool
     telling: Callable           # (state, want, targets) -> bool: matching `want` shows enforcement
+    capability: str             # the CNI declaration that says whether it enforces this kind
+    key_prefix: str             # a case's key in the pool is this + its name (the catalogs name apart)
 
 
 def run_case(env, case, enforcing: bool, gaps: list, check=lambda: None, networkpolicy_enforced: bool = True) -> CaseRun:
@@ -183,14 +185,20 @@ def cluster_policies_tell(state, want: dict, targets) -> bool:
 
 NETWORK_POLICY = Engine(catalog.states, lambda state, t: expected(state.policies, state.namespaces, state.pods, t),
                         apply_initial, apply_step, lambda state, want, targets, np: judge_allowed(want), fail_open_only,
-                        lambda state, want, targets: any(w.denied() for w in want.values()))
+                        lambda state, want, targets: any(w.denied() for w in want.values()), "networkpolicy", "")
 # the rounds' judge already held the cluster without its cluster policies: whatever differs is theirs
 CLUSTER_POLICY = Engine(cluster_cases.states, cluster_cases.expected_table, apply_cluster_initial, apply_step,
-                        without_cluster_policies, lambda want, observed: True, cluster_policies_tell)
+                        without_cluster_policies, lambda want, observed: True, cluster_policies_tell,
+                        "cluster_network_policy", "cluster/")
 
 
 def engine_of(case) -> Engine:
     return CLUSTER_POLICY if isinstance(case, cluster_cases.ClusterCase) else NETWORK_POLICY
+
+
+def case_key(case) -> str:
+    """The case's key in the pool of cases run ahead."""
+    return engine_of(case).key_prefix + case.name
 
 
 def step_into(env, case, index: int, before: dict, want: dict, watched: bool):

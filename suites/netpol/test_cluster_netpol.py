@@ -22,7 +22,7 @@ CASES = cluster_cases.load_all()
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=pytest.mark.title(f"cluster {c.category}: {c.description}"))
                                   for c in CASES])
 def test_cluster_policy_case(cases_ahead, not_enforced, record, request, case):
-    verdict_of(cases_ahead, f"cluster/{case.name}", not_enforced, record, request, "cluster_network_policy", tier=tiers(case))
+    verdict_of(cases_ahead, case, not_enforced, record, request, tier=tiers(case))
 
 
 def tiers(case) -> str:

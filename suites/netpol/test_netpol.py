@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from policy_cases import DECLARED, FAILED, NOT_ENFORCED
+from policy_cases import DECLARED, FAILED, NOT_ENFORCED, case_key, engine_of
 
 from cnimatrix.netpol import cases as catalog
 from cnimatrix.testkit import declared
@@ -26,21 +26,21 @@ CASES = catalog.load_all()
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=pytest.mark.title(f"{c.category}: {c.description}"))
                                   for c in CASES])
 def test_policy_case(cases_ahead, not_enforced, record, request, case):
-    verdict_of(cases_ahead, case.name, not_enforced, record, request)
+    verdict_of(cases_ahead, case, not_enforced, record, request)
 
 
-def verdict_of(cases_ahead, key: str, not_enforced, record, request, capability: str = "networkpolicy", **metrics) -> None:
-    """Take the run of the case under `key` from the pool and give its verdict; `capability` is the
-    declaration a not-enforced run observed."""
+def verdict_of(cases_ahead, case, not_enforced, record, request, **metrics) -> None:
+    """Take the case's run from the pool and give its verdict; a not-enforced run observed the
+    declaration of its kind's capability (networkpolicy, cluster_network_policy)."""
     asked = time.monotonic()
-    done = cases_ahead.result(key)
+    done = cases_ahead.result(case_key(case))
     run = done.value
     record.absorb(run.record, waited_s=time.monotonic() - asked)
     record.metrics.update(namespace_set=done.slot, ran_s=done.took_s, **metrics)
     for name, text in run.attachments:
         attach(name, text)
     if run.verdict == NOT_ENFORCED:
-        not_enforced(run.reason, capability)
+        not_enforced(run.reason, engine_of(case).capability)
     if run.verdict == DECLARED:
         declared.observed(request, record, run.gap, run.reason, not_enforced=False)
     if run.verdict == FAILED:
