@@ -15,7 +15,7 @@ import pytest
 
 from cnimatrix import hostload
 from cnimatrix import versions as V
-from cnimatrix.results import RunSummary, TestResult, rfc3339, write_summary
+from cnimatrix.results import RunSummary, TestResult, cluster_policy_report, rfc3339, write_summary
 from cnimatrix.results.summary import SUITES
 from cnimatrix.testkit import declared, evidence
 from cnimatrix.testkit.capabilities import UnknownCapability, check_known
@@ -284,6 +284,8 @@ def pytest_sessionfinish(session, exitstatus):
         cni_source=_cni_source(state.cni) if state.offline else None,
     )
     path = write_summary(folder / "summary.json", summary)
+    # The cluster-wide cases also in network-policy-api's ConformanceReport shape, to share upstream.
+    cluster_policy_report.write(summary.to_dict(), folder, getattr(state.cni.install, "module", None))
     _allure_environment(config, summary)
     counts = summary.to_dict()["counts"]
     reporter = config.pluginmanager.get_plugin("terminalreporter")
