@@ -66,6 +66,7 @@ def run_case(env, case, enforcing: bool, gaps: list, check=lambda: None, network
     record.metrics.update(category=case.category, features=list(case.features), targets=[str(t) for t in case.targets])
     engine.apply_initial(env, case)
     want: dict = {}
+    told = False   # some state's match showed enforcement (only asked of a CNI that declares none)
     for index, state in enumerate(states):
         check()
         before, want = want, {t: engine.expected(state, t) for t in case.targets}
@@ -81,6 +82,7 @@ def run_case(env, case, enforcing: bool, gaps: list, check=lambda: None, network
             if conv.settle_s is not None:
                 env.effects.append(conv.settle_s)
             if not enforcing and engine.telling(state, want, case.targets):
+                told = True
                 declared.worked(record)
             continue
         text = "\n\n".join(report(diff(want[t], observed[t])) for t in case.targets if t in observed)
@@ -93,6 +95,11 @@ def run_case(env, case, enforcing: bool, gaps: list, check=lambda: None, network
         return _verdict(run, FAILED, f"{state.title}: {conv.reason} (after {conv.count} rounds)\n{text}")
     if gaps:  # every state matched although the CNI declares a capability it needs missing
         declared.worked(record)
+    if not enforcing and not told:
+        # Every state expects what a CNI without this enforcement shows anyway: matching it proves
+        # nothing, so the declaration stands (never a pass for a CNI that declares no support).
+        return _verdict(run, NOT_ENFORCED, "every state expects what a CNI that does not enforce these policies shows; "
+                                           "the case cannot tell enforcement apart here")
     if case.dns:
         unresolved = dns_still_resolves(env)
         if unresolved:
@@ -176,7 +183,16 @@ def without_cluster_policies(state, want: dict, targets, networkpolicy_enforced:
     """A CNI that ignores ClusterNetworkPolicies shows the NetworkPolicies' verdict alone (or, if it
     enforces no NetworkPolicy either, lets at least what they allow through)."""
     ignored = ignoring_cluster_policies(state, targets)
-    return judge_against(ignored) if networkpolicy_enforced else judge_allowed(ignored)
+    declared = judge_against(ignored) if networkpolicy_enforced else judge_allowed(ignored)
+    exact = judge_against(want)
+
+    def judge(observed) -> tuple[bool, str]:
+        # A CNI that enforces them after all matches `want`: a wrong declaration, flagged, not a timeout.
+        matched, reason = declared(observed)
+        if not matched and exact(observed)[0]:
+            return True, "matrix as expected with the cluster-wide policies enforced"
+        return matched, reason
+    return judge
 
 
 def cluster_policies_tell(state, want: dict, targets) -> bool:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cnimatrix.netpol import cases as catalog
+from cnimatrix.netpol import cluster_cases
 from cnimatrix.netpol.reachability import Table, expected
 from cnimatrix.testkit import settle
 
@@ -62,6 +63,9 @@ class ScriptedMatrix:
     def apply_policy(self, *args):
         pass
 
+    def apply_cluster_policy(self, *args):
+        pass
+
     def observe(self, targets, through_service=False, check=lambda: None):
         return self.rounds.pop(0) if len(self.rounds) > 1 else self.rounds[0]
 
@@ -102,3 +106,34 @@ def test_an_enforcing_cni_that_lets_denied_traffic_through_fails():
 
 def test_the_case_under_test_denies_something():
     assert any(t.denied() for t in want_tables(CASE).values())   # else the verdicts above prove nothing
+
+
+# A cluster-wide case whose policies change nothing the NetworkPolicy alone would not decide.
+SILENT = next(c for c in cluster_cases.load_all() if c.name == "admin-pass-then-networkpolicy-deny-is-final")
+
+
+def cluster_tables(case, ignoring: bool) -> dict:
+    state = cluster_cases.states(case)[0]
+    table = cluster_cases.ignoring_cluster_policies if ignoring else cluster_cases.expected_table
+    return {t: table(state, t) for t in case.targets}
+
+
+def test_the_silent_case_really_expects_what_the_networkpolicy_alone_shows():
+    assert all(cluster_tables(SILENT, False)[t].cells == cluster_tables(SILENT, True)[t].cells for t in SILENT.targets)
+
+
+def test_a_case_that_cannot_tell_is_not_enforced_never_passed_on_a_cni_without_support():
+    run = run_case(ScriptedMatrix([cluster_tables(SILENT, True)]), SILENT, enforcing=False, gaps=[])
+    assert run.verdict == NOT_ENFORCED and "cannot tell" in run.reason
+
+
+def test_the_same_observation_passes_where_the_cni_declares_support():
+    run = run_case(ScriptedMatrix([cluster_tables(SILENT, True)]), SILENT, enforcing=True, gaps=[])
+    assert run.verdict == PASSED, run.reason
+
+
+def test_a_telling_case_matched_on_a_cni_without_support_still_passes_flagged():
+    telling = next(c for c in cluster_cases.load_all() if c.name == "peers-namespace-expression")
+    assert any(cluster_tables(telling, False)[t].cells != cluster_tables(telling, True)[t].cells for t in telling.targets)
+    run = run_case(ScriptedMatrix([cluster_tables(telling, False)]), telling, enforcing=False, gaps=[])
+    assert run.verdict == PASSED and run.record.flags, run.reason
