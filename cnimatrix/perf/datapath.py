@@ -60,9 +60,13 @@ ORDER = ("host-same-node", "pod-same-node", "host-cross-node", "pod-cross-node",
 
 @dataclass(frozen=True)
 class Settings:
-    """How long and how hard: short runs, repeated, fit the suite's 8-minute budget on 2 cores."""
+    """How long and how hard: short runs, repeated until the ratios' intervals are narrow enough or a
+    cap is hit (a repetition took 25-45 s on 2 cores, so the caps keep the phase within 5 minutes)."""
 
-    reps: int = 3
+    min_reps: int = 3                # repetitions before the stopping rule (cnimatrix.perf.repetitions) is asked
+    max_reps: int = 10               # the most it may ask for ...
+    budget_s: float = 300.0          # ... and no repetition starts that would end the phase after this
+    target_relative_half_width: float = 0.10   # enough once every ratio's 95% interval is within +-10% of its median
     seconds: int = 1                 # iperf3 -t per run
     streams: int = 4                 # the multi-stream TCP run
     udp_mbps: int = 50               # the fixed UDP rate (100 lost 20% on the host network under load)

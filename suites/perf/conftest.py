@@ -13,7 +13,8 @@ import pytest
 import yaml
 from kubernetes import client, utils
 
-from cnimatrix.perf import cgroups
+from cnimatrix import hostload
+from cnimatrix.perf import cgroups, plausibility, repetitions
 from cnimatrix.perf.datapath import (ALL_ROUTES, ECHO_SERVER, HOST_IPERF_PORT, HOST_RR_PORT, IPERF_PORT, NODE_IPERF_PORT,
                                      NODE_RR_PORT, ORDER, RR_PORT, Route, Settings, parse_set, set_script)
 from cnimatrix.perf.figures import route_summary, rr_percentiles
@@ -201,7 +202,8 @@ def measure_set(perf, route: Route) -> tuple[dict | None, list[str]]:
 
 @pytest.fixture(scope="package")
 def datapath(perf) -> Datapath:
-    """Idle window, then every repetition of every route inside the throughput window."""
+    """Idle window, then repetitions of every route inside the throughput window until the stopping
+    rule (cnimatrix.perf.repetitions) says the ratios are narrow enough or a cap is hit."""
     result = Datapath()
     accounting = Accounting.discover(perf)
     if not accounting.pods:
@@ -211,24 +213,36 @@ def datapath(perf) -> Datapath:
     idle_end = accounting.read(reset_peak=False)
     busy_start = accounting.read(reset_peak=True)
     started = time.monotonic()
-    for _ in range(perf.settings.reps):
+    rep_seconds: list[float] = []
+    load_samples: list[float] = []
+    while True:   # until the stopping rule says the ratios' intervals are narrow enough, or a cap is hit
+        rep_started = time.monotonic()
         for route_id in ORDER:
             figures, problems = measure_set(perf, ALL_ROUTES[route_id])
             result.reps.setdefault(route_id, []).append(figures)
             result.problems.setdefault(route_id, []).extend(problems)
+            load_samples.append(hostload.load_1m())
+        rep_seconds.append(time.monotonic() - rep_started)
+        decision = repetitions.decide(repetitions.watched_ratios(result.reps), len(rep_seconds),
+                                      time.monotonic() - started, max(rep_seconds), perf.settings)
+        if decision.stop:
+            break
     result.wall_s = round(time.monotonic() - started, 1)
     busy_end = accounting.read(reset_peak=False)
     result.cost = {"components": {c: {n: len(u) for n, u in per_node.items()} for c, per_node in accounting.pods.items()},
                    "idle": accounting.windows(idle_start, idle_end),
                    "throughput": accounting.windows(busy_start, busy_end)}
+    load = plausibility.host_load(load_samples, hostload.cpus())
+    noisy = plausibility.overloaded_host(load)
     routes = {}
     for route_id in ORDER:
         route = ALL_ROUTES[route_id]
         baseline = result.reps.get(route.baseline) if route.baseline else None
         routes[route_id] = {"title": route.title, "baseline": route.baseline,
-                            **route_summary(result.reps[route_id], baseline),
+                            **route_summary(result.reps[route_id], baseline, noisy),
                             "problems": sorted(set(result.problems[route_id]))[:10]}
-    perf.metrics["datapath"] = {"routes": routes, "wall_s": result.wall_s}
+    perf.metrics["datapath"] = {"routes": routes, "wall_s": result.wall_s, "repetitions": decision.repetitions,
+                                "stop": decision.record(perf.settings), "load": load}
     perf.metrics["cost"] = result.cost
     return result
 

@@ -2,15 +2,18 @@
 
 Each repetition measures every route right after its hostNetwork baseline (iperf3 TCP with 1 and
 4 streams, UDP at a fixed rate, a TCP request/response loop), so ratios compare like with like on
-a shared machine. The CNI's pods (and kube-proxy) are accounted from the nodes' cgroups while the
-cluster idles and while the throughput runs. Figures are reported, never judged against a fixed
-value: a test fails only when its measurement could not be made.
+a shared machine; repetitions go on until every ratio's 95% interval is within +-10% of its median
+or a cap is hit, and implausible figures are marked suspect, those of an overloaded host noisy. The
+CNI's pods (and kube-proxy) are accounted from the nodes' cgroups while the cluster idles and while
+the throughput runs. Figures are reported, never judged against a fixed value: a test fails only
+when its measurement could not be made.
 """
 from __future__ import annotations
 
 import pytest
 
 from cnimatrix.perf.datapath import ALL_ROUTES, BASELINES, KINDS, ROUTES
+from cnimatrix.perf.plausibility import in_words
 
 pytestmark = [pytest.mark.suite("perf"), pytest.mark.alone]   # measurements: nothing else runs meanwhile
 
@@ -50,6 +53,9 @@ def test_host_network_baselines(perf, datapath, record):
 def test_route_against_host_network(perf, datapath, record, route):
     summary = perf.metrics["datapath"]["routes"][route.id]
     record.metrics.update({"baseline": route.baseline, "ratios": summary["ratios"], "figures": summary["figures"]})
+    marked = in_words(summary["ratios"])
+    if marked:   # reported, not failed: the comparison leaves these ratios unranked
+        record.notes.append(f"ratios marked {marked}"[:400])
     report_route(datapath, route.id, record)
 
 

@@ -113,10 +113,14 @@ def test_echo_server_and_rr_client_work_against_each_other():
         server.kill()
 
 
-def test_spread_median_min_max():
-    assert spread([3.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3, "values": [3.0, 1.0, 2.0]}
+def test_spread_median_min_max_and_interval():
+    # mean 2, s 1, t(0.975, 2 dof) 4.3027: half-width 4.3027 / sqrt(3) = 2.4841, over the median 2: 1.2421
+    assert spread([3.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3, "values": [3.0, 1.0, 2.0],
+                                       "ci95": {"low": -0.4841, "high": 4.4841, "relative_half_width": 1.2421}}
     assert spread([None, float("nan")]) is None
-    assert spread([2.5])["median"] == 2.5
+    assert spread([2.5]) == {"median": 2.5, "min": 2.5, "max": 2.5, "n": 1, "values": [2.5]}   # one value: no interval
+    assert spread([0.0, 0.0])["ci95"] == {"low": 0.0, "high": 0.0, "relative_half_width": 0.0}
+    assert spread([-1.0, 1.0])["ci95"] == {"low": -12.7062, "high": 12.7062}   # median 0: no relative width
 
 
 def test_ratios_are_taken_repetition_by_repetition():
@@ -132,7 +136,9 @@ def test_route_summary_has_figures_and_ratios_with_spread():
     summary = route_summary(route, base)
     assert summary["figures"]["tcp_1_gbps"]["median"] == 2.0
     assert summary["figures"]["udp_loss_pct"]["n"] == 1
-    assert summary["ratios"]["tcp_1_gbps"] == {"median": 0.625, "min": 0.5, "max": 0.75, "n": 2, "values": [0.5, 0.75]}
+    # two ratios, 0.5 and 0.75: mean 0.625, s 0.1768, t(0.975, 1 dof) 12.7062, half-width 1.5883
+    assert summary["ratios"]["tcp_1_gbps"] == {"median": 0.625, "min": 0.5, "max": 0.75, "n": 2, "values": [0.5, 0.75],
+                                               "ci95": {"low": -0.9633, "high": 2.2133, "relative_half_width": 2.5412}}
     assert summary["ratios"]["rr_p50_us"]["median"] == 2.0
     assert "udp_loss_pct" not in summary["ratios"]          # loss is shown raw: 0 on the baseline is common
     assert route_summary(base, None)["ratios"] == {}

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cnimatrix.results.metrics.common import LatencySummary, Spread, TestMetrics
+from cnimatrix.results.metrics.common import ConfidenceInterval, FigureMark, LatencySummary, Spread, TestMetrics
 from cnimatrix.results.metrics.dns import DnsMetrics, DnsTestMetrics
 from cnimatrix.results.metrics.ingress import GatewayMetrics, GatewayTestMetrics, IngressMetrics, IngressTestMetrics
 from cnimatrix.results.metrics.netpol import LiveUpdate, NetpolMetrics, NetpolTestMetrics
-from cnimatrix.results.metrics.perf import (Cost, CostWindow, Datapath, GrowthCurve, PerfHost, PerfMetrics, PerfTestMetrics,
-                                           RouteFigures)
+from cnimatrix.results.metrics.perf import (Cost, CostWindow, Datapath, DatapathLoad, GrowthCurve, PerfHost, PerfMetrics,
+                                           PerfTestMetrics, RepetitionStop, RouteFigures)
 from cnimatrix.results.metrics.podnet import PodnetMetrics, PodnetTestMetrics
 from cnimatrix.results.metrics.run import Addons, BackgroundWork, Breakage, ClusterFootprint, HostLoad, SuiteTime, Timeline, TimelinePhase
 from cnimatrix.results.metrics.service import ServiceTestMetrics
@@ -57,8 +57,9 @@ def test_metrics(test: Mapping[str, Any]) -> TestMetrics:
 test_metrics.__test__ = False  # not a pytest test despite the name
 
 __all__ = [
-    "TEST_METRICS", "Addons", "Breakage", "ClusterFootprint", "Cost", "CostWindow", "Datapath", "DnsMetrics", "GatewayMetrics", "GrowthCurve",
-    "HostLoad", "IngressMetrics", "LatencySummary", "LiveUpdate", "NetpolMetrics", "PerfHost", "PerfMetrics",
-    "BackgroundWork", "PodnetMetrics", "RouteFigures", "RunMetrics", "Spread", "SuiteTime", "TestMetrics", "Timeline", "TimelinePhase",
+    "TEST_METRICS", "Addons", "Breakage", "ClusterFootprint", "ConfidenceInterval", "Cost", "CostWindow", "Datapath", "DatapathLoad",
+    "DnsMetrics", "FigureMark", "GatewayMetrics", "GrowthCurve", "HostLoad", "IngressMetrics", "LatencySummary", "LiveUpdate",
+    "NetpolMetrics", "PerfHost", "PerfMetrics", "BackgroundWork", "PodnetMetrics", "RepetitionStop", "RouteFigures", "RunMetrics",
+    "Spread", "SuiteTime", "TestMetrics", "Timeline", "TimelinePhase",
     "test_metrics",
 ]

@@ -22,14 +22,34 @@ class LatencySummary(Record):
 
 
 @dataclass(frozen=True)
+class ConfidenceInterval(Record):
+    """A 95% confidence interval of a figure over its repetitions (cnimatrix.perf.figures.interval: Student's t of the mean)."""
+
+    low: float | None = fact("Lower end.")
+    high: float | None = fact("Upper end.")
+    relative_half_width: float | None = fact("Half the width over the figure's median (0.1: within +-10%); absent when the median is 0.",
+                                             minimum=0)
+
+
+@dataclass(frozen=True)
+class FigureMark(Record):
+    """Why a figure should not be ranked (cnimatrix.perf.plausibility)."""
+
+    kind: str | None = fact("suspect (implausible as measured) or noisy (measured on an overloaded host).")
+    reason: str | None = fact("What was seen, in one line.")
+
+
+@dataclass(frozen=True)
 class Spread(Record):
-    """A figure over the repetitions (cnimatrix.perf.figures.spread): median, range, count and the values themselves."""
+    """A figure over the repetitions (cnimatrix.perf.figures.spread): median, range, count, the values themselves, their interval and any plausibility marks."""
 
     median: float | None = fact("Median over the repetitions.")
     min: float | None = fact("Smallest repetition.")
     max: float | None = fact("Largest repetition.")
     n: int | None = fact("Repetitions that gave the figure.", minimum=0)
     values: list[float] | None = fact("Each repetition's value, in order.")
+    ci95: ConfidenceInterval | None = fact("Its 95% interval; absent with fewer than two values and in summaries made before intervals.")
+    marks: list[FigureMark] | None = fact("Plausibility marks; absent when the figure is plausible.")
 
     @property
     def complete(self) -> bool:

@@ -32,11 +32,37 @@ class RouteFigures(Record):
 
 
 @dataclass(frozen=True)
+class RepetitionStop(Record):
+    """Why the datapath repetitions stopped (cnimatrix.perf.repetitions.Decision.record)."""
+
+    reason: str | None = fact("converged (every ratio's interval within the target), repetition-cap, time-cap or no-figures.")
+    detail: str | None = fact("The same in words, with the widest interval.")
+    target_relative_half_width: float | None = fact("The target: an interval's half-width over its median (0.1: +-10%).",
+                                                    minimum=0)
+    widest: str | None = fact("route.figure whose ratio had the widest interval relative to its median.")
+    widest_relative_half_width: float | None = fact("That width; absent when that ratio had a single value.", minimum=0)
+
+
+@dataclass(frozen=True)
+class DatapathLoad(Record):
+    """The host's 1-minute load through the datapath phase, sampled after every measurement set (cnimatrix.perf.plausibility.host_load)."""
+
+    cpus: int | None = fact("The machine's cores.", minimum=0)
+    samples: int | None = fact("Load samples taken.", minimum=0)
+    load_1m_max: float | None = fact("Largest sample.", minimum=0)
+    above_cores_share: float | None = fact("Share of the samples above the core count (above 0.2 marks every figure noisy).",
+                                           minimum=0)
+
+
+@dataclass(frozen=True)
 class Datapath(Record):
     """metrics.perf.datapath: every route, measured repetition by repetition right after its baseline."""
 
     routes: dict[str, RouteFigures] | None = fact("Route id (cnimatrix.perf.datapath) -> its figures.")
     wall_s: float | None = fact("Seconds the repetitions took.", minimum=0)
+    repetitions: int | None = fact("Repetitions made; absent in summaries made before the stopping rule (3).", minimum=0)
+    stop: RepetitionStop | None = fact("Why the repetitions stopped.")
+    load: DatapathLoad | None = fact("How loaded the host was meanwhile.")
 
 
 @dataclass(frozen=True)
