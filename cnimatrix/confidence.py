@@ -68,10 +68,6 @@ class Interval:
     mean: float
     half_width: float
 
-    def overlaps(self, other: Interval) -> bool:
-        """Whether the two share a point (touching ends count as overlapping)."""
-        return self.low <= other.high and other.low <= self.high
-
 
 def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval | None:
     """Student's t interval of the mean of `values`; None for fewer than two (no spread to go on)."""

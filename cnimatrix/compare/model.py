@@ -277,6 +277,9 @@ def validate(doc: Mapping[str, Any]) -> None:
     for row in perf_doc["ratios"]:
         if any(list(row[part]) != columns for part in ("values", "raw", "baseline_raw")):
             raise ValueError(f"invalid comparison: perf ratio {row['route']}/{row['figure']} lacks columns")
+        ranking = row.get("ranking") or {"faster": [], "no_difference": [], "unranked": {}}
+        if not {c for pair in ranking["faster"] + ranking["no_difference"] for c in pair} | set(ranking["unranked"]) <= set(columns):
+            raise ValueError(f"invalid comparison: perf ratio {row['route']}/{row['figure']} ranks a column it does not have")
     if "soak" in doc and [e["column"] for e in doc["soak"]] != columns:
         raise ValueError("invalid comparison: soak entries do not follow the columns")
     if "timeline" in doc and [e["column"] for e in doc["timeline"]] != columns:

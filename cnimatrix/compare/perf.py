@@ -1,4 +1,5 @@
-"""The perf suite in the comparison: ratios to the host network with their spread, the CNI's
+"""The perf suite in the comparison: ratios to the host network with their spread, interval and
+plausibility marks, ranked across the CNIs only where the intervals allow (ranking.py), the CNI's
 cost, and the growth curves, read from each summary's metrics.perf.
 
 Two shapes: flat figures for the measurements table (one number per column), and the `perf`
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cnimatrix.compare.ranking import rank
 from cnimatrix.perf.datapath import ALL_ROUTES, FIGURES, RATIO_FIGURES, ROUTES
 from cnimatrix.perf.growth import CURVES
 from cnimatrix.results.metrics import Cost, GrowthCurve, PerfMetrics, RouteFigures, Spread
@@ -21,11 +23,21 @@ def _route(perf: PerfMetrics, route_id: str | None) -> RouteFigures | None:
     return ((perf.datapath.routes if perf.datapath else None) or {}).get(route_id) if route_id else None
 
 
-def _spread(spread: Spread | None) -> dict[str, float] | None:
-    """The comparison's view of a spread (median, min, max, n), or None unless all three figures are there."""
+def _interval(spread: Spread) -> dict[str, float | None] | None:
+    ci = spread.ci95
+    if ci is None or ci.low is None or ci.high is None:
+        return None   # one repetition, or a summary made before intervals
+    return {"low": ci.low, "high": ci.high, "relative_half_width": ci.relative_half_width}
+
+
+def _spread(spread: Spread | None) -> dict[str, Any] | None:
+    """The comparison's view of a spread (median, min, max, n, its 95% interval or None, its
+    plausibility marks), or None unless all three figures are there."""
     if spread is None or not spread.complete:
         return None
-    return {"median": spread.median, "min": spread.min, "max": spread.max, "n": spread.n or 0}
+    marks = [{"kind": m.kind, "reason": m.reason or ""} for m in spread.marks or () if m.kind]
+    return {"median": spread.median, "min": spread.min, "max": spread.max, "n": spread.n or 0,
+            "ci95": _interval(spread), "marks": marks}
 
 
 def _median(route: RouteFigures | None, figure: str) -> float | None:
@@ -76,7 +88,7 @@ def curve_points(curve: GrowthCurve | None) -> list[tuple[int, float]]:
 
 
 def section(columns: Sequence[str], perfs: Sequence[PerfMetrics | None]) -> dict[str, Any]:
-    """comparison.json `perf`: ratio rows with spreads and raw medians, and the growth curves."""
+    """comparison.json `perf`: ratio rows with spreads, raw medians and the ranking, and the growth curves."""
     perfs = [perf or PerfMetrics() for perf in perfs]
     ratios = []
     for route in ROUTES:
@@ -91,7 +103,8 @@ def section(columns: Sequence[str], perfs: Sequence[PerfMetrics | None]) -> dict
                 label, unit, better = FIGURES[figure]
                 ratios.append({"route": route.id, "route_title": route.title, "baseline": route.baseline,
                                "baseline_title": ALL_ROUTES[route.baseline].title, "figure": figure, "label": label,
-                               "unit": unit, "better": better, "values": values, "raw": raw, "baseline_raw": base})
+                               "unit": unit, "better": better, "values": values, "raw": raw, "baseline_raw": base,
+                               "ranking": rank(values, better)})
     growth = []
     for curve in CURVES:
         points, declared = {}, {}

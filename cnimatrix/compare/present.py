@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cnimatrix.compare import ranking
 from cnimatrix.compare.model import CELL_STATUSES
 
 # status -> (emoji for Markdown, short word, what it means)
@@ -159,16 +160,39 @@ def scenario_index(doc: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {row["id"]: row for suite in doc["suites"] for row in suite["scenarios"]}
 
 
+def interval_text(spread: Mapping[str, Any]) -> str:
+    """A ratio's 95% interval with its half-width over the median, or that none was recorded."""
+    ci = spread.get("ci95")
+    if not ci:
+        return ranking.NO_INTERVAL
+    width = ci.get("relative_half_width")
+    return f"95% CI {ci['low']:.2f}–{ci['high']:.2f}" + (f" (±{width:.0%})" if width is not None else "")
+
+
+def mark_kinds(spread: Mapping[str, Any] | None) -> list[str]:
+    return list(dict.fromkeys(m["kind"] for m in (spread or {}).get("marks") or ()))
+
+
+def mark_reasons(spread: Mapping[str, Any] | None) -> str:
+    """Every mark of a ratio with its reason, in one line ("" when plausible)."""
+    return "; ".join(f"{m['kind']}: {m['reason']}" for m in (spread or {}).get("marks") or ())
+
+
 def ratio_text(spread: Mapping[str, Any] | None) -> str:
-    """A ratio's median with its range over the repetitions: "0.62 (0.55–0.70)"."""
+    """A ratio's median with its range and interval over the repetitions, marked when it is not to
+    be ranked: "0.62 (0.55–0.70), n=5, 95% CI 0.58–0.66 (±6%)", "⚠ noisy: 0.62 (...)"."""
     if spread is None:
         return "—"
-    return f"{spread['median']:.2f} ({spread['min']:.2f}–{spread['max']:.2f})"
+    text = f"{spread['median']:.2f} ({spread['min']:.2f}–{spread['max']:.2f}), n={spread['n']}, {interval_text(spread)}"
+    kinds = mark_kinds(spread)
+    return f"⚠ {', '.join(kinds)}: {text}" if kinds else text
 
 
-def perf_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
-    """(route and figure, what it is compared with, one cell per column) of the ratio table:
-    the ratio with its spread, then the route's and the baseline's raw medians."""
+def perf_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, list[str], str]]:
+    """(route and figure, what it is compared with, one cell per column, the verdict) of the ratio
+    table: the ratio with its spread and interval, then the route's and the baseline's raw medians;
+    the verdict ranks the columns only where the intervals allow (re-ranked for a comparison made
+    before rankings)."""
     rows = []
     for row in (doc.get("perf") or {}).get("ratios", []):
         cells = []
@@ -178,8 +202,16 @@ def perf_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
             if raw is not None and base is not None:
                 text += f"; {number(raw)} vs {number(base)} {row['unit']}"
             cells.append(text)
-        rows.append((f"{row['route_title']}: {row['label']}", row["baseline_title"], cells))
+        ranked = row.get("ranking") or ranking.rank(row["values"], row["better"])
+        rows.append((f"{row['route_title']}: {row['label']}", row["baseline_title"], cells, ranking.verdict(ranked, row["figure"])))
     return rows
+
+
+def marked_ratios(doc: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(column, route and figure, its marks with their reasons) of every marked ratio."""
+    return [(column, f"{row['route_title']}: {row['label']}", mark_reasons(value))
+            for row in (doc.get("perf") or {}).get("ratios", [])
+            for column, value in row["values"].items() if mark_kinds(value)]
 
 
 def growth_rows(doc: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
@@ -198,6 +230,10 @@ def growth_rows(doc: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
 
 
 PERF_NOTE = ("Ratios: a route's figure over its hostNetwork baseline's, taken repetition by repetition (both measured "
-             "back to back on the same nodes), median (min–max); then the raw medians, route vs baseline. Above 1 is "
-             "better for throughput, worse for latency and jitter. Growth: seconds from the change to the first correct "
+             "back to back on the same nodes), median (min–max), repetitions, and the 95% interval (Student's t; ± its "
+             "half-width over the median); then the raw medians, route vs baseline. Above 1 is better for throughput, "
+             "worse for latency and jitter. The verdict calls a CNI faster only when the intervals do not overlap; a "
+             "ratio marked ⚠ suspect (a throughput ratio above 1.1, or a baseline that moved more than 2x between "
+             "repetitions) or noisy (host load above its cores for more than a fifth of the phase), or with no "
+             "interval recorded (older summaries), is not ranked. Growth: seconds from the change to the first correct "
              "answer, with N already in place (metrics.perf.growth).")

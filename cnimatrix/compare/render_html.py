@@ -28,6 +28,7 @@ th{background:#f6f8fa;text-align:left}td.num{text-align:right;font-variant-numer
 .legend span{display:inline-block;margin:2px 6px 2px 0;padding:2px 6px;border:1px solid #d0d7de}
 .chart{display:block;margin:8px 0 16px}.chart-title{font-size:14px;font-weight:bold}
 .chart-label,.chart-legend,.chart-value,.chart-none{font-size:12px}.chart-none{fill:#8c959f;font-style:italic}
+td.perf-marked{color:#8c959f;background:#f6f8fa}
 """
 
 
@@ -36,10 +37,11 @@ def _attrs(**attrs: Any) -> str:
                    for name, value in attrs.items() if value is not None)
 
 
-def _table(doc: Mapping[str, Any], first: Sequence[str], rows: Sequence[str], **attrs: Any) -> str:
-    """A table whose head is `first` (plain headings) then one heading per column."""
+def _table(doc: Mapping[str, Any], first: Sequence[str], rows: Sequence[str], last: Sequence[str] = (), **attrs: Any) -> str:
+    """A table whose head is `first` (plain headings), one heading per column, then `last`."""
     head = "".join(f"<th>{escape(h)}</th>" for h in first)
     head += "".join(f"<th{_attrs(data_cni=c)}>{escape(c)}</th>" for c in doc["columns"])
+    head += "".join(f"<th>{escape(h)}</th>" for h in last)
     return f"<table{_attrs(**attrs)}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -125,6 +127,15 @@ def _measurements(doc: Mapping[str, Any]) -> str:
     return _table(doc, ["Measurement"], rows, data_table="measurements")
 
 
+def _ratio_cell(column: str, key: str, value: Mapping[str, Any] | None, text: str) -> str:
+    """One ratio; a marked one greyed (class perf-marked, data-perf-marks), its reasons on hover."""
+    kinds = present.mark_kinds(value)
+    attrs = _attrs(class_="num perf-marked" if kinds else "num", data_cni=column, data_perf_ratio=key,
+                   data_value=(value or {}).get("median"), data_perf_marks=" ".join(kinds) or None,
+                   title=present.mark_reasons(value) or None)
+    return f"<td{attrs}>{escape(text)}</td>"
+
+
 def _perf(doc: Mapping[str, Any]) -> list[str]:
     """The perf suite: the ratio table (data-perf-ratio cells), the growth table and its plots."""
     ratios, growth = present.perf_rows(doc), present.growth_rows(doc)
@@ -133,12 +144,12 @@ def _perf(doc: Mapping[str, Any]) -> list[str]:
     parts = ['<h2 id="perf">Performance against the host network</h2>']
     if ratios:
         rows = []
-        for (name, base, cells), row in zip(ratios, doc["perf"]["ratios"]):
+        for (name, base, cells, verdict), row in zip(ratios, doc["perf"]["ratios"]):
             key = f"{row['route']}.{row['figure']}"
-            tds = "".join(f"<td{_attrs(class_='num', data_cni=c, data_perf_ratio=key, data_value=(row['values'][c] or {}).get('median'))}>"
-                          f"{escape(text)}</td>" for c, text in zip(doc["columns"], cells))
-            rows.append(f"<tr><th>{escape(name)}</th><td>{escape(base)}</td>{tds}</tr>")
-        parts.append(_table(doc, ["Route: figure", "Baseline"], rows, data_table="perf-ratios"))
+            tds = "".join(_ratio_cell(c, key, row["values"][c], text) for c, text in zip(doc["columns"], cells))
+            rows.append(f"<tr><th>{escape(name)}</th><td>{escape(base)}</td>{tds}"
+                        f"<td{_attrs(data_perf_verdict=key)}>{escape(verdict)}</td></tr>")
+        parts.append(_table(doc, ["Route: figure", "Baseline"], rows, last=["Verdict"], data_table="perf-ratios"))
     if growth:
         rows = [f"<tr><th>{escape(name)}</th>{''.join(f'<td{_attrs(data_cni=c)}>{escape(t)}</td>' for c, t in zip(doc['columns'], cells))}</tr>"
                 for name, cells in growth]

@@ -70,8 +70,13 @@ def _perf_lines(doc: Mapping[str, Any]) -> list[str]:
         return []
     lines = ["", "### Performance against the host network", ""]
     if ratios:
-        lines += table(["Route: figure", "Baseline", *doc["columns"]],
-                       [[escape(name), escape(base), *(escape(c) for c in cells)] for name, base, cells in ratios])
+        lines += table(["Route: figure", "Baseline", *doc["columns"], "Verdict"],
+                       [[escape(name), escape(base), *(escape(c) for c in cells), escape(verdict)]
+                        for name, base, cells, verdict in ratios])
+        marked = present.marked_ratios(doc)
+        if marked:
+            lines += ["", "**Marked, not ranked**", ""]
+            lines += [f"- {escape(column)}, {escape(name)}: {escape(_clip(reasons))}" for column, name, reasons in marked]
     if growth:
         lines += ["", "**Growth: time to the first correct answer**", ""]
         lines += table(["Change", *doc["columns"]], [[escape(name), *(escape(c) for c in cells)] for name, cells in growth])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cnimatrix.perf.figures import spread as spread_of
+from cnimatrix.perf.plausibility import faster_than_host
 from cnimatrix.results import RunSummary, TestResult, read_summary, write_summary, write_text_atomic
 from cnimatrix.testkit.timeline import Step, timeline
 
@@ -81,6 +82,9 @@ def _perf(pace: float, policies: bool) -> dict[str, Any]:
                "ratios": {}, "problems": []}
         if baseline:
             doc["ratios"] = {"tcp_1_gbps": spread(round(0.8 / pace, 3)), "rr_p50_us": spread(round(1.5 * pace, 3))}
+            if pace > 1:   # a pod faster than its host network: marked suspect, shown greyed and not ranked
+                faster = spread(1.3)
+                doc["ratios"]["tcp_n_gbps"] = {**faster, "marks": [faster_than_host("tcp_n_gbps", faster["median"])]}
         return doc
 
     window = {"pods": 3, "wall_s": 10.0, "cpu_s": round(0.4 * pace, 3), "cores": round(0.04 * pace, 4), "peak_mib": 42.0,

@@ -27,7 +27,9 @@ def test_ratio_rows_carry_spread_and_raw_medians(doc):
     rows = {(r["route"], r["figure"]): r for r in doc["perf"]["ratios"]}
     row = rows[("pod-cross-node", "tcp_1_gbps")]
     assert row["baseline"] == "host-cross-node" and row["better"] == "higher"
-    assert row["values"]["flannel"] == {"median": 0.8, "min": 0.72, "max": 0.96, "n": 3}
+    # 0.72, 0.8, 0.96: mean 0.8267, s 0.1222, t(2 dof) 4.3027 -> half-width 0.3036, over the median 0.8: 0.3795
+    assert row["values"]["flannel"] == {"median": 0.8, "min": 0.72, "max": 0.96, "n": 3,
+                                        "ci95": {"low": 0.5231, "high": 1.1302, "relative_half_width": 0.3795}, "marks": []}
     assert row["raw"]["flannel"] == 1.6 and row["baseline_raw"]["flannel"] == 2.0
     assert row["values"]["cilium"] is None and row["raw"]["cilium"] is None   # no perf metrics in that run
     assert ("host-cross-node", "tcp_1_gbps") not in rows                        # a baseline has no ratio
@@ -89,7 +91,8 @@ def test_validation_wants_every_column_in_perf(doc):
 def test_markdown_and_html_show_ratios_and_curves(doc):
     md = render_md.render(doc)
     section = md.split("### Performance against the host network")[1].split("### Measurements")[0]
-    assert "| Pod to pod across nodes: TCP throughput, 1 stream | hostNetwork pod to another node's IP | 0.80 (0.72–0.96); 1.6 vs 2 Gbit/s |" in section
+    assert ("| Pod to pod across nodes: TCP throughput, 1 stream | hostNetwork pod to another node's IP | "
+            "0.80 (0.72–0.96), n=3, 95% CI 0.52–1.13 (±38%); 1.6 vs 2 Gbit/s | ") in section
     assert "declared not-enforced" in section and "N=10: 0.3 s · N=50: 0.6 s" in section
     html = render_html.render(doc)
     assert 'data-perf-ratio="pod-cross-node.tcp_1_gbps"' in html and 'data-table="perf-growth"' in html

@@ -53,12 +53,6 @@ def test_mean_interval_needs_two_values_and_is_a_point_without_spread():
     assert mean_interval([2.0, 2.0, 2.0]) == Interval(2.0, 2.0, 2.0, 0.0)
 
 
-def test_intervals_overlap_when_they_share_a_point():
-    a = Interval(1.0, 2.0, 1.5, 0.5)
-    assert a.overlaps(Interval(2.0, 3.0, 2.5, 0.5)) and a.overlaps(Interval(1.2, 1.4, 1.3, 0.1))
-    assert not a.overlaps(Interval(2.01, 3.0, 2.5, 0.5)) and not Interval(2.01, 3.0, 2.5, 0.5).overlaps(a)
-
-
 def test_relative_half_width():
     assert relative_half_width(0.1, 2.0) == 0.05 and relative_half_width(0.1, -2.0) == 0.05
     assert relative_half_width(0.0, 0.0) == 0.0 and math.isinf(relative_half_width(0.1, 0.0))
