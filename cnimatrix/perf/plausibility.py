@@ -32,7 +32,7 @@ def faster_than_host(figure: str, ratio_median: float) -> dict[str, str] | None:
     if figure not in THROUGHPUT_FIGURES or ratio_median <= RATIO_CEILING:
         return None
     return mark(SUSPECT, f"{FIGURES[figure][0]} at {ratio_median:.2f}x the host network's (above {RATIO_CEILING:g}x): "
-                         "traffic through the CNI cannot outrun the node's own stack, so the baseline was held back")
+                         "traffic through the CNI cannot outrun the node's own stack")
 
 
 def baseline_moved(figure: str, baseline_values: Sequence[float | None], whose: str = "the hostNetwork baseline's") -> dict[str, str] | None:
