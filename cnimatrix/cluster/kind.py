@@ -20,7 +20,7 @@ from pytest_kind import KindCluster
 from cnimatrix import hostload
 from cnimatrix import versions as V
 from cnimatrix.cluster import guard, node_images, policy_crds
-from cnimatrix.cni import Cni, merge_kind_config
+from cnimatrix.cni import Cni, merge_kind_config, patches
 from cnimatrix.images.build import output_dir
 from cnimatrix.upstream import UpstreamError
 
@@ -203,7 +203,9 @@ def install_cni(cluster: Cluster, cni: Cni) -> None:
         raise ClusterError(f"CNI {cni.name}: install source {cni.install.source} is not supported yet")
     try:
         paths = cni.install.manifest_paths(REPO_ROOT)
-    except UpstreamError as exc:
+        if cni.install.manifest_patches:  # the shape's changes, applied to copies kept beside the kubeconfig
+            paths = patches.patched_files(paths, cni.install.manifest_patches, cluster.kubeconfig.parent)
+    except (UpstreamError, patches.PatchError) as exc:
         raise ClusterError(f"CNI {cni.name}: {exc}") from exc
     for path in paths:
         shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else f"{cni.install.module}@{cni.install.version}: {path.name}"

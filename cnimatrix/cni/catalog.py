@@ -11,11 +11,12 @@ import copy
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-
+from cnimatrix.cni import shapes as shaping
+from cnimatrix.cni.patches import ManifestPatch
 from cnimatrix.datafiles import DataParser, ReadinessRule, data_dir, file_names, listed_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,13 @@ __all__ = [
     "nightly",
     "load_file",
     "merge_kind_config",
+    "Shape",
+    "ShapeRefused",
 ]
+
+Shape, ShapeRefused = shaping.Shape, shaping.ShapeRefused
+# Deep merge, as kind fragments (and a shape's chart values) combine: mappings merge, the rest replaces.
+merge_kind_config = shaping.deep_merge
 
 
 class CniDataError(ValueError):
@@ -146,6 +153,7 @@ class Install:
     chart: str | None = None  # helm only: chart folder inside the module
     chart_namespace: str = "kube-system"  # helm only
     values: dict[str, Any] = field(default_factory=dict)  # helm only
+    manifest_patches: tuple[ManifestPatch, ...] = ()  # a shape's changes to the manifests (manifest and module)
 
     def manifest_paths(self, root: Path = REPO_ROOT) -> list[Path]:
         """Manifests in apply order: in the pinned module (fetched on first use) for
@@ -184,6 +192,7 @@ class Cni:
     nightly: bool = False  # run by the scheduled CI matrix (.github/workflows/nightly.yml)
     ipam_count: IpamCount | None = None  # None: the CNI exposes no accounting; addresses seen are counted
     known_issues: tuple[KnownIssue, ...] = ()
+    shapes: shaping.Declarations | None = None  # None: a file without `shapes:` runs the default shape only
     path: Path | None = None
 
     def known_issue(self, scenario: str) -> KnownIssue | None:
@@ -197,6 +206,16 @@ class Cni:
     def kind_cluster_config(self, base: Mapping[str, Any]) -> dict[str, Any]:
         """The kind Cluster config for this CNI: `base` with this entry's fragment merged in."""
         return merge_kind_config(base, self.kind_config)
+
+    def shaped(self, asked: Shape) -> tuple[Cni, shaping.Resolved]:
+        """This entry as a run in the `asked` shape installs it (the shape's kind config, chart values and
+        manifest patches merged in), and the shape that run records; ShapeRefused when it does not run so."""
+        shown = self.path.relative_to(REPO_ROOT) if self.path and self.path.is_relative_to(REPO_ROOT) else self.path
+        resolved = shaping.resolve(self.name, self.shapes, asked, str(shown or self.name))
+        change = resolved.changes
+        install = replace(self.install, values=merge_kind_config(self.install.values, change.chart_values),
+                          manifest_patches=self.install.manifest_patches + change.manifest_patches)
+        return replace(self, kind_config=merge_kind_config(self.kind_config, change.kind_config), install=install), resolved
 
 
 # --------------------------------------------------------------------------- lookup
@@ -251,17 +270,6 @@ def effective(cap: Capability, kernel_features: Mapping[str, bool]) -> tuple[str
     return cap.status, cap.evidence
 
 
-def merge_kind_config(base: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge `fragment` into a copy of `base`: mappings merge, everything else replaces."""
-    merged = copy.deepcopy(dict(base))
-    for key, value in fragment.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = merge_kind_config(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 # --------------------------------------------------------------------------- validation
 
 
@@ -273,7 +281,7 @@ class _Parser(DataParser):
     _TOP_KEYS = {
         "name", "description", "version", "kind_config", "install",
         "readiness", "ready_timeout_s", "capabilities", "host", "offline", "diagnostics", "nightly", "ipam_count",
-        "known_issues",
+        "known_issues", "shapes",
     }
     _KNOWN_ISSUE_KEYS = {"issue", "summary", "scenarios"}
     _IPAM_COUNT_KEYS = {"node", "host", "evidence", "refresh_s"}
@@ -317,12 +325,16 @@ class _Parser(DataParser):
         kind_config = top.get("kind_config", {})
         if kind_config is None:
             kind_config = {}
+        kind_config = copy.deepcopy(self.mapping(kind_config, "kind_config"))
+        install = self.install(top.get("install"), "install")
+        declared = shaping.parse(self, top.get("shapes"), "shapes", install.source)
+        shaping.check_base_kind_config(self, kind_config, declared)
         return Cni(
             name=name,
             description=self.text(top, "description", ""),
             version=self.text(top, "version", ""),
-            kind_config=copy.deepcopy(self.mapping(kind_config, "kind_config")),
-            install=self.install(top.get("install"), "install"),
+            kind_config=kind_config,
+            install=install,
             readiness=self.readiness(top.get("readiness"), "readiness"),
             ready_timeout_s=self.ready_timeout(top.get("ready_timeout_s", DEFAULT_READY_TIMEOUT_S)),
             capabilities=self.capabilities(top.get("capabilities"), "capabilities"),
@@ -332,6 +344,7 @@ class _Parser(DataParser):
             nightly=self.flag(top, "nightly", ""),
             ipam_count=self.ipam_count(top.get("ipam_count"), "ipam_count"),
             known_issues=self.known_issues(top.get("known_issues", []), "known_issues"),
+            shapes=declared,
             path=self.path,
         )
 

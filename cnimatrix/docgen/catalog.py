@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from cnimatrix.addons import catalog as addons
 from cnimatrix.cni import catalog as cnis
+from cnimatrix.cni import shapes
 from cnimatrix.compare.present import issue_ref
 from cnimatrix.compare.render_md import escape, table
 from cnimatrix.docgen import DOCS_DIR, generated_header, shown_path
@@ -48,6 +49,7 @@ def cni_lines(entries: Sequence[cnis.Cni]) -> list[str]:
                    [[f"`{n}`", escape(VOCABULARY.get(n, "")),
                      *(escape(cni.capabilities[n].status) if n in cni.capabilities else "—" for cni in entries)]
                     for n in names])
+    lines += shape_lines(entries)
     for cni in entries:
         lines += ["", f"## {cni.name}", "", f"`{shown_path(cni.path)}`. {escape(cni.host.mode) + '.' if cni.host.mode else ''}", ""]
         lines += table(["capability", "status", "evidence"],
@@ -57,6 +59,7 @@ def cni_lines(entries: Sequence[cnis.Cni]) -> list[str]:
                  *(f"`{s}` enables {what}" for s, what in cni.host.variants.items())]
         if needs:
             lines += ["", "Host kernel: " + escape("; ".join(needs)) + "."]
+        lines += shape_evidence(cni)
         if cni.ipam_count is not None:
             lines += ["", f"IPAM accounting ({cni.ipam_count.where}): {escape(cni.ipam_count.evidence)}"]
         for issue in cni.known_issues:
@@ -64,6 +67,52 @@ def cni_lines(entries: Sequence[cnis.Cni]) -> list[str]:
                           f"({issue.issue}): {escape(issue.summary)} Scenarios: "
                           + ", ".join(f"`{s}`" for s in issue.scenarios) + "."]
     return lines
+
+
+def _declared(cni: cnis.Cni, axis: str, value: str) -> shapes.Declaration | None:
+    if cni.shapes is None:
+        return None
+    return (cni.shapes.ip_families if axis == "ip_family" else cni.shapes.proxy_modes).get(value)
+
+
+def _shape_cell(cni: cnis.Cni, axis: str, value: str) -> str:
+    if cni.shapes is not None and axis == "proxy_mode" and cni.shapes.kube_proxy_replaced:
+        return "replaces kube-proxy"
+    declared = _declared(cni, axis, value)
+    if declared is None:
+        return "—"
+    return declared.status + (" (not wired)" if declared.not_wired else "")
+
+
+def shape_lines(entries: Sequence[cnis.Cni]) -> list[str]:
+    """The shapes each CNI declares (cnimatrix run --ip-family, --proxy-mode): one row per family and mode."""
+    rows = [[f"`{flag} {value}`", *(escape(_shape_cell(cni, axis, value)) for cni in entries)]
+            for axis, (flag, _) in shapes.AXES.items()
+            for value in (shapes.IP_FAMILIES if axis == "ip_family" else shapes.PROXY_MODES)]
+    return ["", "## Shapes by CNI", "",
+            "The IP family and kube-proxy mode a run may ask for ([shapes.md](shapes.md)): unsupported and not wired are "
+            "refused before anything is created, untested runs and the summary says so.", "",
+            *table(["shape", *(cni.name for cni in entries)], rows)]
+
+
+def shape_evidence(cni: cnis.Cni) -> list[str]:
+    """A CNI's shape declarations with their evidence and what each changes."""
+    if cni.shapes is None:
+        return []
+    rows = []
+    for axis, (flag, _) in shapes.AXES.items():
+        for value in shapes.IP_FAMILIES if axis == "ip_family" else shapes.PROXY_MODES:
+            declared = _declared(cni, axis, value)
+            if declared is None:
+                continue
+            changes = declared.changes
+            changed = ", ".join(name for name, part in (("kind config", changes.kind_config), ("chart values", changes.chart_values),
+                                                        ("manifest patches", changes.manifest_patches)) if part)
+            rows.append([f"`{flag} {value}`", escape(_shape_cell(cni, axis, value)), escape(declared.evidence),
+                         escape(changed or "—")])
+    if cni.shapes.kube_proxy_replaced:
+        rows.append(["`--proxy-mode`", "replaces kube-proxy", escape(cni.shapes.kube_proxy_replaced), "—"])
+    return ["", *table(["shape", "status", "evidence", "changes"], rows)]
 
 
 def addon_lines(entries: Sequence[addons.Addon]) -> list[str]:
