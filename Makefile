@@ -13,6 +13,11 @@ SUITES ?=
 # The suites `make test` runs end to end: those with a recorded pass on E2E_CNI on a quiet machine.
 # podnet, ingress and gateway join once they have one (they still run in `make conformance`).
 E2E_SUITES ?= service dns netpol
+# make conformance PROXY_MODE=nftables / IP_FAMILY=dual: the cluster's shape beside its CNI (default
+# iptables, ipv4; each cnis/*.yaml `shapes:` says which it runs in; make matrix takes them too).
+PROXY_MODE ?=
+IP_FAMILY ?=
+SHAPE_ARGS = $(if $(IP_FAMILY),--ip-family $(IP_FAMILY)) $(if $(PROXY_MODE),--proxy-mode $(PROXY_MODE))
 # make compare: the CNIs to line up, in column order (default: every reports/<cni>/summary.json).
 CNIS ?=
 PY := .venv/bin/python
@@ -25,7 +30,7 @@ help:
 	@echo "make setup                    install Docker (+ runc wrapper), Go and the Python environment"
 	@echo "make images [CNI=<name>|all]  build offline what a cluster with that CNI needs (no-op when registries are reachable)"
 	@echo "make doctor                   host readiness: Docker, capabilities, cgroups, disk, kernel features"
-	@echo "make conformance CNI=<name>   run the suites on a new kind cluster with that CNI (KEEP=1 keeps it)"
+	@echo "make conformance CNI=<name>   run the suites on a new kind cluster with that CNI (KEEP=1 keeps it; PROXY_MODE=nftables, IP_FAMILY=...)"
 	@echo "make matrix [CNIS=\"a b\"]      every CNI this host can run (or CNIS), one cluster at a time, then the comparison"
 	@echo "make test                     unit tests, the report page in headless chromium, then an end-to-end run with CNI=$(E2E_CNI)"
 	@echo "make compare [CNIS=\"a b\"]     compare reports/<cni>/summary.json files -> reports/comparison/"
@@ -49,10 +54,10 @@ doctor:
 	@python3 -m cnimatrix.doctor
 
 conformance: setup images
-	@$(PY) -m cnimatrix run --cni $(CNI) $(foreach s,$(SUITES),--suite $(s)) $(if $(KEEP),--keep)
+	@$(PY) -m cnimatrix run --cni $(CNI) $(foreach s,$(SUITES),--suite $(s)) $(SHAPE_ARGS) $(if $(KEEP),--keep)
 
 matrix: setup
-	@$(PY) -m cnimatrix matrix $(foreach c,$(CNIS),--cni $(c)) $(if $(KEEP),--keep) $(if $(CLUSTERS),--clusters $(CLUSTERS))
+	@$(PY) -m cnimatrix matrix $(foreach c,$(CNIS),--cni $(c)) $(SHAPE_ARGS) $(if $(KEEP),--keep) $(if $(CLUSTERS),--clusters $(CLUSTERS))
 
 unit: setup
 	@$(PY) -m pytest tests/unit -q

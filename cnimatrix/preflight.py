@@ -158,6 +158,22 @@ def host_problem(cni) -> str | None:
     return None
 
 
+def shape_host_problem(shape) -> str | None:
+    """A shape this host cannot build (make doctor says the same): kube-proxy's nftables mode without its
+    kernel options, an IPv6 or dual-stack cluster without IPv6 in the kernel or on Docker's kind network."""
+    from cnimatrix.doctor import kernel, shape_support
+
+    if shape.proxy_mode != "nftables" and shape.ip_family == "ipv4":
+        return None
+    status = kernel.kernel_status()
+    if shape.ip_family != "ipv4":
+        lacking = shape_support.ipv6_lacking(shape_support.shape_host_status(), status.release, status.features,
+                                             shape.proxy_mode)
+        return f"--ip-family {shape.ip_family} needs what this host lacks: {'; '.join(lacking)}" if lacking else None
+    lacking = shape_support.nftables_lacking(status.release, status.features)
+    return f"--proxy-mode nftables needs what this host lacks: {', '.join(lacking)}" if lacking else None
+
+
 # --------------------------------------------------------------------------- the cluster name
 
 

@@ -101,6 +101,17 @@ KERNEL_FEATURES: dict[str, tuple[str, str]] = {
 }
 
 
+# What kube-proxy's nftables mode programs, as kernel options (k8s.io/kubernetes v1.37.1
+# pkg/proxy/nftables/proxier.go): its own table in the ip family, ct state and status matches, DNAT,
+# masquerade, "fib daddr type local", numgen random endpoint picks, reject for Services without endpoints.
+NFTABLES_PROXY_SYMBOLS = ("CONFIG_NF_TABLES", "CONFIG_NF_TABLES_IPV4", "CONFIG_NFT_CT", "CONFIG_NFT_NAT", "CONFIG_NFT_MASQ",
+                          "CONFIG_NFT_FIB_IPV4", "CONFIG_NFT_NUMGEN", "CONFIG_NFT_REJECT", "CONFIG_NFT_REJECT_IPV4")
+# The same in the ip6 family, for IPv6 and dual-stack clusters.
+NFTABLES_PROXY_IPV6_SYMBOLS = ("CONFIG_NF_TABLES_IPV6", "CONFIG_NFT_FIB_IPV6", "CONFIG_NFT_REJECT_IPV6")
+# Read with KERNEL_FEATURES, for the cluster shapes (doctor/shape_support.py) rather than for a CNI.
+SHAPE_SYMBOLS = (*NFTABLES_PROXY_SYMBOLS, *NFTABLES_PROXY_IPV6_SYMBOLS)
+
+
 @dataclass
 class KernelStatus:
     release: str
@@ -176,7 +187,7 @@ def kernel_status() -> KernelStatus:
     release = platform.release()
     source, text = read_kernel_config(release)
     config = parse_kernel_config(text) if text is not None else None
-    symbols = list(KERNEL_FEATURES)
+    symbols = [*KERNEL_FEATURES, *(s for s in SHAPE_SYMBOLS if s not in KERNEL_FEATURES)]
     return KernelStatus(
         release=release,
         source=source,
@@ -188,6 +199,6 @@ def kernel_status() -> KernelStatus:
 
 def kernel_features() -> dict[str, bool | None]:
     """CONFIG_ symbol -> True (=y, or =m with module support), False (absent), None (kernel config
-    unknown), for every symbol in KERNEL_FEATURES plus CONFIG_MODULES."""
+    unknown), for every symbol in KERNEL_FEATURES and SHAPE_SYMBOLS plus CONFIG_MODULES."""
     status = kernel_status()
     return {"CONFIG_MODULES": status.modules, **status.features}

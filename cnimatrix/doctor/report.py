@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from cnimatrix.doctor import host
+from cnimatrix.doctor import host, shape_support
 from cnimatrix.doctor.fit import CniVerdict, catalog_verdicts
 from cnimatrix.doctor.host import (
     CGROUP_ROOT,
@@ -56,6 +56,7 @@ class Report:
     cpus: int | None
     kernel: KernelStatus
     cnis: list[CniVerdict]
+    shape_host: shape_support.ShapeHostStatus | None = None   # None: not read
     lines: list[Line] = field(default_factory=list)
 
     @property
@@ -198,6 +199,10 @@ def build_lines(report: Report) -> list[Line]:
             add("warn", short_symbol(symbol), f"{shown:<4} {rules_out}")
     if present_symbols:
         add("ok", "kernel features", ", ".join(present_symbols))
+    # The cluster shapes beside the CNI (cnimatrix run --proxy-mode / --ip-family)
+    if report.shape_host is not None:
+        for line in shape_support.lines(k.release, k.features, report.shape_host):
+            add(*line)
 
     # Verdict
     for verdict in report.cnis:
@@ -253,6 +258,7 @@ def collect() -> Report:
         cpus=host.usable_cpus(),
         kernel=kernel,
         cnis=catalog_verdicts(kernel.features),
+        shape_host=shape_support.shape_host_status(docker.reachable),
     )
     report.lines = build_lines(report)
     return report

@@ -172,6 +172,7 @@ class RunSummary:
     run_status: str = "completed"
     run_reason: str = ""
     cni_source: str | None = None  # what an offline build of the CNI's images was made from
+    shape: dict[str, Any] | None = None  # {ip_family, proxy_mode[, untested]}: cnimatrix.cni.shapes.Resolved.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         # Fill in the three standard phases so callers may pass only what they measured.
@@ -184,6 +185,7 @@ class RunSummary:
             "run": {"status": self.run_status, "reason": " ".join(self.run_reason.split())[:RUN_REASON_LIMIT]},
             "cni": {"name": self.cni_name, "version": self.cni_version,
                     **({"source": self.cni_source} if self.cni_source else {})},
+            **({"shape": self.shape} if self.shape is not None else {}),
             "kubernetes_version": self.kubernetes_version,
             "kind_version": self.kind_version,
             "node_image": self.node_image,
@@ -229,6 +231,7 @@ class RunSummary:
             cnimatrix_commit=doc["cnimatrix_commit"],
             run_status=doc["run"]["status"],
             run_reason=doc["run"]["reason"],
+            shape=doc.get("shape"),
         )
 
 

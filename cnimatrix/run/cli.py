@@ -10,6 +10,7 @@ from pathlib import Path
 from cnimatrix import breakage
 from cnimatrix import cni as cni_catalog
 from cnimatrix import mode, preflight
+from cnimatrix.cni import shapes
 from cnimatrix.run import matrix, ownership
 from cnimatrix.run.process import run_stoppable, stop_early
 from cnimatrix.results.suites import DEFAULT_SUITES, OPT_IN_SUITES, RUN_ORDER
@@ -41,9 +42,12 @@ def positive_int(text: str) -> int:
     return value
 
 
-def input_problem(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str]) -> str | None:
+def input_problem(args: argparse.Namespace, cni: cni_catalog.Cni, shape: shapes.Shape, suites: list[str]) -> str | None:
     """Settings and arguments that are wrong whatever the host: no Docker needed, nothing created."""
     problem = preflight.offline_setting()
+    if not problem and args.breakage and shape.distinct:
+        # The breakages act on the default shape's rules (iptables chains): elsewhere they would miss.
+        return f"--break runs on the default shape only ({shapes.DEFAULT.describe()}), not {shape.describe()}"
     if not problem and args.breakage:
         try:
             chosen = breakage.load(args.breakage)
@@ -60,13 +64,14 @@ def input_problem(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[s
     return problem
 
 
-def claim_cluster(args: argparse.Namespace, cni: cni_catalog.Cni) -> ownership.Record | str:
+def claim_cluster(args: argparse.Namespace, cni: cni_catalog.Cni, shape: shapes.Shape) -> ownership.Record | str:
     """Host checks, then this run's claim on its cluster name (refused while a live run holds it),
     then what a killed run left behind goes. Returns the claim, or why the run cannot start."""
     from cnimatrix.cluster.kind import tool
 
-    name = args.cluster or f"cnimatrix-{cni.name}"
-    problem = preflight.host_problem(cni) or preflight.name_problem(name, str(tool("kind")))
+    name = args.cluster or shape.cluster_name(cni.name)
+    problem = (preflight.host_problem(cni) or preflight.shape_host_problem(shape)
+               or preflight.name_problem(name, str(tool("kind"))))
     if problem:
         return problem
     try:
@@ -89,18 +94,22 @@ def run(args: argparse.Namespace) -> int:
         return error(str(exc), 2)
     except cni_catalog.CniDataError as exc:
         return error(f"invalid CNI data: {exc}", 2)
+    try:
+        _, shaped = cni.shaped(shapes.Shape(args.ip_family, args.proxy_mode))
+    except shapes.ShapeRefused as exc:
+        return error(str(exc), 2)
     suites = [str(REPO_ROOT / "suites" / s) for s in (args.suite or DEFAULT_SUITES)]
     record = None
     # Until the suites start, Ctrl-C or SIGTERM stops the checks with one line (no traceback).
     previous = {s: signal.signal(s, stop_early) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        problem = input_problem(args, cni, suites)
+        problem = input_problem(args, cni, shaped.shape, suites)
         if not problem and args.kubeconfig and args.cluster:
             problem = preflight.reuse_check(args.cluster, args.kubeconfig)
         if problem:
             return error(problem, 2)
         if not args.kubeconfig:
-            claimed = claim_cluster(args, cni)
+            claimed = claim_cluster(args, cni, shaped.shape)
             if isinstance(claimed, str):
                 return error(claimed, 2)
             record = claimed
@@ -113,14 +122,15 @@ def run(args: argparse.Namespace) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     try:
-        return run_suites(args, cni, suites, record)
+        return run_suites(args, cni, shaped, suites, record)
     finally:
         if record is not None:
             ownership.finish(record)
 
 
-def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str], record: ownership.Record | None) -> int:
-    out = Path(args.out) if args.out else REPO_ROOT / "reports" / cni.name
+def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, shaped: shapes.Resolved, suites: list[str],
+               record: ownership.Record | None) -> int:
+    out = Path(args.out) if args.out else REPO_ROOT / "reports" / shaped.shape.folder(cni.name)
     out.mkdir(parents=True, exist_ok=True)
     # sys-level capture only: progress lines written to the real stderr (cluster creation, image
     # loading, waiting for readiness) reach the terminal as they happen.
@@ -128,7 +138,7 @@ def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str]
            "-c", str(REPO_ROOT / "pyproject.toml"),
            "--cni", cni.name, "--results-dir", str(out), "--junitxml", str(out / "junit.xml"),
            "--alluredir", str(out / "allure-results"), "--clean-alluredir", "-o", "junit_family=xunit2",
-           "--workers", str(args.workers)]
+           "--workers", str(args.workers), "--ip-family", args.ip_family, "--proxy-mode", args.proxy_mode]
     if args.keep:
         cmd.append("--keep-cluster")
     if args.kubeconfig:
@@ -142,7 +152,8 @@ def run_suites(args: argparse.Namespace, cni: cni_catalog.Cni, suites: list[str]
     if args.concurrency is not None:
         cmd += ["--concurrency", str(args.concurrency)]
     cmd += args.pytest_args
-    print(f"cnimatrix: running {', '.join(args.suite or DEFAULT_SUITES)} suite(s) on {cni.name}; results in {out}", flush=True)
+    print(f"cnimatrix: running {', '.join(args.suite or DEFAULT_SUITES)} suite(s) on {cni.name} ({shaped.describe()}); "
+          f"results in {out}", flush=True)
     # pytest runs in its own session and outlives a SIGKILLed parent: its pid keeps the claim live.
     return run_stoppable(cmd, started=(lambda pid: ownership.add_owner(record, pid)) if record else None)
 
@@ -164,6 +175,14 @@ def clean() -> int:
     return 0
 
 
+def add_shape_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run's shape beside its CNI (cnis/*.yaml `shapes:` says which ones each CNI runs in)."""
+    parser.add_argument("--ip-family", choices=shapes.IP_FAMILIES, default=shapes.DEFAULT_IP_FAMILY,
+                        help="the cluster's IP family (default ipv4)")
+    parser.add_argument("--proxy-mode", choices=shapes.PROXY_MODES, default=shapes.DEFAULT_PROXY_MODE,
+                        help="kube-proxy's mode (default iptables; a CNI that replaces kube-proxy takes only the default)")
+
+
 def main(argv=None) -> int:
     parser = OneLineParser(prog="cnimatrix", description="Kubernetes networking conformance across CNIs")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -174,8 +193,9 @@ def main(argv=None) -> int:
     p_run.add_argument("--keep", action="store_true", help="keep the cluster afterwards")
     p_run.add_argument("--kubeconfig", help="test this existing cluster instead of creating one")
     p_run.add_argument("--workers", type=int, default=2, help="kind worker nodes")
-    p_run.add_argument("--out", help="results folder (default reports/<cni>)")
-    p_run.add_argument("--cluster", help="kind cluster name (default cnimatrix-<cni>); with --kubeconfig, "
+    add_shape_arguments(p_run)
+    p_run.add_argument("--out", help="results folder (default reports/<cni>, reports/<cni>-<shape> for another shape)")
+    p_run.add_argument("--cluster", help="kind cluster name (default cnimatrix-<cni>[-<shape>]); with --kubeconfig, "
                                          "a kept cnimatrix cluster to reuse, node-level scenarios included")
     p_run.add_argument("-k", help="pytest -k expression to select scenarios")
     p_run.add_argument("--break", dest="breakage", help="negative control: break the cluster this way (see manifests/breakages)")
@@ -185,6 +205,7 @@ def main(argv=None) -> int:
     p_matrix = sub.add_parser("matrix", help="run every chosen CNI (side by side when the host has room), then build the comparison")
     p_matrix.add_argument("--cni", action="append", help="a CNI to include (repeatable; default: every CNI this host can run)")
     p_matrix.add_argument("--keep", action="store_true", help="keep each cluster afterwards")
+    add_shape_arguments(p_matrix)
     p_matrix.add_argument("--clusters", type=positive_int, metavar="N",
                           help="clusters at once (default: as many as the host has room for, from the footprints "
                                "earlier runs measured; one when any is unmeasured)")
@@ -195,14 +216,22 @@ def main(argv=None) -> int:
     if args.command == "clean":
         return clean()
     if args.command == "matrix":
+        asked = shapes.Shape(args.ip_family, args.proxy_mode)
         try:
             names = args.cni or matrix.runnable_here()
             unknown = [n for n in names if n not in cni_catalog.known()]
+            refused = {n: matrix.refusal(n, asked) for n in names if n not in unknown}
         except (mode.BadSetting, cni_catalog.CniDataError) as exc:
             return error(str(exc), 2)
         if unknown:
             return error(f"unknown CNI(s) {', '.join(unknown)}; known CNIs: {', '.join(cni_catalog.known())}", 2)
-        return matrix.run_matrix(names, keep=args.keep, clusters=args.clusters)
+        if args.cni and any(refused.values()):
+            return error(next(why for why in refused.values() if why), 2)
+        for name, why in refused.items():  # the whole catalog: leave out the CNIs that do not run in this shape
+            if why:
+                print(f"cnimatrix matrix: {name} left out: {why}", flush=True)
+        names = [n for n in names if not refused.get(n)]
+        return matrix.run_matrix(names, keep=args.keep, clusters=args.clusters, shape=asked)
     if args.command == "list" and args.scenarios:
         from cnimatrix.docgen import scenarios  # collects the suites with pytest: only when asked
         sys.stdout.write(scenarios.render())

@@ -15,6 +15,7 @@ import pytest
 
 from cnimatrix import hostload
 from cnimatrix import versions as V
+from cnimatrix.cni.shapes import DEFAULT_IP_FAMILY, DEFAULT_PROXY_MODE, IP_FAMILIES, PROXY_MODES
 from cnimatrix.results import RunSummary, TestResult, cluster_policy_report, rfc3339, write_summary
 from cnimatrix.results.summary import SUITES
 from cnimatrix.testkit import declared, evidence
@@ -38,7 +39,9 @@ def pytest_addoption(parser):
                     help="run against this existing cluster instead of creating a kind cluster")
     group.addoption("--results-dir", default=None, help="where summary.json goes (default reports/<cni>)")
     group.addoption("--workers", type=int, default=2, help="kind worker nodes (default 2)")
-    group.addoption("--cluster", default=None, help="kind cluster name (default cnimatrix-<cni>)")
+    group.addoption("--cluster", default=None, help="kind cluster name (default cnimatrix-<cni>[-<shape>])")
+    group.addoption("--ip-family", default=DEFAULT_IP_FAMILY, choices=IP_FAMILIES, help="the cluster's IP family")
+    group.addoption("--proxy-mode", default=DEFAULT_PROXY_MODE, choices=PROXY_MODES, help="kube-proxy's mode")
     group.addoption("--no-evidence", dest="evidence", action="store_false", default=True,
                     help="do not collect evidence from the cluster when a scenario fails")
     group.addoption("--break", dest="breakage", default=None,
@@ -282,6 +285,7 @@ def pytest_sessionfinish(session, exitstatus):
         tests=[TestResult(**entry) for entry in state.results.values()], metrics=state.metrics, diagnostics=state.diagnostics,
         cnimatrix_commit=state.commit, run_status=state.run_status, run_reason=state.run_reason,
         cni_source=_cni_source(state.cni) if state.offline else None,
+        shape=state.shape.to_dict() if state.shape else None,
     )
     path = write_summary(folder / "summary.json", summary)
     # The cluster-wide cases also in network-policy-api's ConformanceReport shape, to share upstream.
@@ -291,7 +295,8 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
         extra = "".join(f", {counts[k]} {k}" for k in ("not-enforced", "not-run") if counts.get(k))
-        reporter.write_line(f"cnimatrix: {state.cni.name}: {counts['passed']} passed ({counts['flaky']} flaky), "
+        column = state.shape.shape.column(state.cni.name) if state.shape else state.cni.name
+        reporter.write_line(f"cnimatrix: {column}: {counts['passed']} passed ({counts['flaky']} flaky), "
                             f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['error']} errors{extra} -> {path}"
                             + (f" [{state.run_status}: {state.run_reason}]" if state.run_status != "completed" else ""))
 
@@ -313,5 +318,6 @@ def _allure_environment(config, summary: RunSummary) -> None:
         "cni": summary.cni_name, "cni.version": summary.cni_version, "kubernetes": summary.kubernetes_version,
         "kind": summary.kind_version, "node.image": summary.node_image, "offline": str(summary.offline).lower(),
         "cluster.nodes": str(summary.cluster_nodes), "cluster.existing": str(summary.cluster_existing).lower(),
+        **({"ip.family": summary.shape["ip_family"], "proxy.mode": summary.shape["proxy_mode"]} if summary.shape else {}),
     }
     (folder / "environment.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))

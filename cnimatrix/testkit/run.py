@@ -11,6 +11,7 @@ import pytest
 from cnimatrix import hostload
 from cnimatrix import versions as V
 from cnimatrix.cluster.footprint import Footprint
+from cnimatrix.cni.shapes import Resolved, Shape
 from cnimatrix.results import current_commit, rfc3339
 from cnimatrix.testkit.timeline import Recorder
 
@@ -18,6 +19,7 @@ from cnimatrix.testkit.timeline import Recorder
 @dataclass
 class RunState:
     cni: object = None
+    shape: Resolved | None = None   # the shape the run records (set with the CNI)
     started: float = field(default_factory=time.monotonic)
     started_at: str = field(default_factory=rfc3339)
     commit: str = field(default_factory=current_commit)  # the code that ran, even if the checkout moves meanwhile
@@ -57,8 +59,16 @@ def run_metrics(holder, suite: str) -> dict:
     return run_state(holder).metrics.setdefault(suite, {})
 
 
+def asked_shape(holder) -> Shape:
+    """The shape the run was asked for (--ip-family, --proxy-mode)."""
+    config = _config(holder)
+    return Shape(config.getoption("--ip-family"), config.getoption("--proxy-mode"))
+
+
 def results_dir(holder) -> Path:
-    """Where this run's summary.json, evidence and Allure results go (default reports/<cni>)."""
+    """Where this run's summary.json, evidence and Allure results go (default reports/<cni>, or
+    reports/<cni>-<shape> for another shape than the default)."""
     config = _config(holder)
     explicit = config.getoption("--results-dir")
-    return Path(explicit) if explicit else Path(config.rootpath) / "reports" / config.getoption("--cni")
+    default = Path(config.rootpath) / "reports" / asked_shape(config).folder(config.getoption("--cni"))
+    return Path(explicit) if explicit else default

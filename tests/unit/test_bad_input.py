@@ -101,6 +101,34 @@ def test_concurrency_not_a_positive_whole_number(refuse):
     assert "argument --clusters: expected at least 1, got 0" in refuse("matrix", "--clusters", "0")
 
 
+def test_shapes_refused(refuse):
+    """A shape the CNI does not run in, or that cnimatrix has not wired yet (docs/shapes.md)."""
+    assert "argument --proxy-mode: invalid choice: 'ipvs'" in refuse("run", "--cni", "flannel", "--proxy-mode", "ipvs")
+    assert "argument --ip-family: invalid choice: 'ipv5'" in refuse("matrix", "--ip-family", "ipv5")
+    line = refuse("run", "--cni", "calico", "--ip-family", "dual")
+    assert line.startswith("cnimatrix: --ip-family dual is not wired for calico yet: ") and line.endswith("(issue 26).")
+    assert refuse("run", "--cni", "cilium-kpr", "--proxy-mode", "nftables").startswith(
+        "cnimatrix: cilium-kpr replaces kube-proxy, so --proxy-mode nftables does not apply: Cilium's eBPF")
+    assert refuse("run", "--cni", "flannel", "--proxy-mode", "nftables", "--break", "no-kube-proxy").endswith(
+        "--break runs on the default shape only (IPv4, iptables kube-proxy), not IPv4, nftables kube-proxy")
+    assert refuse("matrix", "--cni", "flannel", "--cni", "cilium-kpr", "--proxy-mode", "nftables").startswith(
+        "cnimatrix: cilium-kpr replaces kube-proxy")
+
+
+def test_a_host_without_what_the_shape_needs(monkeypatch):
+    from cnimatrix.cni import Shape
+    from cnimatrix.doctor import kernel, shape_support
+
+    lacking = kernel.KernelStatus(release="6.1.0", source="/proc/config.gz", modules=False,
+                                  features={**dict.fromkeys(kernel.SHAPE_SYMBOLS, True), "CONFIG_NFT_FIB_IPV4": False})
+    monkeypatch.setattr(kernel, "kernel_status", lambda: lacking)
+    monkeypatch.setattr(shape_support, "shape_host_status", lambda: shape_support.ShapeHostStatus(ipv6_disabled="1"))
+    assert preflight.shape_host_problem(Shape()) is None  # the default shape asks the host nothing more
+    assert preflight.shape_host_problem(Shape("ipv4", "nftables")) == "--proxy-mode nftables needs what this host lacks: NFT_FIB_IPV4"
+    assert preflight.shape_host_problem(Shape("dual")) == (
+        "--ip-family dual needs what this host lacks: IPv6 switched on (/proc/sys/net/ipv6/conf/all/disable_ipv6 is 1)")
+
+
 def test_positive_int_takes_a_count():
     """The twin of the refusals above: a count of at least 1 goes through as a number."""
     from cnimatrix.run.cli import positive_int

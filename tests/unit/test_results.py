@@ -1,5 +1,6 @@
 import copy
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -352,3 +353,18 @@ def test_a_multi_line_run_reason_is_written_as_one_line():
     validate(doc)
     assert "\n" not in doc["run"]["reason"] and len(doc["run"]["reason"]) == RUN_REASON_LIMIT
     assert doc["run"]["reason"].startswith("cluster x not ready after 240s: calico-node 0/3 pod kube-system/calico-node-a")
+
+
+def test_the_shape_is_optional_and_round_trips(tmp_path):
+    assert "shape" not in make_summary().to_dict()  # as before shapes: no key at all
+    shape = {"ip_family": "ipv4", "proxy_mode": "nftables",
+             "untested": [{"axis": "proxy_mode", "value": "nftables", "evidence": "never run here"}]}
+    doc = make_summary(shape=shape).to_dict()
+    assert list(doc)[list(doc).index("cni") + 1] == "shape" and doc["shape"] == shape
+    path = write_summary(tmp_path / "summary.json", make_summary(shape=shape))
+    assert RunSummary.from_dict(read_summary(path)).shape == shape
+    for bad, where in (({"ip_family": "ipv4", "proxy_mode": "ipvs"}, "$.shape.proxy_mode"),
+                       ({"ip_family": "ipv4"}, "$.shape"),
+                       ({**shape, "untested": []}, "$.shape.untested")):
+        with pytest.raises(ValueError, match=rf"invalid summary at {re.escape(where)}"):
+            validate(make_summary(shape=bad).to_dict())
