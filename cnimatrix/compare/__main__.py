@@ -47,13 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cnimatrix compare: {len(runs)} CNIs, {len(doc['disagreements'])} disagreements -> "
           + ", ".join(str(p) for p in paths))
     if args.allure if args.allure is not None else allure.available():
-        return _allure_report(args.reports, [head["column"] for head in doc["cnis"]], output / "allure")
+        folders = {head["column"]: Path(head["summary"]).parent.name for head in doc["cnis"] if head["summary"]}
+        return _allure_report(args.reports, [head["column"] for head in doc["cnis"]], output / "allure", folders)
     return 0
 
 
-def _allure_report(reports: Path, columns: list[str], target: Path) -> int:
+def _allure_report(reports: Path, columns: list[str], target: Path, folders: dict[str, str]) -> int:
     try:
-        report = allure.generate(reports, columns, target)
+        report = allure.generate(reports, columns, target, folders=folders)
     except allure.AllureError as exc:
         print(f"cnimatrix compare: Allure report failed: {exc}", file=sys.stderr)
         return 2

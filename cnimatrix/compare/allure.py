@@ -189,26 +189,27 @@ def ensure_cli(tool_dir: Path = TOOL_DIR, notes: list[str] | None = None) -> lis
 
 
 def generate(reports_dir: Path, columns: Iterable[str], output_dir: Path, *, tool_dir: Path = TOOL_DIR,
-             name: str | None = None) -> Report:
-    """Allure 3 report of every reports_dir/<column>/allure-results that exists, one environment per column,
-    written to output_dir (replaced only once the new report is complete)."""
+             name: str | None = None, folders: Mapping[str, str] | None = None) -> Report:
+    """Allure 3 report of every reports_dir/<folder>/allure-results that exists, one environment per column,
+    written to output_dir (replaced only once the new report is complete). A column's folder is its name
+    unless `folders` says otherwise (a shape's column flannel/nftables is the folder flannel-nftables)."""
     columns = list(columns)
-    present = [c for c in columns if (Path(reports_dir) / c / "allure-results").is_dir()]
+    results = {c: Path(reports_dir).resolve() / (folders or {}).get(c, c) / "allure-results" for c in columns}
+    present = [c for c in columns if results[c].is_dir()]
     skipped = [c for c in columns if c not in present]
     if not present:
         return Report(None, [], skipped, [], 0.0)
     notes: list[str] = []
     command = ensure_cli(tool_dir, notes)
-    output_dir, reports_dir = Path(output_dir).resolve(), Path(reports_dir).resolve()  # the CLI runs in a temp folder
+    output_dir = Path(output_dir).resolve()  # the CLI runs in a temp folder: every path absolute
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".allure-", dir=output_dir.parent) as tmp:
         work = Path(tmp)
-        envs = environments(present, {c: read_properties(Path(reports_dir) / c / "allure-results" /
-                                                         "environment.properties") for c in present})
+        envs = environments(present, {c: read_properties(results[c] / "environment.properties") for c in present})
         staged = []
         for env in envs:
             staged.append(work / "results" / env.id)
-            note = stage(Path(reports_dir) / env.cni / "allure-results", env.cni, staged[-1])
+            note = stage(results[env.cni], env.cni, staged[-1])
             if note:
                 notes.append(note)
         config = work / "allurerc.mjs"

@@ -1,6 +1,8 @@
 """Find the per-CNI summaries a comparison lines up, read them, and say which are stale.
 
-A column is a folder `reports/<name>/` holding `summary.json`; its name is normally the CNI's.
+A column is a folder `reports/<name>/` holding `summary.json`; its name is normally the CNI's, and
+cni/shape (flannel/nftables) for the folder a run of another shape than the default writes
+(reports/flannel-nftables, cnimatrix/cni/shapes.py).
 A summary is stale when it was made for another Kubernetes version than the one cnimatrix pins
 now (cnimatrix/versions.py) or by another cnimatrix commit than the checkout's HEAD: its cells
 may no longer describe what the current suites check.
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cnimatrix import versions
+from cnimatrix.cni.shapes import Shape, split_folder
 from cnimatrix.compare import soak
 from cnimatrix.results import UNKNOWN_COMMIT, read_summary
 from cnimatrix.results.metrics import RunMetrics
@@ -96,6 +99,17 @@ def staleness(doc: dict[str, Any], kubernetes: str, commit: str) -> list[str]:
     return reasons
 
 
+def column_of(folder: str, doc: dict[str, Any]) -> str:
+    """The column of a summary in reports/<folder>: cni/shape when the folder is the one a run of a
+    shape other than the default writes by default, else the folder's name."""
+    recorded = doc.get("shape")
+    if recorded:
+        shape, cni = Shape(recorded["ip_family"], recorded["proxy_mode"]), doc["cni"]["name"]
+        if shape.distinct and folder == shape.folder(cni):
+            return shape.column(cni)
+    return folder
+
+
 def _read(folder: Path, kubernetes: str, commit: str) -> Run:
     path = folder / SUMMARY
     try:
@@ -105,7 +119,7 @@ def _read(folder: Path, kubernetes: str, commit: str) -> Run:
     except ValueError as exc:  # read_summary's messages already start with the path
         raise InputError(str(exc)) from exc
     evidence = {test["id"]: evidence_of(path, test["evidence"]) for test in doc["tests"] if test.get("evidence")}
-    return Run(column=folder.name, path=path, doc=doc, stale_reasons=tuple(staleness(doc, kubernetes, commit)),
+    return Run(column=column_of(folder.name, doc), path=path, doc=doc, stale_reasons=tuple(staleness(doc, kubernetes, commit)),
                metrics=RunMetrics.from_dict(doc["metrics"]), evidence=evidence)
 
 
@@ -129,8 +143,8 @@ def load_runs(
         raise InputError(f"{reports}: no such reports directory")
     skipped = {Path(p).resolve() for p in skip}
     asked = list(dict.fromkeys(cnis))
-    if asked:
-        folders = [reports / name for name in asked]
+    if asked:  # a shape's column (flannel/nftables) names its folder (flannel-nftables)
+        folders = [reports / name.replace("/", "-") for name in asked]
     else:
         folders = sorted(p for p in reports.iterdir()
                          if p.is_dir() and p.name != COMPARISON_DIR and p.resolve() not in skipped)
@@ -139,7 +153,7 @@ def load_runs(
         if (folder / SUMMARY).is_file():
             runs.append(_read(folder, kubernetes, commit))
         elif asked:
-            runs.append(Run(column=folder.name))
+            runs.append(Run(column=asked[folders.index(folder)]))
         elif notes is not None:
             notes.append(f"{folder}: no {SUMMARY}, left out")
             continue
@@ -152,7 +166,7 @@ def load_runs(
     missing = [run.column for run in runs if not run.has_results]
     if missing and known is not None:
         catalog = known()
-        unknown = [name for name in missing if name not in catalog]
+        unknown = [name for name in missing if split_folder(name)[0] not in catalog]
         if unknown:
             raise InputError(f"unknown CNI {', '.join(unknown)} (no {SUMMARY} under {reports} and not in the "
                              f"catalog; known CNIs: {', '.join(catalog) or 'none'})")

@@ -80,7 +80,7 @@ def header(run: Run) -> dict[str, Any]:
             "cni": {"name": run.column, "version": None}, "kubernetes_version": None, "kind_version": None,
             "node_image": None, "offline": None, "started_at": None, "finished_at": None, "run_time_s": None,
             "run": {"status": "no-results", "reason": NO_RESULTS}, "cnimatrix_commit": None,
-            "stale": None, "stale_reasons": [],
+            "stale": None, "stale_reasons": [], "shape": None,
         }
     unrecorded = f"summary format v{doc['schema_version']} does not record how the run ended"
     run_info = doc.get("run") or {"status": "unrecorded", "reason": unrecorded}
@@ -91,6 +91,7 @@ def header(run: Run) -> dict[str, Any]:
         "finished_at": doc["finished_at"], "run_time_s": elapsed_s(doc["started_at"], doc["finished_at"]),
         "run": {"status": run_info["status"], "reason": one_line(run_info["reason"])},
         "cnimatrix_commit": doc.get("cnimatrix_commit"), "stale": run.stale, "stale_reasons": list(run.stale_reasons),
+        "shape": doc.get("shape"),   # None: a summary made before shapes
     }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cnimatrix.cni.shapes import Shape
 from cnimatrix.compare import ranking
 from cnimatrix.compare.model import CELL_STATUSES
 
@@ -126,6 +127,7 @@ def header_rows(headers: list[Mapping[str, Any]]) -> list[tuple[str, list[str]]]
 
     fields = [
         ("CNI", lambda h: f"{h['cni']['name']} {text(h['cni']['version'])}" if h["has_results"] else h["cni"]["name"]),
+        ("Shape", shape_text),
         ("Kubernetes", lambda h: text(h["kubernetes_version"])),
         ("kind", lambda h: text(h["kind_version"])),
         ("Node image", lambda h: text(h["node_image"])),
@@ -137,6 +139,24 @@ def header_rows(headers: list[Mapping[str, Any]]) -> list[tuple[str, list[str]]]
         ("Freshness", fresh),
     ]
     return [(label, [get(h) for h in headers]) for label, get in fields]
+
+
+def shape_text(header: Mapping[str, Any]) -> str:
+    """A column's shape in words ("IPv4, nftables kube-proxy (declared untested)"), or why there is none."""
+    recorded = header.get("shape")
+    if not recorded:
+        return "not recorded" if header["has_results"] else "—"
+    said = Shape(recorded["ip_family"], recorded["proxy_mode"]).describe()
+    return said + (" (declared untested)" if recorded.get("untested") else "")
+
+
+def shape_note(headers: list[Mapping[str, Any]]) -> str | None:
+    """One line naming the columns of another shape than the default, or None when there are none."""
+    shaped = [h for h in headers if h.get("shape") and Shape(h["shape"]["ip_family"], h["shape"]["proxy_mode"]).distinct]
+    if not shaped:
+        return None
+    return ("Shapes: " + "; ".join(f"{h['column']} runs {shape_text(h)}" for h in shaped)
+            + ". A column named cni/shape is that CNI in that shape; the Shape row has every column's.")
 
 
 def plural(count: int, noun: str) -> str:

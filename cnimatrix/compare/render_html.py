@@ -221,6 +221,7 @@ def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = Non
         f'<p class="meta">Generated {escape(doc["generated_at"])} against Kubernetes '
         f'{escape(ref["kubernetes_version"])} and cnimatrix {escape(ref["cnimatrix_commit"][:12])}. '
         "One column per CNI, one row per scenario; hover a cell for the declared evidence or the reason.</p>",
+        f'<p class="meta">{escape(present.shape_note(doc["cnis"]))}</p>' if present.shape_note(doc["cnis"]) else "",
         f'<p class="legend">{legend}</p>',
         '<h2 id="runs">Runs</h2>', _headers(doc),
         f'<h2 id="disagreements">Where the CNIs disagree ({len(doc["disagreements"])})</h2>',

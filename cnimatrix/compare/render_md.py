@@ -125,7 +125,7 @@ def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = Non
         "",
         f"Generated {doc['generated_at']} against Kubernetes {ref['kubernetes_version']} and cnimatrix "
         f"`{ref['cnimatrix_commit'][:12]}`; one column per CNI, one row per scenario.",
-        "",
+        *([present.shape_note(doc["cnis"]), ""] if present.shape_note(doc["cnis"]) else [""]),
         "Legend: " + " · ".join(f"{symbol} {word}: {meaning}" for symbol, word, meaning in present.STATUS.values()),
         "",
         "### Runs",

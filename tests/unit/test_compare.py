@@ -262,6 +262,50 @@ def test_without_names_every_summary_is_a_column_sorted(reports):
     assert notes == [f"{reports / 'broken-cluster'}: no summary.json, left out"]
 
 
+def shaped_copy(reports, source="flannel", folder="flannel-nftables", proxy_mode="nftables"):
+    """reports/<folder>: the summary of reports/<source> as a run of another shape wrote it."""
+    doc = read_summary(reports / source / "summary.json")
+    doc["shape"] = {"ip_family": "ipv4", "proxy_mode": proxy_mode,
+                    "untested": [{"axis": "proxy_mode", "value": proxy_mode, "evidence": "never run here"}]}
+    (reports / folder).mkdir()
+    (reports / folder / "summary.json").write_text(json.dumps(doc))
+
+
+def test_a_shapes_folder_reads_as_cni_slash_shape(reports):
+    shaped_copy(reports)
+    shaped_copy(reports, folder="flannel-nft-by-hand")  # a folder named by hand keeps its name
+    runs = load_runs(reports, kubernetes=K8S, commit=HEAD)
+    # sorted by folder, the shape's column where its folder stands
+    assert [r.column for r in runs] == ["cilium", "flannel", "flannel-nft-by-hand", "flannel/nftables", "flannel-v0.27", "kindnet"]
+    by_column = compare(reports, ["flannel", "flannel/nftables"])  # the column's name or its folder's selects it
+    assert by_column["columns"] == ["flannel", "flannel/nftables"]
+    assert [r.column for r in load_runs(reports, ["flannel-nftables"], kubernetes=K8S)] == ["flannel/nftables"]
+    heads = {h["column"]: h for h in by_column["cnis"]}
+    assert heads["flannel/nftables"]["shape"]["proxy_mode"] == "nftables" and heads["flannel"]["shape"] is None
+    assert heads["flannel/nftables"]["summary"].endswith("flannel-nftables/summary.json")
+
+
+def test_the_shape_row_and_note(reports):
+    from cnimatrix.compare import present, render_html, render_md
+
+    shaped_copy(reports)
+    doc = compare(reports, ["flannel", "flannel/nftables", "calico/nftables"])
+    rows = dict(present.header_rows(doc["cnis"]))
+    assert rows["Shape"] == ["not recorded", "IPv4, nftables kube-proxy (declared untested)", "—"]
+    note = ("Shapes: flannel/nftables runs IPv4, nftables kube-proxy (declared untested). A column named cni/shape is "
+            "that CNI in that shape; the Shape row has every column's.")
+    assert present.shape_note(doc["cnis"]) == note
+    assert note in render_md.render(doc) and "flannel/nftables" in render_html.render(doc)
+    assert present.shape_note(compare(reports, ["flannel"])["cnis"]) is None  # all default: no note
+
+
+def test_a_shape_column_without_results_names_a_known_cni(reports):
+    runs = load_runs(reports, ["flannel", "calico/nftables"], kubernetes=K8S, known=catalog)
+    assert [r.column for r in runs] == ["flannel", "calico/nftables"] and not runs[1].has_results
+    with pytest.raises(InputError, match="unknown CNI antrea-nftables"):
+        load_runs(reports, ["flannel", "antrea-nftables"], kubernetes=K8S, known=catalog)
+
+
 @pytest.mark.parametrize(
     ("prepare", "names", "match"),
     [

@@ -106,6 +106,14 @@ def test_no_results_means_no_report_and_no_node(tmp_path, monkeypatch):
     assert report.index is None and report.skipped == ["calico", "flannel"] and not (tmp_path / "out").exists()
 
 
+def test_a_shapes_column_finds_its_results_in_its_folder(tmp_path, monkeypatch):
+    (tmp_path / "flannel-nftables" / "allure-results").mkdir(parents=True)
+    monkeypatch.setattr(allure, "ensure_cli", lambda *a, **k: pytest.fail("flannel/nftables has results"))
+    with pytest.raises(pytest.fail.Exception, match="flannel/nftables has results"):
+        allure.generate(tmp_path, ["flannel/nftables"], tmp_path / "out", folders={"flannel/nftables": "flannel-nftables"})
+    assert allure.generate(tmp_path, ["flannel/nftables"], tmp_path / "out").skipped == ["flannel/nftables"]
+
+
 def test_missing_node_or_npm_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(allure.shutil, "which", lambda name: None)
     with pytest.raises(allure.AllureError, match=r"needs Node\.js, and `node` is not on PATH"):
@@ -145,8 +153,9 @@ def test_cli_skips_allure_when_unavailable_or_asked(reports, small_catalog, monk
 def test_cli_passes_columns_and_prints_where_the_report_went(reports, small_catalog, monkeypatch, capsys):  # noqa: F811
     calls = []
 
-    def fake(reports_dir, columns, target):
+    def fake(reports_dir, columns, target, folders):
         calls.append((reports_dir, columns, target))
+        assert folders == {c: c for c in COLUMNS if c != "calico"}  # calico: no summary, so no folder
         return allure.Report(target / "index.html", columns[:2], columns[2:], ["a note"], 1.25)
 
     monkeypatch.setattr(allure, "generate", fake)
