@@ -26,6 +26,7 @@ def line(summary: dict, source: str) -> dict:
     host = metrics.get("host") or {}
     return {
         "when": summary.get("started_at"), "source": source, "cni": (summary.get("cni") or {}).get("name"),
+        "shape": {k: v for k, v in (summary.get("shape") or {}).items() if k != "untested"} or None,
         "commit": summary.get("cnimatrix_commit"), "run_status": (summary.get("run") or {}).get("status"),
         "suites": sorted({t.get("suite") for t in tests if t.get("suite")}),
         "namespace_sets": (metrics.get("netpol") or {}).get("namespace_sets", 1 if any(t.get("suite") == "netpol" for t in tests) else None),

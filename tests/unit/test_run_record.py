@@ -28,3 +28,10 @@ def test_failed_and_flaky_scenarios_are_named():
     got = run_record.line(summary, "x")
     assert got["failed"] == [summary["tests"][0]["id"].split("::", 1)[-1]]
     assert got["flaky"] == [summary["tests"][1]["id"].split("::", 1)[-1]]
+
+
+def test_line_carries_the_shape_when_the_summary_has_one():
+    summary = dict(summaries()["calico"])
+    assert run_record.line(summary, "x")["shape"] is None           # made before shapes were recorded
+    summary["shape"] = {"ip_family": "ipv4", "proxy_mode": "nftables", "untested": [{"axis": "proxy_mode"}]}
+    assert run_record.line(summary, "x")["shape"] == {"ip_family": "ipv4", "proxy_mode": "nftables"}
