@@ -25,14 +25,18 @@ def overloaded(load: float, cores: int) -> bool:
     return load > OVERLOADED_PER_CPU * cores
 
 
+def share_above(samples: list[float], limit: float) -> float:
+    """The share of the samples above `limit` (samples must not be empty)."""
+    return round(sum(1 for s in samples if s > limit) / len(samples), 3)
+
+
 def summarize(samples: list[float], cores: int) -> dict:
     """What metrics.host says: cores, the 1-minute load average's mean and max over the run, and the
     share of the run spent overloaded."""
     if not samples:
         return {"cpus": cores, "samples": 0}
-    over = sum(overloaded(s, cores) for s in samples)
     return {"cpus": cores, "samples": len(samples), "load_1m_mean": round(sum(samples) / len(samples), 2),
-            "load_1m_max": round(max(samples), 2), "overloaded_share": round(over / len(samples), 3),
+            "load_1m_max": round(max(samples), 2), "overloaded_share": share_above(samples, OVERLOADED_PER_CPU * cores),
             "overloaded_above": OVERLOADED_PER_CPU * cores}
 
 

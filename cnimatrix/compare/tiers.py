@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-CASE_TEST = "test_cluster_policy_case["
+from cnimatrix.results.cluster_policy_report import CASE_TEST
+
 TIERS = ("admin", "baseline", "admin+baseline")
 STATUSES = ("passed", "flaky", "failed", "not-enforced", "not-supported", "error")
 NOT_RUN = "no cluster-wide cases run"

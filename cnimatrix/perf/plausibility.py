@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from cnimatrix import hostload
 from cnimatrix.perf.datapath import FIGURES
 
 SUSPECT, NOISY = "suspect", "noisy"
@@ -50,9 +51,8 @@ def host_load(samples: Sequence[float], cores: int) -> dict[str, float | int]:
     """metrics.perf.datapath.load: the 1-minute load samples of the phase against the core count."""
     if not samples:
         return {"cpus": cores, "samples": 0}
-    above = sum(1 for s in samples if s > cores)
     return {"cpus": cores, "samples": len(samples), "load_1m_max": round(max(samples), 2),
-            "above_cores_share": round(above / len(samples), 3)}
+            "above_cores_share": hostload.share_above(list(samples), cores)}
 
 
 def overloaded_host(load: Mapping[str, float | int]) -> dict[str, str] | None:

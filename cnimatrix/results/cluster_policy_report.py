@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def report(summary: Mapping[str, Any], module: str | None = None) -> dict[str, A
         return None
     passed = [t for t in cases if t.get("outcome") in _PASSED]
     failed = [t for t in cases if t.get("outcome") in _FAILED]
-    skipped = [t for t in cases if t not in passed and t not in failed]
+    skipped = [t for t in cases if t.get("outcome") not in _PASSED + _FAILED]
     result = "failure" if failed else "partial" if skipped else "success"
     cni = summary.get("cni") or {}
     module = module or cni.get("source", "").partition("@")[0] or None
@@ -87,9 +88,7 @@ def _summary_line(passed: list, failed: list, skipped: list) -> str:
     parts = [f"{len(passed)} passed" + (f" ({flaky} only after retries)" if flaky else "")]
     if failed:
         parts.append(f"{len(failed)} failed")
-    by_outcome: dict[str, int] = {}
-    for t in skipped:
-        by_outcome[t.get("outcome", "skipped")] = by_outcome.get(t.get("outcome", "skipped"), 0) + 1
+    by_outcome = Counter(t.get("outcome", "skipped") for t in skipped)
     parts += [f"{n} skipped ({_WHY_SKIPPED.get(outcome, outcome)})" for outcome, n in sorted(by_outcome.items())]
     return ", ".join(parts)
 
@@ -100,8 +99,12 @@ def write(summary: Mapping[str, Any], folder: Path, module: str | None = None) -
     if doc is None:
         return None
     path = Path(folder) / FILE_NAME
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, width=120))
+    path.write_text(_yaml(doc))
     return path
+
+
+def _yaml(doc: Mapping[str, Any]) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, width=120)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if doc is None:
         print(f"cluster_policy_report: {args.summary} has no ClusterNetworkPolicy cases", file=sys.stderr)
         return 2
-    text = yaml.safe_dump(doc, sort_keys=False, width=120)
+    text = _yaml(doc)
     if args.out == "-":
         sys.stdout.write(text)
     else:
