@@ -199,43 +199,53 @@ def install_cni(cluster: Cluster, cni: Cni) -> None:
         say(f"applying {cni.install.module}@{cni.install.version}: {cni.install.chart} (helm template, {rendered.name})")
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(rendered))
         return
-    if cni.install.source not in ("manifest", "module"):
-        raise ClusterError(f"CNI {cni.name}: install source {cni.install.source} is not supported yet")
-    try:
-        paths = cni.install.manifest_paths(REPO_ROOT)
-        if cni.install.manifest_patches:  # the shape's changes, applied to copies kept beside the kubeconfig
-            paths = patches.patched_files(paths, cni.install.manifest_patches, cluster.kubeconfig.parent)
-    except (UpstreamError, patches.PatchError) as exc:
-        raise ClusterError(f"CNI {cni.name}: {exc}") from exc
-    for path in paths:
+    for path in manifest_files(cni, cluster.kubeconfig.parent):
         shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else f"{cni.install.module}@{cni.install.version}: {path.name}"
         say(f"applying {shown}")
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
 
 
-def chart_values(values, cluster: Cluster):
+def manifest_files(cni: Cni, folder: Path) -> list[Path]:
+    """The manifests a source=manifest or module CNI applies, in order: the files as released, or the
+    copies in `folder` its shape's patches changed."""
+    if cni.install.source not in ("manifest", "module"):
+        raise ClusterError(f"CNI {cni.name}: install source {cni.install.source} is not supported yet")
+    try:
+        paths = cni.install.manifest_paths(REPO_ROOT)
+        if cni.install.manifest_patches:
+            paths = patches.patched_files(paths, cni.install.manifest_patches, folder)
+    except (UpstreamError, patches.PatchError) as exc:
+        raise ClusterError(f"CNI {cni.name}: {exc}") from exc
+    return paths
+
+
+def chart_values(values, cluster_name: str):
     """The catalog's values with ${control_plane} (the API server's node name, resolvable on the
-    kind network) filled in for this cluster."""
+    kind network) filled in for the cluster of that name."""
     if isinstance(values, dict):
-        return {k: chart_values(v, cluster) for k, v in values.items()}
+        return {k: chart_values(v, cluster_name) for k, v in values.items()}
     if isinstance(values, list):
-        return [chart_values(v, cluster) for v in values]
+        return [chart_values(v, cluster_name) for v in values]
     if isinstance(values, str):
-        return values.replace("${control_plane}", f"{cluster.name}-control-plane")
+        return values.replace("${control_plane}", f"{cluster_name}-control-plane")
     return values
 
 
 def render_chart(cluster: Cluster, cni: Cni) -> Path:
-    """`helm template` of the CNI's chart, read from its pinned module, with the catalog's values;
-    the rendered manifest is kept beside the kubeconfig for diagnostics."""
+    """`helm template` of the CNI's chart for this cluster, kept beside the kubeconfig for diagnostics."""
+    return template_chart(cni, cluster.name, cluster.kubeconfig.parent)
+
+
+def template_chart(cni: Cni, cluster_name: str, folder: Path) -> Path:
+    """`helm template` of the CNI's chart, read from its pinned module, with the catalog's values filled
+    for the cluster `cluster_name` (none needs to exist); the values and the manifest are written to `folder`."""
     install = cni.install
     try:
         chart = install.chart_dir()
     except UpstreamError as exc:
         raise ClusterError(f"CNI {cni.name}: {exc}") from exc
-    folder = cluster.kubeconfig.parent
     values = folder / f"{cni.name}-values.yaml"
-    values.write_text(yaml.safe_dump(chart_values(install.values, cluster), sort_keys=False))
+    values.write_text(yaml.safe_dump(chart_values(install.values, cluster_name), sort_keys=False))
     proc = subprocess.run([str(tool("helm")), "template", chart.name, str(chart), "--namespace", install.chart_namespace,
                            "--kube-version", V.KUBERNETES, "--values", str(values)], capture_output=True, text=True)
     if proc.returncode != 0:

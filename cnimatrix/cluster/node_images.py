@@ -18,10 +18,16 @@ class ImageLoadError(RuntimeError):
     """An image could not be saved or imported into a node."""
 
 
+DOCKER_HUB_HOSTS = ("docker.io/", "index.docker.io/")
+
+
 def canonical(ref: str) -> str:
     """A reference as containerd names it: docker.io/ added to a name without a registry host,
-    library/ to a one-part Docker Hub name, :latest to a name without a tag or digest."""
+    library/ to a one-part Docker Hub name (also when written docker.io/traefik), :latest to a name
+    without a tag or digest."""
     name, at, digest = ref.partition("@")
+    hub = next((h for h in DOCKER_HUB_HOSTS if name.startswith(h)), "")
+    name = name[len(hub):]  # spelled out or not, a Docker Hub name is normalised the same way
     first, slash, _ = name.partition("/")
     if not slash or ("." not in first and ":" not in first and first != "localhost"):
         name = f"docker.io/{name if slash else 'library/' + name}"

@@ -120,26 +120,21 @@ def test_unknown_breakage_lists_known_ones():
 
 
 def test_cilium_kpr_drops_kube_proxy_and_names_the_api_server_node():
-    from pathlib import Path
-
-    from cnimatrix.cluster.kind import Cluster, chart_values
+    from cnimatrix.cluster.kind import chart_values
 
     cni = load("cilium-kpr")
     assert kind_config(cni)["networking"]["kubeProxyMode"] == "none"
-    values = chart_values(cni.install.values, Cluster(name="cnimatrix-cilium-kpr", kubeconfig=Path("k")))
+    values = chart_values(cni.install.values, "cnimatrix-cilium-kpr")
     assert values["k8sServiceHost"] == "cnimatrix-cilium-kpr-control-plane"
     assert values["kubeProxyReplacement"] is True and values["k8sServicePort"] == 6443
     assert load("cilium").install.values["kubeProxyReplacement"] is False
 
 
 def test_chart_values_fill_placeholders_everywhere_and_keep_other_types():
-    from pathlib import Path
+    from cnimatrix.cluster.kind import chart_values
 
-    from cnimatrix.cluster.kind import Cluster, chart_values
-
-    cluster = Cluster(name="c", kubeconfig=Path("k"))
     given = {"a": ["${control_plane}:6443", 3], "b": {"c": None, "d": True}}
-    assert chart_values(given, cluster) == {"a": ["c-control-plane:6443", 3], "b": {"c": None, "d": True}}
+    assert chart_values(given, "c") == {"a": ["c-control-plane:6443", 3], "b": {"c": None, "d": True}}
     assert given["a"][0] == "${control_plane}:6443"  # the catalog's values are not changed
 
 
