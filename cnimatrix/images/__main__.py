@@ -53,7 +53,15 @@ def cni_steps(steps, names: list[str], suites: list[str] | None = None) -> set[s
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="cnimatrix.images", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["refs"]:
+        # Imported here: the check reads the cluster and add-on modules (the Kubernetes client), a build does not.
+        from cnimatrix.images import refs
+
+        return refs.main(argv[1:])
+    parser = argparse.ArgumentParser(prog="cnimatrix.images", description=__doc__,
+                                     epilog="`python -m cnimatrix.images refs --help`: check that every image the "
+                                            "CNIs' and add-ons' manifests pull is in their catalog entry")
     parser.add_argument("--cni", action="append",
                         help="build what a cluster with this CNI needs (repeatable; 'all' = every CNI buildable here; "
                              "default: every step)")
