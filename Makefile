@@ -17,6 +17,12 @@ E2E_SUITES ?= service dns netpol
 # iptables, ipv4; each cnis/*.yaml `shapes:` says which it runs in; make matrix takes them too).
 PROXY_MODE ?=
 IP_FAMILY ?=
+# Where nodes get images the node image lacks (cnimatrix/registry/): REGISTRY_MIRROR=host:port or
+# registry=host[:port][/path],... pulls through your mirror; offline, IMAGES_VIA=import loads them
+# into each node instead of the local registry. The runs read both from the environment.
+REGISTRY_MIRROR ?=
+IMAGES_VIA ?=
+export REGISTRY_MIRROR IMAGES_VIA
 SHAPE_ARGS = $(if $(IP_FAMILY),--ip-family $(IP_FAMILY)) $(if $(PROXY_MODE),--proxy-mode $(PROXY_MODE))
 # make compare: the CNIs to line up, in column order (default: every reports/<cni>/summary.json).
 CNIS ?=
@@ -24,13 +30,14 @@ PY := .venv/bin/python
 # The machine image's Go lives here; make sure every recipe finds it even from a bare CI shell.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: help setup python-env images doctor conformance e2e matrix compare unit browser test lint nightly-matrix step-summary clean
+.PHONY: kind-config help setup python-env images doctor conformance e2e matrix compare unit browser test lint nightly-matrix step-summary clean
 
 help:
 	@echo "make setup                    install Docker (+ runc wrapper), Go and the Python environment"
 	@echo "make images [CNI=<name>|all]  build offline what a cluster with that CNI needs (no-op when registries are reachable)"
 	@echo "make doctor                   host readiness: Docker, capabilities, cgroups, disk, kernel features"
 	@echo "make conformance CNI=<name>   run the suites on a new kind cluster with that CNI (KEEP=1 keeps it; PROXY_MODE=nftables, IP_FAMILY=...)"
+	@echo "make kind-config REGISTRY_MIRROR=host:port  the kind config (and hosts.toml files) that pulls through your mirror"
 	@echo "make matrix [CNIS=\"a b\"]      every CNI this host can run (or CNIS), one cluster at a time, then the comparison"
 	@echo "make test                     unit tests, the report page in headless chromium, then an end-to-end run with CNI=$(E2E_CNI)"
 	@echo "make compare [CNIS=\"a b\"]     compare reports/<cni>/summary.json files -> reports/comparison/"
@@ -55,6 +62,9 @@ doctor:
 
 conformance: setup images
 	@$(PY) -m cnimatrix run --cni $(CNI) $(foreach s,$(SUITES),--suite $(s)) $(SHAPE_ARGS) $(if $(KEEP),--keep)
+
+kind-config: python-env
+	@$(PY) -m cnimatrix kind-config --cni $(CNI)
 
 matrix: setup
 	@$(PY) -m cnimatrix matrix $(foreach c,$(CNIS),--cni $(c)) $(SHAPE_ARGS) $(if $(KEEP),--keep) $(if $(CLUSTERS),--clusters $(CLUSTERS))

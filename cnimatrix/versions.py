@@ -40,4 +40,8 @@ CILIUM_GOBGP = "v4.8.0"  # pinned pseudo-version v4.6.1-0.20260630022313-d6dee83
 # network-policy-api (ClusterNetworkPolicy, v1alpha2): the version Cilium v1.20.2's go.mod requires,
 # whose CRDs every cluster gets before its CNI (cnimatrix/cluster/policy_crds.py).
 NETWORK_POLICY_API = "v0.2.0"
+# The CNCF distribution registry: the offline runs' stand-in for docker.io, quay.io, ghcr.io and
+# registry.k8s.io (cnimatrix/registry/). 3.1.0 is the newest whose official image tag
+# (docker.io/library/registry:3.1.0) is known to exist; the proxy serves it when asked directly.
+REGISTRY = "v3.1.0"
 HELM = "v3.22.0"  # renders Cilium's chart from its module; newest v3 the proxy serves

@@ -154,15 +154,17 @@ def wait_address(cluster: kind.Cluster, ref: ServiceRef, deadline_s: float = LB_
         time.sleep(1)
 
 
-def install(cluster: kind.Cluster, addons: list[Addon], workdir: Path, offline: bool, images: tuple[str, ...] = ()) -> Installed:
+def install(cluster: kind.Cluster, addons: list[Addon], workdir: Path, images_via: str, images: tuple[str, ...] = ()) -> Installed:
     """Install `addons` in order (see catalog.install_order). Offline, their images (and `images`,
-    the suites' own) are loaded into the nodes first."""
+    the suites' own) are loaded into the nodes first (`images_via` import) or pushed to the local
+    registry the nodes pull from (registry); see registry/pull_path.py."""
     result = Installed(addons={a.name: a for a in addons})
     started = time.monotonic()
-    if offline:
+    if images_via in ("import", "registry"):
         wanted = sorted({tag for a in addons for tag in a.images} | set(images))
         try:
-            result.timings["images_load"] = kind.load_images(cluster, wanted, workdir)
+            result.timings["images_load"] = (kind.load_images(cluster, wanted, workdir) if images_via == "import"
+                                             else kind.push_images(wanted)["seconds"])
         except kind.ClusterError as exc:
             raise AddonError(f"add-on images: {exc}") from exc
     for addon in addons:

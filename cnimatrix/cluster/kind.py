@@ -22,6 +22,7 @@ from cnimatrix import versions as V
 from cnimatrix.cluster import guard, node_images, policy_crds
 from cnimatrix.cni import Cni, merge_kind_config, patches
 from cnimatrix.images.build import output_dir
+from cnimatrix.registry import local as local_registry, pulls
 from cnimatrix.upstream import UpstreamError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -126,9 +127,9 @@ class Cluster:
             say(f"deleting cluster {self.name}")
             subprocess.run([str(self.kind.kind_path), "delete", "cluster", "--name", self.name], capture_output=True)
             remove_helpers(self.name)
-            released = guard.release("kind")
-            if released:
-                say(released)
+            for done in (guard.release("kind"), local_registry.stop_if_unused("kind")):
+                if done:
+                    say(done)
 
 
 HELPER_LABEL = "io.cnimatrix.cluster"  # on containers a run starts beside a cluster (outside clients)
@@ -144,12 +145,16 @@ def remove_helpers(cluster_name: str | None = None) -> int:
 
 
 def create(name: str, cni: Cni, workdir: Path, image: str | None = V.NODE_IMAGE, workers: int = 2,
-           confine_network: bool = True) -> Cluster:
+           confine_network: bool = True, pull=None) -> Cluster:
     """Create the cluster (replacing a leftover of the same name). `confine_network` (offline
-    hosts) rejects traffic from the kind network to anywhere else, see guard.py."""
+    hosts) rejects traffic from the kind network to anywhere else, see guard.py. `pull` (a
+    registry.pull_path.PullPath) mounts its registry mirrors into the nodes."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "kind-config.yaml"
-    config_path.write_text(yaml.safe_dump(kind_config(cni, workers), sort_keys=False))
+    config = kind_config(cni, workers)
+    if pull is not None:
+        config = pull.kind_config(config, workdir)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     kind = LocalKindCluster(name, kubeconfig=workdir / "kubeconfig", image=image,
                             kind_path=tool("kind"), kubectl_path=tool("kubectl"))
     kind.ensure_kind()
@@ -184,6 +189,15 @@ def load_images(cluster: Cluster, images: list[str], workdir: Path) -> float:
     try:
         return node_images.load(cluster.node_containers(), images, workdir, say=say)
     except node_images.ImageLoadError as exc:
+        raise ClusterError(str(exc)) from exc
+
+
+def push_images(images: list[str]) -> dict:
+    """Offline through the registry: start it (on the kind network) and make it hold `images`."""
+    try:
+        say(local_registry.ensure("kind"))
+        return local_registry.push(images, say=say)
+    except local_registry.RegistryError as exc:
         raise ClusterError(str(exc)) from exc
 
 
@@ -356,6 +370,9 @@ def wait_ready(cluster: Cluster, cni: Cni, timeout_s: float | None = None) -> fl
         if nodes and not not_ready and all(ok for _, ok, _ in checks):
             say(f"ready after {elapsed:.0f}s: {state}")
             return round(elapsed, 1)
+        missing = missing_images(api, {r.namespace for r in rules})
+        if missing:   # the registry said the image does not exist: waiting cannot help
+            raise ClusterError("image(s) not found in any registry the nodes pull from: " + "; ".join(missing))
         if elapsed > timeout_s:
             culprits = unready_pods(api, [r for r, (_, ok, _) in zip(rules, checks) if not ok])
             raise ClusterError(f"cluster {cluster.name} not ready after {timeout_s:.0f}s: {state}"
@@ -364,6 +381,13 @@ def wait_ready(cluster: Cluster, cni: Cni, timeout_s: float | None = None) -> fl
             say(f"waiting ({elapsed:.0f}s): {state}")
             last_report = elapsed
         time.sleep(2)
+
+
+def missing_images(api: client.ApiClient, namespaces: set[str]) -> list[str]:
+    """Images the nodes were told do not exist, from the pods of `namespaces` (pulls.unpullable)."""
+    core = client.CoreV1Api(api)
+    pods = [api.sanitize_for_serialization(pod) for ns in sorted(namespaces) for pod in core.list_namespaced_pod(ns).items]
+    return pulls.unpullable(pods)
 
 
 def cni_status_commands(cluster: Cluster, cni: Cni, pods_each: int | None = None) -> list[tuple[str, list[str]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from cnimatrix import breakage
 from cnimatrix import cni as cni_catalog
 from cnimatrix import mode, preflight
 from cnimatrix.cni import shapes
+from cnimatrix.registry import pull_path
+from cnimatrix.registry.mirrors import MirrorError
 from cnimatrix.run import matrix, ownership
 from cnimatrix.run.process import run_stoppable, stop_early
 from cnimatrix.results.suites import DEFAULT_SUITES, OPT_IN_SUITES, RUN_ORDER
@@ -44,7 +47,7 @@ def positive_int(text: str) -> int:
 
 def input_problem(args: argparse.Namespace, cni: cni_catalog.Cni, shape: shapes.Shape, suites: list[str]) -> str | None:
     """Settings and arguments that are wrong whatever the host: no Docker needed, nothing created."""
-    problem = preflight.offline_setting()
+    problem = preflight.offline_setting() or pull_path.setting_problem()
     if not problem and args.breakage and shape.distinct:
         # The breakages act on the default shape's rules (iptables chains): elsewhere they would miss.
         return f"--break runs on the default shape only ({shapes.DEFAULT.describe()}), not {shape.describe()}"
@@ -175,6 +178,44 @@ def clean() -> int:
     return 0
 
 
+def add_image_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the nodes get the images the node image lacks (cnimatrix/registry/pull_path.py); set
+    as the environment variables the runs read, so Make and the CLI say the same thing."""
+    parser.add_argument("--registry-mirror", metavar="SPEC",
+                        help="pull through your mirror: host:port, or registry=host[:port][/path],... per registry "
+                             "(the same as REGISTRY_MIRROR; see README)")
+    parser.add_argument("--images-via", choices=pull_path.VIA_CHOICES,
+                        help="offline: pull from the local registry (default) or import into each node (IMAGES_VIA)")
+
+
+def export_image_arguments(args: argparse.Namespace) -> None:
+    if getattr(args, "registry_mirror", None):
+        os.environ["REGISTRY_MIRROR"] = args.registry_mirror
+    if getattr(args, "images_via", None):
+        os.environ["IMAGES_VIA"] = args.images_via
+
+
+def kind_config_example(args: argparse.Namespace) -> int:
+    """Print the kind config a run would use with the given mirrors, writing their hosts.toml files."""
+    from cnimatrix.cluster.kind import kind_config
+    from cnimatrix.registry.mirrors import parse, readable_yaml, with_mirrors, write_hosts
+
+    spec = args.registry_mirror or os.environ.get("REGISTRY_MIRROR", "")
+    if not spec:
+        return error("kind-config needs --registry-mirror SPEC (or REGISTRY_MIRROR)", 2)
+    try:
+        mirrors = parse(spec)
+        cni = cni_catalog.load(args.cni)
+    except (MirrorError, cni_catalog.UnknownCni, cni_catalog.CniDataError) as exc:
+        return error(str(exc), 2)
+    folder = write_hosts(mirrors, Path(args.certs_dir))
+    sys.stdout.write(f"# kind config for {cni.name} pulling through {spec}; hosts.toml files in {folder}:\n")
+    for mirror in mirrors.values():
+        sys.stdout.write(f"#   {mirror.registry}/hosts.toml: {mirror.describe()}\n")
+    sys.stdout.write(readable_yaml(with_mirrors(kind_config(cni), folder)))
+    return 0
+
+
 def add_shape_arguments(parser: argparse.ArgumentParser) -> None:
     """The run's shape beside its CNI (cnis/*.yaml `shapes:` says which ones each CNI runs in)."""
     parser.add_argument("--ip-family", choices=shapes.IP_FAMILIES, default=shapes.DEFAULT_IP_FAMILY,
@@ -194,6 +235,7 @@ def main(argv=None) -> int:
     p_run.add_argument("--kubeconfig", help="test this existing cluster instead of creating one")
     p_run.add_argument("--workers", type=int, default=2, help="kind worker nodes")
     add_shape_arguments(p_run)
+    add_image_arguments(p_run)
     p_run.add_argument("--out", help="results folder (default reports/<cni>, reports/<cni>-<shape> for another shape)")
     p_run.add_argument("--cluster", help="kind cluster name (default cnimatrix-<cni>[-<shape>]); with --kubeconfig, "
                                          "a kept cnimatrix cluster to reuse, node-level scenarios included")
@@ -206,13 +248,21 @@ def main(argv=None) -> int:
     p_matrix.add_argument("--cni", action="append", help="a CNI to include (repeatable; default: every CNI this host can run)")
     p_matrix.add_argument("--keep", action="store_true", help="keep each cluster afterwards")
     add_shape_arguments(p_matrix)
+    add_image_arguments(p_matrix)
     p_matrix.add_argument("--clusters", type=positive_int, metavar="N",
                           help="clusters at once (default: as many as the host has room for, from the footprints "
                                "earlier runs measured; one when any is unmeasured)")
     p_list = sub.add_parser("list", help="list the known CNIs (--scenarios: every scenario, as docs/scenarios.md)")
     p_list.add_argument("--scenarios", action="store_true", help="the scenarios from the suites' titles and markers, as Markdown")
     sub.add_parser("clean", help="delete every kind cluster cnimatrix created (cnimatrix-*)")
+    p_kind = sub.add_parser("kind-config", help="print the kind config that pulls through --registry-mirror, and write its hosts.toml files")
+    p_kind.add_argument("--registry-mirror", metavar="SPEC", help="as for run (default: REGISTRY_MIRROR)")
+    p_kind.add_argument("--cni", default=DEFAULT_CNI, help="the CNI whose kind config to start from")
+    p_kind.add_argument("--certs-dir", default="kind-mirrors/certs.d", help="where to write the hosts.toml files (default kind-mirrors/certs.d)")
     args = parser.parse_args(argv)
+    export_image_arguments(args)
+    if args.command == "kind-config":
+        return kind_config_example(args)
     if args.command == "clean":
         return clean()
     if args.command == "matrix":
@@ -223,6 +273,9 @@ def main(argv=None) -> int:
             refused = {n: matrix.refusal(n, asked) for n in names if n not in unknown}
         except (mode.BadSetting, cni_catalog.CniDataError) as exc:
             return error(str(exc), 2)
+        problem = pull_path.setting_problem()
+        if problem:
+            return error(problem, 2)
         if unknown:
             return error(f"unknown CNI(s) {', '.join(unknown)}; known CNIs: {', '.join(cni_catalog.known())}", 2)
         if args.cni and any(refused.values()):

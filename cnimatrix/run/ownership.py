@@ -209,6 +209,7 @@ def helper_containers() -> dict[str, str]:
 def remove(found: Leftovers, kind: str) -> str:
     """Remove the leftovers; returns one line saying what went (empty when nothing did)."""
     from cnimatrix.cluster import guard
+    from cnimatrix.registry import local
 
     for name in found.clusters:
         subprocess.run([kind, "delete", "cluster", "--name", name], capture_output=True)
@@ -217,6 +218,7 @@ def remove(found: Leftovers, kind: str) -> str:
     for name in found.records:
         forget(name)
     released = guard.release("kind")
+    registry_stopped = local.stop_if_unused("kind")
     parts = []
     if found.clusters:
         parts.append(f"cluster{'s' if len(found.clusters) > 1 else ''} {', '.join(found.clusters)}")
@@ -224,4 +226,6 @@ def remove(found: Leftovers, kind: str) -> str:
         parts.append(f"helper container{'s' if len(found.helpers) > 1 else ''} {', '.join(found.helpers)}")
     if released:
         parts.append("the kind network's firewall rule")
+    if registry_stopped:
+        parts.append(f"the local registry {local.NAME} (its images stay)")
     return "removed " + "; ".join(parts) if parts else ""

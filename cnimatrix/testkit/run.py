@@ -30,6 +30,7 @@ class RunState:
     kubernetes_version: str = "unknown"
     node_image: str = V.NODE_IMAGE
     offline: bool = False
+    pull: object = None   # registry.pull_path.PullPath: how images not in the node image reach the nodes
     diagnostics: str | None = None
     run_status: str = "completed"
     run_reason: str = ""

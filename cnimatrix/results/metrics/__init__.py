@@ -19,7 +19,7 @@ from cnimatrix.results.metrics.netpol import LiveUpdate, NetpolMetrics, NetpolTe
 from cnimatrix.results.metrics.perf import (Cost, CostWindow, Datapath, DatapathLoad, GrowthCurve, PerfHost, PerfMetrics,
                                            PerfTestMetrics, RepetitionStop, RouteFigures)
 from cnimatrix.results.metrics.podnet import PodnetMetrics, PodnetTestMetrics
-from cnimatrix.results.metrics.run import Addons, BackgroundWork, Breakage, ClusterFootprint, HostLoad, SuiteTime, Timeline, TimelinePhase
+from cnimatrix.results.metrics.run import Addons, BackgroundWork, Breakage, ImagePulls, ClusterFootprint, HostLoad, SuiteTime, Timeline, TimelinePhase
 from cnimatrix.results.metrics.service import ServiceTestMetrics
 from cnimatrix.results.typed import Record, fact
 
@@ -31,6 +31,7 @@ class RunMetrics(Record):
     host: HostLoad | None = fact("How loaded the host was during the run.")
     addons: Addons | None = fact("The cluster add-ons installed for the ingress and gateway suites.")
     breakage: Breakage | None = fact("The negative control applied, if any.")
+    images: ImagePulls | None = fact("Where the nodes got the CNI's images (offline runs through the local registry).")
     service_programmed_s: dict[str, float | None] | None = fact(
         "Node -> seconds until the Service suite's web Service answered a client there (null: never).")
     dns: DnsMetrics | None = fact("The DNS suite's resolution latency.")
@@ -57,7 +58,7 @@ def test_metrics(test: Mapping[str, Any]) -> TestMetrics:
 test_metrics.__test__ = False  # not a pytest test despite the name
 
 __all__ = [
-    "TEST_METRICS", "Addons", "Breakage", "ClusterFootprint", "ConfidenceInterval", "Cost", "CostWindow", "Datapath", "DatapathLoad",
+    "TEST_METRICS", "Addons", "Breakage", "ImagePulls", "ClusterFootprint", "ConfidenceInterval", "Cost", "CostWindow", "Datapath", "DatapathLoad",
     "DnsMetrics", "FigureMark", "GatewayMetrics", "GrowthCurve", "HostLoad", "IngressMetrics", "LatencySummary", "LiveUpdate",
     "NetpolMetrics", "PerfHost", "PerfMetrics", "BackgroundWork", "PodnetMetrics", "RepetitionStop", "RouteFigures", "RunMetrics",
     "Spread", "SuiteTime", "TestMetrics", "Timeline", "TimelinePhase",

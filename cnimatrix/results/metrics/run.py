@@ -61,6 +61,15 @@ class Breakage(Record):
 
 
 @dataclass(frozen=True)
+class ImagePulls(Record):
+    """metrics.images: how the images not in the node image reached the nodes (cnimatrix/registry/pull_path.py)."""
+
+    via: str | None = fact("registry: pulled from the local registry through containerd mirrors (offline default); import: docker save | ctr import (IMAGES_VIA=import); mirror: pulled through REGISTRY_MIRROR; upstream: pulled from the official registries.")
+    pulls: dict[str, int] | None = fact("Image -> manifest pulls the registry answered (one per node that runs it).")
+    not_from_registry: list[str] | None = fact("'node: image' pairs a node runs without having pulled them from the registry (the pull path did not hold).")
+
+
+@dataclass(frozen=True)
 class TimelinePhase(Record):
     """One stretch of the run's wall time (metrics.timeline.phases[]): a run-level phase (cluster_create, images_load, cni_ready, addons_ready, cluster_delete), one part of a suite ("<suite>: setup", "<suite>: convergence waits", "<suite>: checks", "<suite>: teardown"), or "other"."""
 
