@@ -149,7 +149,10 @@ def host_problem(cni) -> str | None:
     offline, why = mode.offline()
     if not offline:
         return None
-    absent = missing_images([V.NODE_IMAGE, *cni.install.images])
+    from cnimatrix.registry.local import REGISTRY_IMAGE
+    from cnimatrix.registry.pull_path import local_registry_wanted
+
+    absent = missing_images([V.NODE_IMAGE, *cni.install.images, *([REGISTRY_IMAGE] if local_registry_wanted() else [])])
     if absent and cni.offline_reason:
         return (f"{cni.name} cannot run on this offline host ({why}): {' '.join(cni.offline_reason.split())} "
                 f"Use a CNI whose images build here, e.g. CNI={DEFAULT_CNI}")

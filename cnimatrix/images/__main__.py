@@ -13,6 +13,8 @@ from cnimatrix.addons import catalog as addon_catalog
 from cnimatrix.results.suites import RUN_ORDER
 from cnimatrix.images.build import STATE, StepFailed, compute_keys, fail, is_fresh, run_steps
 from cnimatrix.images.recipes import all_steps, steps_for
+from cnimatrix.images.recipes.registry import REGISTRY_IMAGE
+from cnimatrix.registry.pull_path import local_registry_wanted
 
 MIN_FREE_GIB = 15
 # Steps that make tools, not images: needed online too (kind at the pinned version, whose default
@@ -46,7 +48,9 @@ def cni_steps(steps, names: list[str], suites: list[str] | None = None) -> set[s
             raise NotBuildable(f"{cni.name}'s images cannot be built on this host: {cni.offline_reason}")
         try:
             # The Ingress and Gateway suites install the add-ons (addons/*.yaml) after the CNI.
-            wanted |= steps_for(steps, list(cni.install.images) + (list(addon_catalog.all_images()) if with_addons else []))
+            # Offline runs pull from the local registry unless told to import (IMAGES_VIA) or use a mirror.
+            registry = [REGISTRY_IMAGE] if local_registry_wanted() else []
+            wanted |= steps_for(steps, list(cni.install.images) + (list(addon_catalog.all_images()) if with_addons else []) + registry)
         except KeyError as exc:
             raise NotBuildable(f"{cni.name} lists images no build step makes: {exc.args[0]}") from None
     return wanted

@@ -57,6 +57,11 @@ def setting_problem(env=os.environ) -> str | None:
     return None
 
 
+def local_registry_wanted(env=os.environ) -> bool:
+    """An offline run with these settings pulls from the local registry (so its image must exist)."""
+    return not env.get("REGISTRY_MIRROR", "").strip() and env.get("IMAGES_VIA", "").strip() != "import"
+
+
 def choose(offline: bool, images: list[str], env=os.environ) -> PullPath:
     """The run's pull path; `images` are those the registry must stand in for (the CNI's, the
     add-ons', the suites')."""
@@ -68,6 +73,6 @@ def choose(offline: bool, images: list[str], env=os.environ) -> PullPath:
         return PullPath("mirror", parse(spec))
     if not offline:
         return PullPath("upstream")
-    if env.get("IMAGES_VIA", "").strip() == "import":
+    if not local_registry_wanted(env):
         return PullPath("import")
     return PullPath("registry", local_mirrors(images, local.IN_NETWORK))

@@ -171,3 +171,17 @@ def test_an_image_no_registry_has_is_named(init):
 ])
 def test_other_waits_are_not_called_missing_images(reason, message):
     assert unpullable([pod(reason, message)]) == []
+
+
+@pytest.mark.parametrize("env, wanted", [({}, True), ({"IMAGES_VIA": "registry"}, True), ({"IMAGES_VIA": "import"}, False),
+                                         ({"REGISTRY_MIRROR": "m:5000"}, False)])
+def test_the_registry_image_is_built_only_for_runs_that_pull_from_it(monkeypatch, env, wanted):
+    from cnimatrix.images.__main__ import cni_steps
+    from cnimatrix.images.recipes import all_steps
+
+    for name in ("IMAGES_VIA", "REGISTRY_MIRROR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert pull_path.local_registry_wanted() is wanted
+    assert ("registry-image" in cni_steps(all_steps(), ["calico"])) is wanted
