@@ -81,13 +81,18 @@ PHASES = {"create_s": "create", "images_load_s": "image load", "cni_ready_s": "C
 
 
 def lifecycle_section(records: Sequence[Record]) -> list[str]:
-    shown = ("when", "cni", "runs", "create_to_ready_s", "host", "cpus", "warm_images_s")
+    shown = ("when", "cni", "runs", "create_to_ready_s", "create_to_ready_by_way_s", "host", "cpus", "warm_images_s")
     rows = []
     for r in records:
         runs = [run for run in r.get("runs") or [] if isinstance(run, Mapping)]
-        phases = "; ".join(" + ".join(f"{label} {number(run[k])}" for k, label in PHASES.items() if k in run) for run in runs)
+        # issue 31: runs say how the images reached the nodes (import, or pulled from the local registry)
+        phases = "; ".join((f"{run['via']}: " if "via" in run else "")
+                           + " + ".join(f"{label} {number(run[k])}" for k, label in PHASES.items() if k in run) for run in runs)
         deletes = ", ".join(number(run.get("delete_s")) for run in runs if "delete_s" in run)
-        rows.append(_cells(str(r.get("when", "")), str(r.get("cni", "")), str(len(runs)), _spread(r.get("create_to_ready_s")),
+        by_way = r.get("create_to_ready_by_way_s")
+        spread = ("; ".join(f"{via} {_spread(stats)}" for via, stats in by_way.items()) if isinstance(by_way, Mapping)
+                  else _spread(r.get("create_to_ready_s")))
+        rows.append(_cells(str(r.get("when", "")), str(r.get("cni", "")), str(len(runs)), spread,
                            phases, deletes, number(r.get("warm_images_s")), extras(r, shown), host_load(r)))
     return _table(["when", "CNI", "runs", "create to Ready, s: p50 (min–max)", "per run, s",
                   "delete, s", "warm image check, s", "other", "host load"], rows)
@@ -159,8 +164,9 @@ def other_records(records: Sequence[Record]) -> list[str]:
 SECTIONS: dict[str, tuple[str, str, Callable[[Sequence[Record]], list[str]]]] = {
     "images.jsonl": ("Image builds", "`make images` (or `python -m cnimatrix.images`) timed by hand, cold and warm; "
                      "cold means empty Go module/build caches and state folder (bench/README.md says how).", images_section),
-    "cluster_lifecycle.jsonl": ("Cluster create to Ready", "`bench/cluster_lifecycle.py --cni NAME --runs N`: 1 control "
-                                "plane + 2 workers; create, image load, CNI and CoreDNS ready, then delete.",
+    "cluster_lifecycle.jsonl": ("Cluster create to Ready", "`bench/cluster_lifecycle.py --cni NAME --runs N [--via import|registry|both]`: 1 control "
+                                "plane + 2 workers; create, images to the nodes (imported, or pushed to the local registry and pulled: "
+                                "the image load phase is then the push check), CNI and CoreDNS ready, then delete.",
                                 lifecycle_section),
     "netpol.jsonl": ("NetworkPolicy suite", "The 73 cases' outcomes, time and policy time-to-effect (resolution: one probe "
                      "round, about 2 s), per run.", netpol_section),

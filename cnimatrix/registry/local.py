@@ -65,11 +65,13 @@ def ensure(network: str = "kind", deadline_s: float = 30) -> str:
         if network not in json.loads(joined or "{}"):
             _docker("network", "connect", network, NAME)
         return f"registry {NAME} already running (127.0.0.1:{PORT})"
-    _docker("rm", "-f", NAME)
+    _docker("rm", "-f", NAME)   # a stopped one (the host rebooted): start afresh, the storage stays
     STORAGE.mkdir(parents=True, exist_ok=True)
     started = _docker("run", "-d", "--name", NAME, "--label", f"{LABEL}=1", "--network", network,
                       "-p", f"127.0.0.1:{PORT}:5000", "-v", f"{STORAGE}:/var/lib/registry", REGISTRY_IMAGE)
-    if started.returncode != 0:
+    if started.returncode != 0 and "already in use" in started.stderr and running():
+        pass   # a run beside this one (make matrix) started it a moment earlier: share it
+    elif started.returncode != 0:
         raise RegistryError(f"could not start {REGISTRY_IMAGE} as {NAME}: {started.stderr.strip()[:300]} "
                             "(run `make images`; CNIMATRIX_REGISTRY_PORT picks another loopback port)")
     until = time.monotonic() + deadline_s

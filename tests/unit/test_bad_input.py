@@ -66,6 +66,15 @@ def test_bad_offline_value(refuse):
     assert "OFFLINE must be 1 or 0" in refuse("matrix", env={"OFFLINE": "maybe"})
 
 
+def test_bad_registry_settings(refuse):
+    assert refuse("run", "--cni", "flannel", env={"REGISTRY_MIRROR": "ftp://m:5000"}).endswith("scheme must be http:// or https://")
+    assert refuse("run", "--registry-mirror", "docker.io=").endswith("'' is not a host[:port]")
+    assert refuse("run", env={"IMAGES_VIA": "pull"}).endswith("IMAGES_VIA must be registry or import, not 'pull'")
+    assert "set one of them" in refuse("matrix", "--registry-mirror", "m:5000", "--images-via", "import")
+    assert "argument --images-via: invalid choice" in refuse("run", "--images-via", "pull")
+    assert refuse("kind-config").endswith("kind-config needs --registry-mirror SPEC (or REGISTRY_MIRROR)")
+
+
 def test_docker_not_running(refuse, tmp_path):
     line = refuse("run", "--cni", "flannel", env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
     assert line == "cnimatrix: Docker is not reachable: run `make setup`"
