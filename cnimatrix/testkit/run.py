@@ -31,6 +31,7 @@ class RunState:
     node_image: str = V.NODE_IMAGE
     offline: bool = False
     pull: object = None   # registry.pull_path.PullPath: how images not in the node image reach the nodes
+    images_since: str = ""   # when this run's pulls began (RFC 3339), for reading the registry's log
     diagnostics: str | None = None
     run_status: str = "completed"
     run_reason: str = ""
