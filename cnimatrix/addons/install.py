@@ -22,6 +22,8 @@ from kubernetes import client
 from cnimatrix import upstream
 from cnimatrix.addons.catalog import REPO_ROOT, Addon, InstallStep, ServiceRef
 from cnimatrix.cluster import kind
+from cnimatrix.cni import catalog as cni_catalog
+from cnimatrix.cni.shapes import DEFAULT as DEFAULT_SHAPE
 
 POOL_SIZE = 16
 # Clusters share kind's Docker network, so two runs at once must not answer ARP for the same
@@ -52,8 +54,17 @@ class Installed:
 # --- the address pool ---------------------------------------------------------------------------
 
 def pool_slot(cluster_name: str) -> int:
-    """The block a cluster's pool takes (0 = the topmost): the same for a name on every run."""
-    return zlib.crc32(cluster_name.encode()) % POOL_SLOTS
+    """The block a cluster's pool takes (0 = the topmost): the same for a name on every run, by its
+    hash. The default clusters of the catalog's CNIs (cnimatrix-<cni>) never share one: taken in the
+    catalog's order, one whose hash lands on a block an earlier one holds takes the next free block."""
+    hashed = lambda name: zlib.crc32(name.encode()) % POOL_SLOTS
+    held: dict[str, int] = {}
+    for name in (DEFAULT_SHAPE.cluster_name(cni) for cni in cni_catalog.known()[:POOL_SLOTS]):
+        slot = hashed(name)
+        while slot in held.values():
+            slot = (slot + 1) % POOL_SLOTS
+        held[name] = slot
+    return held.get(cluster_name, hashed(cluster_name))
 
 
 def carve_pool(subnet: str, used: list[str], size: int = POOL_SIZE, slot: int = 0) -> str:

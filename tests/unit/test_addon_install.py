@@ -27,6 +27,21 @@ def test_clusters_on_one_network_get_their_own_blocks():
     assert install.pool_slot("cnimatrix-calico") == install.pool_slot("cnimatrix-calico")
 
 
+def test_a_cni_whose_hash_lands_on_a_held_block_takes_the_next_free_one(tmp_path, monkeypatch):
+    import zlib
+
+    from cnimatrix.cni import CNI_DIR_ENV
+    monkeypatch.setenv(CNI_DIR_ENV, str(tmp_path))
+    for name in ("cilium-native", "flannel"):   # both hash to the last block
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\n")
+    hashed = lambda name: zlib.crc32(name.encode()) % install.POOL_SLOTS
+    assert hashed("cnimatrix-cilium-native") == hashed("cnimatrix-flannel") == install.POOL_SLOTS - 1
+    assert install.pool_slot("cnimatrix-cilium-native") == install.POOL_SLOTS - 1
+    assert install.pool_slot("cnimatrix-flannel") == 0   # wrapped round to the first block
+    # any other cluster (a shape's, a negative control's) keeps its hash's block
+    assert install.pool_slot("cnimatrix-flannel-nftables") == hashed("cnimatrix-flannel-nftables")
+
+
 @pytest.mark.parametrize("subnet, used, message", [
     ("172.18.0.0/16", ["172.18.255.240"], "holds addresses in use: 172.18.255.240"),
     ("172.18.0.0/28", [], "too few to spare"),
