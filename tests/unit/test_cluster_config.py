@@ -130,6 +130,47 @@ def test_cilium_kpr_drops_kube_proxy_and_names_the_api_server_node():
     assert load("cilium").install.values["kubeProxyReplacement"] is False
 
 
+def test_cilium_native_differs_from_cilium_in_routing_values_only():
+    cilium, native = load("cilium"), load("cilium-native")
+    routing = {"routingMode", "tunnelProtocol", "autoDirectNodeRoutes", "ipv4NativeRoutingCIDR"}
+    without = lambda values: {k: v for k, v in values.items() if k not in routing}
+    assert without(native.install.values) == without(cilium.install.values)
+    assert (native.install.module, native.install.version, native.install.chart, native.install.images) == \
+        (cilium.install.module, cilium.install.version, cilium.install.chart, cilium.install.images)
+    assert kind_config(native) == kind_config(cilium)   # kube-proxy kept, the same pod subnet
+    # the range left unmasqueraded is exactly the cluster's pods
+    assert native.install.values["ipv4NativeRoutingCIDR"] == kind_config(native)["networking"]["podSubnet"]
+    assert "tunnelProtocol" not in native.install.values and "CONFIG_VXLAN" not in native.host.requires_kernel
+
+
+def test_cilium_native_chart_tells_the_agent_to_route_natively(tmp_path):
+    """The chart as a run renders it (kind.template_chart, from the pinned module): cilium-config says
+    native routing with direct node routes over the pod subnet. The chart writes tunnel-protocol in
+    every mode (its default, vxlan); the agent makes a tunnel only for the tunnel routing mode, the
+    egress gateway or Geneve DSR with kube-proxy replacement, and none of those is on."""
+    import yaml
+
+    from cnimatrix.cluster import kind
+
+    def config_of(name: str) -> dict:
+        try:
+            rendered = kind.template_chart(load(name), f"cnimatrix-{name}", tmp_path)
+        except kind.ClusterError as exc:   # no helm, or the module cannot be had here
+            pytest.skip(f"{name}'s chart is not rendered here: {exc}")
+        documents = [d for d in yaml.safe_load_all(rendered.read_text()) if d]
+        (found,) = [d["data"] for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "cilium-config"]
+        return found
+
+    native = config_of("cilium-native")
+    assert native["routing-mode"] == "native" and native["auto-direct-node-routes"] == "true"
+    assert native["ipv4-native-routing-cidr"] == "10.244.0.0/16"
+    assert native["direct-routing-skip-unreachable"] == "false"   # a node not one hop away fails loudly
+    assert native.get("enable-egress-gateway", "false") == "false" and native["kube-proxy-replacement"] == "false"
+    assert native["enable-ipv4-masquerade"] == "true" and "enable-ip-masq-agent" not in native
+    assert "mtu" not in native   # detected from the node's devices; no tunnel takes bytes off it
+    assert config_of("cilium")["routing-mode"] == "tunnel"
+
+
 def test_chart_values_fill_placeholders_everywhere_and_keep_other_types():
     from cnimatrix.cluster.kind import chart_values
 

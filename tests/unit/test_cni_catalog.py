@@ -87,6 +87,23 @@ def test_every_shipped_entry_loads(monkeypatch):
     assert [c.name for c in load_all()] == known()
 
 
+def test_cilium_native_entry_declares_what_cilium_does(monkeypatch):
+    """Native routing changes how packets cross between nodes, not what the agent enforces or which
+    Services kube-proxy serves: the same capabilities, shapes and upstream bugs as the cilium entry."""
+    from cnimatrix.cni import nightly
+
+    monkeypatch.delenv(CNI_DIR_ENV, raising=False)
+    native, cilium = load("cilium-native"), load("cilium")
+    assert "cilium-native" in known() and "cilium-native" in nightly()
+    assert (native.version, native.install.source) == (cilium.version, "helm")
+    assert {n: c.status for n, c in native.capabilities.items()} == {n: c.status for n, c in cilium.capabilities.items()}
+    assert "ipv4-native-routing-cidr" in native.capability("egress_masquerade").evidence
+    assert [(i.issue, i.scenarios) for i in native.known_issues] == [(i.issue, i.scenarios) for i in cilium.known_issues]
+    assert native.shapes.ip_families["ipv4"].status == native.shapes.proxy_modes["iptables"].status == "supported"
+    assert native.shapes.proxy_modes["nftables"].status == "untested"
+    assert "native routing" in native.host.mode and "VXLAN" not in native.description
+
+
 # --------------------------------------------------------------------------- lookup
 
 
