@@ -30,13 +30,14 @@ PY := .venv/bin/python
 # The machine image's Go lives here; make sure every recipe finds it even from a bare CI shell.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: kind-config help setup python-env images doctor conformance e2e matrix compare unit browser test lint nightly-matrix step-summary clean
+.PHONY: registry kind-config help setup python-env images doctor conformance e2e matrix compare unit browser test lint nightly-matrix step-summary clean
 
 help:
 	@echo "make setup                    install Docker (+ runc wrapper), Go and the Python environment"
 	@echo "make images [CNI=<name>|all]  build offline what a cluster with that CNI needs (no-op when registries are reachable)"
 	@echo "make doctor                   host readiness: Docker, capabilities, cgroups, disk, kernel features"
 	@echo "make conformance CNI=<name>   run the suites on a new kind cluster with that CNI (KEEP=1 keeps it; PROXY_MODE=nftables, IP_FAMILY=...)"
+	@echo "make registry                 push every image built here to the local registry the offline nodes pull from"
 	@echo "make kind-config REGISTRY_MIRROR=host:port  the kind config (and hosts.toml files) that pulls through your mirror"
 	@echo "make matrix [CNIS=\"a b\"]      every CNI this host can run (or CNIS), one cluster at a time, then the comparison"
 	@echo "make test                     unit tests, the report page in headless chromium, then an end-to-end run with CNI=$(E2E_CNI)"
@@ -62,6 +63,10 @@ doctor:
 
 conformance: setup images
 	@$(PY) -m cnimatrix run --cni $(CNI) $(foreach s,$(SUITES),--suite $(s)) $(SHAPE_ARGS) $(if $(KEEP),--keep)
+
+# Every CNI's and add-on's image built here, pushed to the local registry (runs push what they need).
+registry: setup
+	@$(PY) -m cnimatrix.registry push
 
 kind-config: python-env
 	@$(PY) -m cnimatrix kind-config --cni $(CNI)

@@ -185,3 +185,12 @@ def test_the_registry_image_is_built_only_for_runs_that_pull_from_it(monkeypatch
         monkeypatch.setenv(name, value)
     assert pull_path.local_registry_wanted() is wanted
     assert ("registry-image" in cni_steps(all_steps(), ["calico"])) is wanted
+
+
+def test_make_registry_pushes_every_catalog_image():
+    from cnimatrix.registry.__main__ import catalog_images
+
+    images = catalog_images()
+    assert "docker.io/calico/node:v3.28.5" in images and "quay.io/cilium/cilium:v1.20.2" in images
+    assert any(i.startswith("gcr.io/k8s-staging-gateway-api/echo-basic:") for i in images)   # the suites' own, not only catalogs'
+    assert images == sorted(set(images))
