@@ -127,7 +127,8 @@ class Cluster:
             say(f"deleting cluster {self.name}")
             subprocess.run([str(self.kind.kind_path), "delete", "cluster", "--name", self.name], capture_output=True)
             remove_helpers(self.name)
-            for done in (guard.release("kind"), local_registry.stop_if_unused("kind")):
+            # The registry first: the confinement rule is released only once nothing is left on the network.
+            for done in (local_registry.stop_if_unused("kind"), guard.release("kind")):
                 if done:
                     say(done)
 

@@ -4,10 +4,10 @@ every CNI's and add-on's image at once, e.g. before going offline or for a kind 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 
 from cnimatrix import cni as cni_catalog
+from cnimatrix.preflight import missing_images
 from cnimatrix.addons import catalog as addon_catalog
 from cnimatrix.registry import local
 
@@ -19,8 +19,8 @@ def catalog_images() -> list[str]:
 
 def built_here(images: list[str]) -> tuple[list[str], list[str]]:
     """(images on this host, images not built here)."""
-    present = [i for i in images if subprocess.run(["docker", "image", "inspect", i], capture_output=True).returncode == 0]
-    return present, [i for i in images if i not in present]
+    absent = missing_images(images)
+    return [i for i in images if i not in absent], absent
 
 
 def main(argv=None) -> int:

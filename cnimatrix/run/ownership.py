@@ -217,8 +217,8 @@ def remove(found: Leftovers, kind: str) -> str:
         subprocess.run(["docker", "rm", "-f", *found.helpers], capture_output=True)
     for name in found.records:
         forget(name)
+    registry_stopped = local.stop_if_unused("kind")   # first: the rule goes once nothing is on the network
     released = guard.release("kind")
-    registry_stopped = local.stop_if_unused("kind")
     parts = []
     if found.clusters:
         parts.append(f"cluster{'s' if len(found.clusters) > 1 else ''} {', '.join(found.clusters)}")

@@ -128,3 +128,17 @@ def test_a_record_cut_short_is_dropped(state):
     state.mkdir(parents=True)
     (state / "cnimatrix-flannel.json").write_text('{"cluster": "cnimatrix-fl')
     assert ownership.read_all() == [] and not (state / "cnimatrix-flannel.json").exists()
+
+
+def test_the_registry_goes_before_the_confinement_rule_is_released(monkeypatch):
+    """guard.release frees the rule only when nothing is left on the kind network: the registry
+    container must be gone by then, or the rule stays behind after the last cluster."""
+    from cnimatrix.cluster import guard
+    from cnimatrix.registry import local
+
+    calls = []
+    monkeypatch.setattr(local, "stop_if_unused", lambda network: calls.append("registry") or "stopped")
+    monkeypatch.setattr(guard, "release", lambda network: calls.append("rule") or "released")
+    line = ownership.remove(ownership.Leftovers(), "kind")
+    assert calls == ["registry", "rule"]
+    assert "firewall rule" in line and "local registry" in line
