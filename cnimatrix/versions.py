@@ -17,6 +17,10 @@ CRICTL = "v1.36.0"  # newest cri-tools release the proxy serves
 CNI_PLUGINS = "v1.9.1"
 FLANNEL_CNI_PLUGIN = "v0.9.1"  # last containernetworking/plugins release carrying plugins/meta/flannel
 FLANNEL = "v0.28.4"
+# kube-router: the proxy serves only v2.1.0 of the v2 module (v2.1.3 to v2.11.x are withheld); its go.mod
+# pins GoBGP v3.23.0, whose gobgp CLI goes into the image as upstream's Dockerfile puts it there.
+KUBE_ROUTER = "v2.1.0"
+KUBE_ROUTER_GOBGP = "v3.23.0"
 LOCAL_PATH_PROVISIONER = "v0.0.30"
 
 # Calico: the proxy serves no v3.28.x tag (the module path has no /v3) and exactly one source, a

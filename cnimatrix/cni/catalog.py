@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cnimatrix.cni import shapes as shaping
+from cnimatrix.cni import patches
 from cnimatrix.cni.patches import ManifestPatch
 from cnimatrix.datafiles import DataParser, ReadinessRule, data_dir, file_names, listed_file
 
@@ -286,7 +287,7 @@ class _Parser(DataParser):
     _KNOWN_ISSUE_KEYS = {"issue", "summary", "scenarios"}
     _IPAM_COUNT_KEYS = {"node", "host", "evidence", "refresh_s"}
     _DIAGNOSTIC_KEYS = {"name", "namespace", "selector", "container", "command"}
-    _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values", "module", "version"}
+    _INSTALL_KEYS = {"source", "manifests", "images", "chart", "namespace", "values", "module", "version", "manifest_patches"}
     _HOST_KEYS = {"requires_kernel", "limits", "variants", "mode"}
     _OFFLINE_KEYS = {"buildable", "reason"}
     _CAPABILITY_KEYS = {"status", "evidence", "requires_kernel"}
@@ -429,8 +430,12 @@ class _Parser(DataParser):
         if source not in ("manifest", "module") and manifests:
             raise self.fail(f"{where}.manifests", f"must be empty for source={source}")
         module_only = sorted({"module", "version"} & set(data))
+        if "manifest_patches" in data and source not in ("manifest", "module"):
+            raise self.fail(f"{where}.manifest_patches", f"only applies to source=manifest or module, not {source}")
+        # Changes every shape needs (an untagged upstream image pinned, say); a shape adds its own.
+        fixes = patches.parse(self, data.get("manifest_patches", []), f"{where}.manifest_patches")
         if source == "module":
-            return Install(source=source, manifests=manifests, images=images,
+            return Install(source=source, manifests=manifests, images=images, manifest_patches=fixes,
                            module=self.text(data, "module", where), version=self.text(data, "version", where))
         helm_only = sorted({"chart", "namespace", "values"} & set(data))
         if source != "helm":
@@ -438,7 +443,7 @@ class _Parser(DataParser):
                 raise self.fail(f"{where}.{module_only[0]}", f"only applies to source=module or helm, not {source}")
             if helm_only:
                 raise self.fail(f"{where}.{helm_only[0]}", f"only applies to source=helm, not {source}")
-            return Install(source=source, manifests=manifests, images=images)
+            return Install(source=source, manifests=manifests, images=images, manifest_patches=fixes)
         # The chart is read from the pinned module, like a module's manifests.
         chart = self.repo_path(self.text(data, "chart", where), f"{where}.chart")
         namespace = self.text(data, "namespace", where) if "namespace" in data else "kube-system"

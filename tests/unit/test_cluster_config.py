@@ -77,19 +77,33 @@ def test_pod_port_dropped_names_cases_by_whether_they_probe_the_dropped_cell():
     assert not any(dropped in case.targets for case in named(item.must_pass))
 
 
-def test_policy_bypassed_on_one_node_names_cases_by_whether_that_node_enforces_them():
+@pytest.mark.parametrize("name", ["calico-policy-bypassed-on-one-node", "canal-felix-stopped-on-one-node"])
+def test_policy_bypassed_on_one_node_names_cases_by_whether_that_node_enforces_them(name):
     """The engine decides (cnimatrix/netpol/enforcement.py): a must-fail case denies some cell through
     a side worker2 enforces; a must-pass case's policies hold only on other nodes. Every case that
     sees worker2 is listed, so the control shows that node's whole share of the catalog."""
     from cnimatrix.netpol import cases, enforcement
 
-    item = breakage.load("calico-policy-bypassed-on-one-node")
+    item = breakage.load(name)
     known = {case.name: case for case in cases.load_all()}
     named = lambda entries: [known[e.split("[")[1].rstrip("]")] for e in entries]
     assert all(enforcement.sees_unenforced(case, "worker2") for case in named(item.must_fail))
     assert not any(enforcement.sees_unenforced(case, "worker2") for case in named(item.must_pass))
     assert {c.name for c in known.values() if enforcement.sees_unenforced(c, "worker2")} == \
         {c.name for c in named(item.must_fail)}
+
+
+def test_firewall_off_names_every_case_that_denies_a_cell():
+    """kube-router without its policy controller enforces nothing on any node: every case whose
+    truth table denies some cell must fail, and only the cases that deny nothing are left out."""
+    from cnimatrix.netpol import cases, enforcement
+
+    item = breakage.load("kube-router-firewall-off")
+    known = {case.name: case for case in cases.load_all()}
+    listed = {e.split("[")[1].rstrip("]") for e in item.must_fail if e.startswith("test_policy_case[")}
+    denying = {c.name for c in known.values() if any(enforcement.sees_unenforced(c, n) for n in enforcement.SAMPLE_NODES)}
+    assert listed == denying
+    assert {"allow-all-both-directions", "union-with-allow-all"} == set(known) - denying
 
 
 def test_a_step_on_an_unknown_node_role_or_of_two_kinds_is_refused():

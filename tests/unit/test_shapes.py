@@ -145,6 +145,18 @@ def test_a_shapes_manifest_patches_reach_the_install(write):
     assert (only.kind, only.name, only.set) == ("ConfigMap", "cfg", (("data.mode", "nft"),))
 
 
+def test_install_patches_apply_in_every_shape_and_a_shape_adds_its_own(write):
+    base = [{"kind": "DaemonSet", "name": "toy", "set": {"spec.template.spec.containers[name=toy].image": "toy:v1"}}]
+    shape = [{"kind": "ConfigMap", "name": "cfg", "set": {"data.mode": "nft"}}]
+    def both(doc):
+        doc["install"]["manifest_patches"] = base
+        doc["shapes"]["proxy_modes"]["nftables"]["manifest_patches"] = shape
+    write(both)
+    assert [p.kind for p in load("toy").install.manifest_patches] == ["DaemonSet"]
+    cni, _ = load("toy").shaped(NFTABLES)
+    assert [p.kind for p in cni.install.manifest_patches] == ["DaemonSet", "ConfigMap"]
+
+
 @pytest.mark.parametrize(("mutate", "field", "problem"), [
     (lambda d: d["shapes"]["ip_families"].pop("dual"), "shapes.ip_families", "missing dual"),
     (lambda d: d["shapes"]["proxy_modes"].update(ipvs=entry()), "shapes.proxy_modes.ipvs", "unknown field"),
@@ -168,6 +180,11 @@ def test_a_shapes_manifest_patches_reach_the_install(write):
     (lambda d: d["kind_config"]["networking"].update(ipFamily="dual"), "kind_config.networking.ipFamily", "is the shape's to set"),
     (lambda d: d["shapes"]["proxy_modes"]["nftables"].update(manifest_patches=[{"kind": "X", "name": "y"}]),
      "shapes.proxy_modes.nftables.manifest_patches[0]", "must set or remove something"),
+    (lambda d: d["install"].update(manifest_patches=[{"kind": "X", "name": "y"}]),
+     "install.manifest_patches[0]", "must set or remove something"),
+    (lambda d: d["install"].update(source="helm", manifests=[], module="m", version="v1", chart="c",
+                                   manifest_patches=[{"kind": "X", "name": "y", "remove": ["a"]}]),
+     "install.manifest_patches", "only applies to source=manifest or module"),
 ])
 def test_bad_shape_declarations_name_the_file_and_field(write, mutate, field, problem):
     folder = write(mutate)
