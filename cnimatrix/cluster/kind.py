@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -217,29 +217,31 @@ def install_cni(cluster: Cluster, cni: Cni) -> None:
         say(f"applying {cni.install.module}@{cni.install.version}: {cni.install.chart} (helm template, {rendered.name})")
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(rendered))
         return
-    for path in manifest_files(cni, cluster.kubeconfig.parent):
+    for path in manifest_files(cni, cluster.kubeconfig.parent, cluster.name):
         shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else f"{cni.install.module}@{cni.install.version}: {path.name}"
         say(f"applying {shown}")
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
 
 
-def manifest_files(cni: Cni, folder: Path) -> list[Path]:
+def manifest_files(cni: Cni, folder: Path, cluster_name: str) -> list[Path]:
     """The manifests a source=manifest or module CNI applies, in order: the files as released, or the
-    copies in `folder` its shape's patches changed."""
+    copies in `folder` its patches changed (their values with ${control_plane} filled in for `cluster_name`)."""
     if cni.install.source not in ("manifest", "module"):
         raise ClusterError(f"CNI {cni.name}: install source {cni.install.source} is not supported yet")
     try:
         paths = cni.install.manifest_paths(REPO_ROOT)
         if cni.install.manifest_patches:
-            paths = patches.patched_files(paths, cni.install.manifest_patches, folder)
+            filled = tuple(replace(p, set=tuple((path, chart_values(value, cluster_name)) for path, value in p.set))
+                           for p in cni.install.manifest_patches)
+            paths = patches.patched_files(paths, filled, folder)
     except (UpstreamError, patches.PatchError) as exc:
         raise ClusterError(f"CNI {cni.name}: {exc}") from exc
     return paths
 
 
 def chart_values(values, cluster_name: str):
-    """The catalog's values with ${control_plane} (the API server's node name, resolvable on the
-    kind network) filled in for the cluster of that name."""
+    """The catalog's chart values (or a manifest patch's) with ${control_plane} (the API server's node
+    name, resolvable on the kind network) filled in for the cluster of that name."""
     if isinstance(values, dict):
         return {k: chart_values(v, cluster_name) for k, v in values.items()}
     if isinstance(values, list):

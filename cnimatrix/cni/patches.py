@@ -4,8 +4,9 @@ the manifest is installed, so the file is used as released and every change is r
 A patch picks objects by kind and name (and namespace, when given) and sets or removes fields by path:
 `spec.template.spec.containers[name=calico-node].env[name=FELIX_IPV6SUPPORT].value`. A `[field=value]`
 step picks the list item whose field has that value (`set` adds it when missing, so an env var can be
-added), `[N]` the item at an index. A patch that matches no object, or a path that leads nowhere, is an
-error at install: the upstream file has changed under it.
+added), `[N]` the item at an index; `${control_plane}` in a value is filled in at install
+(kind.manifest_files). A patch that matches no object, or a path that leads nowhere, is an error at
+install: the upstream file has changed under it.
 """
 from __future__ import annotations
 

@@ -47,24 +47,24 @@ KERNEL_FEATURES: dict[str, tuple[str, str]] = {
         "no VXLAN: Flannel, Calico VXLAN, Cilium VXLAN ruled out",
     ),
     "CONFIG_BPF_SYSCALL": (
-        "bpf() syscall: Cilium eBPF datapath",
-        "no bpf() syscall: Cilium ruled out",
+        "bpf() syscall: Cilium and Calico eBPF datapaths",
+        "no bpf() syscall: Cilium and Calico eBPF ruled out",
     ),
     "CONFIG_BPF_JIT": (
         "BPF JIT: Cilium's programs run compiled",
         "no BPF JIT: Cilium ruled out",
     ),
     "CONFIG_NET_CLS_BPF": (
-        "tc BPF classifier: Cilium attaches its datapath to devices",
-        "no tc BPF classifier: Cilium ruled out",
+        "tc BPF classifier: Cilium and Calico eBPF attach their datapaths to devices",
+        "no tc BPF classifier: Cilium and Calico eBPF ruled out",
     ),
     "CONFIG_NET_SCH_INGRESS": (
-        "tc ingress/clsact qdisc: Cilium's device hooks",
-        "no clsact qdisc: Cilium ruled out",
+        "tc ingress/clsact qdisc: Cilium's and Calico eBPF's device hooks",
+        "no clsact qdisc: Cilium and Calico eBPF ruled out",
     ),
     "CONFIG_CGROUP_BPF": (
-        "cgroup BPF: Cilium socket load-balancing (kube-proxy replacement)",
-        "no cgroup BPF: Cilium socket load-balancing ruled out",
+        "cgroup BPF: Cilium socket load-balancing, Calico eBPF connect-time load balancing",
+        "no cgroup BPF: Cilium socket load-balancing and Calico eBPF ruled out",
     ),
     "CONFIG_NET_SCH_FQ": (
         "fq qdisc: Cilium bandwidth manager",

@@ -26,6 +26,9 @@ if [ "${1:-}" = python ]; then python_env; exit 0; fi
 
 # chromium: the comparison page is checked in a real browser (tests/browser), never a downloaded one.
 apt_packages=(debootstrap jq iptables rsync gcc libc6-dev libseccomp-dev pkg-config)
+# Calico's eBPF dataplane: clang-19 compiles its BPF programs, the rest builds libbpf and the cgo
+# calico-node (cnimatrix/images/recipes/calico_bpf.py BUILD_PACKAGES).
+apt_packages+=(clang-19 llvm-19 libelf-dev zlib1g-dev libpcap-dev make)
 # A host that already has a Docker engine (a CI runner's docker-ce) or a Chromium keeps its own.
 command -v dockerd >/dev/null || apt_packages+=(docker.io)
 [ -x "${CNIMATRIX_CHROMIUM:-/usr/bin/chromium}" ] || apt_packages+=(chromium)

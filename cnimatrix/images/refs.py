@@ -119,7 +119,7 @@ def cni_documents(cni: cni_catalog.Cni) -> list[dict]:
             if cni.install.source == "helm":
                 paths = [kind.template_chart(cni, PLACEHOLDER_CLUSTER, Path(folder))]
             else:
-                paths = kind.manifest_files(cni, Path(folder))
+                paths = kind.manifest_files(cni, Path(folder), PLACEHOLDER_CLUSTER)
             return read_documents(paths)
         except kind.ClusterError as exc:
             raise NotRenderable(str(exc)) from exc

@@ -363,3 +363,27 @@ def test_every_buildable_cni_image_has_a_build_step(monkeypatch):
     assert "flannel-image" in flannel and "calico" not in flannel
     with pytest.raises(KeyError, match="example.com/nope:v1"):
         steps_for(steps, ["example.com/nope:v1"])
+
+
+def test_calico_ebpf_is_calico_vxlan_with_felix_in_bpf_mode_and_the_same_images(monkeypatch):
+    """Upstream ships one calico/node for both dataplanes: calico-ebpf installs calico's manifest and images,
+    and its patches only switch Felix to BPF mode beside kube-proxy and point it at the API server."""
+    from cnimatrix.images.recipes import all_steps, steps_for
+
+    monkeypatch.delenv(CNI_DIR_ENV, raising=False)
+    ebpf, calico = load("calico-ebpf"), load("calico")
+    assert (ebpf.install.module, ebpf.install.version, ebpf.install.manifests) == (
+        calico.install.module, calico.install.version, calico.install.manifests)
+    assert ebpf.install.images == calico.install.images and ebpf.nightly and ebpf.offline_reason is None
+    (patch,) = ebpf.install.manifest_patches
+    assert (patch.kind, patch.name, patch.namespace) == ("DaemonSet", "calico-node", "kube-system")
+    node = {path.split("env[name=")[1].split("]")[0]: value for path, value in patch.set
+            if path.startswith("spec.template.spec.containers[name=calico-node]")}
+    assert node == {"FELIX_BPFENABLED": "true", "FELIX_BPFKUBEPROXYIPTABLESCLEANUPENABLED": "false",
+                    "KUBERNETES_SERVICE_HOST": "${control_plane}", "KUBERNETES_SERVICE_PORT": "6443"}
+    assert {"CONFIG_BPF_SYSCALL", "CONFIG_NET_CLS_BPF", "CONFIG_CGROUP_BPF"} <= set(ebpf.host.requires_kernel)
+    assert "kubeProxyMode" not in ebpf.kind_config["networking"]  # kube-proxy kept
+    steps = all_steps()
+    wanted = steps_for(steps, list(ebpf.install.images))
+    assert {"calico-bpf", "calico", "rootfs-calico", "calico-images"} <= wanted
+    assert wanted == steps_for(steps, list(calico.install.images))

@@ -163,7 +163,7 @@ def test_without_helm_a_chart_entry_is_skipped_and_strict_fails(monkeypatch, cap
 def test_an_unlisted_image_fails_the_cli(monkeypatch, tmp_path, capsys):
     manifest = tmp_path / "cni.yaml"
     manifest.write_text(yaml.safe_dump(workload("DaemonSet", pod_spec("ghcr.io/flannel-io/flannel:v0.28.5"))))
-    monkeypatch.setattr(kind, "manifest_files", lambda cni, folder: [manifest])
+    monkeypatch.setattr(kind, "manifest_files", lambda cni, folder, cluster_name: [manifest])
     assert images_main(["refs", "--cni", "flannel"]) == 1
     assert capsys.readouterr().out == (
         "flannel: referenced but not in cnis/flannel.yaml images: ghcr.io/flannel-io/flannel:v0.28.5 "

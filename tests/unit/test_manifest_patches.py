@@ -92,3 +92,19 @@ def test_install_applies_the_patched_copy(monkeypatch, tmp_path):
     kind.install_cni(kind.Cluster(name="c", kubeconfig=tmp_path / "kubeconfig"), cni)
     assert applied == [("apply", "--server-side", "--force-conflicts", "-f", str(tmp_path / "patched-cni.yaml"))]
     assert yaml.safe_load(Path(tmp_path / "patched-cni.yaml").read_text())["data"] == {"a": "2"}
+
+
+def test_install_fills_the_control_plane_into_patch_values(tmp_path):
+    """${control_plane} in a patch's value becomes the cluster's API server node, as in chart values."""
+    from dataclasses import replace
+
+    from cnimatrix.cluster import kind
+    from cnimatrix.cni import load
+
+    manifest = tmp_path / "cni.yaml"
+    manifest.write_text(yaml.safe_dump(CONFIGMAP))
+    cni = load("flannel")
+    cni = replace(cni, install=replace(cni.install, manifests=(str(manifest),), manifest_patches=(
+        ManifestPatch("ConfigMap", "cfg", set=(("data.host", "${control_plane}"), ("data.port", "6443"))),)))
+    (patched,) = kind.manifest_files(cni, tmp_path, "cnimatrix-toy")
+    assert yaml.safe_load(patched.read_text())["data"] == {"a": "1", "host": "cnimatrix-toy-control-plane", "port": "6443"}

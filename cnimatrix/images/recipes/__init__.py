@@ -7,9 +7,10 @@ they need. A new component is a module here with a `steps()` function, added to 
 from __future__ import annotations
 
 from cnimatrix.images.build import Step
-from cnimatrix.images.recipes import addons, agnhost, calico, cilium, flannel, kube_router, kubernetes, local_path, node, registry
+from cnimatrix.images.recipes import (addons, agnhost, calico, calico_bpf, cilium, flannel, kube_router, kubernetes, local_path,
+                                      node, registry)
 
-RECIPES = (node, kubernetes, agnhost, local_path, flannel, kube_router, calico, cilium, addons, registry)
+RECIPES = (node, kubernetes, agnhost, local_path, flannel, kube_router, calico_bpf, calico, cilium, addons, registry)
 
 
 def in_dependency_order(steps: list[Step]) -> list[Step]:
