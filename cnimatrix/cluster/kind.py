@@ -231,7 +231,7 @@ def manifest_files(cni: Cni, folder: Path, cluster_name: str) -> list[Path]:
     try:
         paths = cni.install.manifest_paths(REPO_ROOT)
         if cni.install.manifest_patches:
-            filled = tuple(replace(p, set=tuple((path, chart_values(value, cluster_name)) for path, value in p.set))
+            filled = tuple(replace(p, set=tuple((path, fill_control_plane(value, cluster_name)) for path, value in p.set))
                            for p in cni.install.manifest_patches)
             paths = patches.patched_files(paths, filled, folder)
     except (UpstreamError, patches.PatchError) as exc:
@@ -239,13 +239,13 @@ def manifest_files(cni: Cni, folder: Path, cluster_name: str) -> list[Path]:
     return paths
 
 
-def chart_values(values, cluster_name: str):
+def fill_control_plane(values, cluster_name: str):
     """The catalog's chart values (or a manifest patch's) with ${control_plane} (the API server's node
     name, resolvable on the kind network) filled in for the cluster of that name."""
     if isinstance(values, dict):
-        return {k: chart_values(v, cluster_name) for k, v in values.items()}
+        return {k: fill_control_plane(v, cluster_name) for k, v in values.items()}
     if isinstance(values, list):
-        return [chart_values(v, cluster_name) for v in values]
+        return [fill_control_plane(v, cluster_name) for v in values]
     if isinstance(values, str):
         return values.replace("${control_plane}", f"{cluster_name}-control-plane")
     return values
@@ -265,7 +265,7 @@ def template_chart(cni: Cni, cluster_name: str, folder: Path) -> Path:
     except UpstreamError as exc:
         raise ClusterError(f"CNI {cni.name}: {exc}") from exc
     values = folder / f"{cni.name}-values.yaml"
-    values.write_text(yaml.safe_dump(chart_values(install.values, cluster_name), sort_keys=False))
+    values.write_text(yaml.safe_dump(fill_control_plane(install.values, cluster_name), sort_keys=False))
     proc = subprocess.run([str(tool("helm")), "template", chart.name, str(chart), "--namespace", install.chart_namespace,
                            "--kube-version", V.KUBERNETES, "--values", str(values)], capture_output=True, text=True)
     if proc.returncode != 0:

@@ -430,10 +430,8 @@ class _Parser(DataParser):
         if source not in ("manifest", "module") and manifests:
             raise self.fail(f"{where}.manifests", f"must be empty for source={source}")
         module_only = sorted({"module", "version"} & set(data))
-        if "manifest_patches" in data and source not in ("manifest", "module"):
-            raise self.fail(f"{where}.manifest_patches", f"only applies to source=manifest or module, not {source}")
         # Changes every shape needs (an untagged upstream image pinned, say); a shape adds its own.
-        fixes = patches.parse(self, data.get("manifest_patches", []), f"{where}.manifest_patches")
+        fixes = patches.parse_field(self, data, where, source)
         if source == "module":
             return Install(source=source, manifests=manifests, images=images, manifest_patches=fixes,
                            module=self.text(data, "module", where), version=self.text(data, "version", where))

@@ -164,3 +164,11 @@ def parse(parser: DataParser, value: Any, where: str) -> tuple[ManifestPatch, ..
                                    namespace=parser.text(data, "namespace", at) if "namespace" in data else "",
                                    set=tuple(sets.items()), remove=tuple(removes)))
     return tuple(found)
+
+
+def parse_field(parser: DataParser, data: dict, where: str, source: str) -> tuple[ManifestPatch, ...]:
+    """The `manifest_patches` of a CNI file's mapping at `where` (install or a shape entry): none when
+    absent, refused for an install source that applies no manifests."""
+    if "manifest_patches" in data and source not in ("manifest", "module"):
+        raise parser.fail(f"{where}.manifest_patches", f"only applies to source=manifest or module, not {source}")
+    return parse(parser, data.get("manifest_patches", []), f"{where}.manifest_patches")

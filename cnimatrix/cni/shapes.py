@@ -240,12 +240,10 @@ def _entry(parser: DataParser, value: Any, at: str, axis: str, name: str, source
     status = parser.choice(data, "status", at, STATUSES)
     if "chart_values" in data and source != "helm":
         raise parser.fail(f"{at}.chart_values", f"only applies to source=helm, not {source}")
-    if "manifest_patches" in data and source not in ("manifest", "module"):
-        raise parser.fail(f"{at}.manifest_patches", f"only applies to source=manifest or module, not {source}")
     changes = Changes(
         kind_config=copy.deepcopy(parser.mapping(data.get("kind_config") or {}, f"{at}.kind_config")),
         chart_values=copy.deepcopy(parser.mapping(data.get("chart_values") or {}, f"{at}.chart_values")),
-        manifest_patches=patches.parse(parser, data.get("manifest_patches", []), f"{at}.manifest_patches"),
+        manifest_patches=patches.parse_field(parser, data, at, source),
     )
     declared = Declaration(status, parser.text(data, "evidence", at), changes,
                            parser.text(data, "not_wired", at) if "not_wired" in data else "")

@@ -134,11 +134,11 @@ def test_unknown_breakage_lists_known_ones():
 
 
 def test_cilium_kpr_drops_kube_proxy_and_names_the_api_server_node():
-    from cnimatrix.cluster.kind import chart_values
+    from cnimatrix.cluster.kind import fill_control_plane
 
     cni = load("cilium-kpr")
     assert kind_config(cni)["networking"]["kubeProxyMode"] == "none"
-    values = chart_values(cni.install.values, "cnimatrix-cilium-kpr")
+    values = fill_control_plane(cni.install.values, "cnimatrix-cilium-kpr")
     assert values["k8sServiceHost"] == "cnimatrix-cilium-kpr-control-plane"
     assert values["kubeProxyReplacement"] is True and values["k8sServicePort"] == 6443
     assert load("cilium").install.values["kubeProxyReplacement"] is False
@@ -186,10 +186,10 @@ def test_cilium_native_chart_tells_the_agent_to_route_natively(tmp_path):
 
 
 def test_chart_values_fill_placeholders_everywhere_and_keep_other_types():
-    from cnimatrix.cluster.kind import chart_values
+    from cnimatrix.cluster.kind import fill_control_plane
 
     given = {"a": ["${control_plane}:6443", 3], "b": {"c": None, "d": True}}
-    assert chart_values(given, "c") == {"a": ["c-control-plane:6443", 3], "b": {"c": None, "d": True}}
+    assert fill_control_plane(given, "c") == {"a": ["c-control-plane:6443", 3], "b": {"c": None, "d": True}}
     assert given["a"][0] == "${control_plane}:6443"  # the catalog's values are not changed
 
 
