@@ -367,7 +367,8 @@ def test_every_buildable_cni_image_has_a_build_step(monkeypatch):
 
 def test_calico_ebpf_is_calico_vxlan_with_felix_in_bpf_mode_and_the_same_images(monkeypatch):
     """Upstream ships one calico/node for both dataplanes: calico-ebpf installs calico's manifest and images,
-    and its patches only switch Felix to BPF mode beside kube-proxy and point it at the API server."""
+    and its patches only switch Felix to BPF mode beside kube-proxy (without connect-time load balancing)
+    and point it at the API server."""
     from cnimatrix.images.recipes import all_steps, steps_for
 
     monkeypatch.delenv(CNI_DIR_ENV, raising=False)
@@ -379,7 +380,9 @@ def test_calico_ebpf_is_calico_vxlan_with_felix_in_bpf_mode_and_the_same_images(
     assert (patch.kind, patch.name, patch.namespace) == ("DaemonSet", "calico-node", "kube-system")
     node = {path.split("env[name=")[1].split("]")[0]: value for path, value in patch.set
             if path.startswith("spec.template.spec.containers[name=calico-node]")}
+    # connect-time load balancing off: this kernel refuses its program (projectcalico/calico#11302)
     assert node == {"FELIX_BPFENABLED": "true", "FELIX_BPFKUBEPROXYIPTABLESCLEANUPENABLED": "false",
+                    "FELIX_BPFCONNECTTIMELOADBALANCING": "Disabled",
                     "KUBERNETES_SERVICE_HOST": "${control_plane}", "KUBERNETES_SERVICE_PORT": "6443"}
     assert {"CONFIG_BPF_SYSCALL", "CONFIG_NET_CLS_BPF", "CONFIG_CGROUP_BPF"} <= set(ebpf.host.requires_kernel)
     assert "kubeProxyMode" not in ebpf.kind_config["networking"]  # kube-proxy kept
