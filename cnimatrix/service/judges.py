@@ -103,7 +103,9 @@ def none_answered(results):
 def silently_dropped(results):
     """No probe answered, not even with a refusal."""
     answered = [r for r in results if r.ok or r.outcome is Outcome.REFUSED]
-    return not answered, f"{len(answered)} of {len(results)} got an answer from a node without local backends"
+    refused = sum(r.outcome is Outcome.REFUSED for r in answered)
+    how = f" ({refused} refused, {len(answered) - refused} served)" if answered else ""
+    return not answered, f"{len(answered)} of {len(results)} got an answer from a node without local backends{how}"
 
 
 def local_and_from(local: set[str], client_ip: str):

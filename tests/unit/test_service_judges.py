@@ -125,7 +125,12 @@ def test_silently_dropped_matches_timeouts_only():
 
 def test_silently_dropped_counts_a_refusal_as_an_answer():
     ok, reason = silently_dropped([timeout(), refused()])
-    assert not ok and reason == "1 of 2 got an answer from a node without local backends"
+    assert not ok and reason == "1 of 2 got an answer from a node without local backends (1 refused, 0 served)"
+
+
+def test_silently_dropped_tells_a_served_request_from_a_refusal():
+    ok, reason = silently_dropped(answers("web-a") + [refused(), timeout()])
+    assert not ok and reason == "2 of 3 got an answer from a node without local backends (1 refused, 1 served)"
 
 
 def test_local_and_from_matches_local_backends_and_the_clients_own_address():
