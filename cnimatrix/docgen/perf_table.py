@@ -11,7 +11,8 @@ from cnimatrix.docgen.figures import extras, flat, host_load, number, seconds
 ROUTES = {"pod-same-node": "Pod to pod, same node", "pod-cross-node": "Pod to pod across nodes",
           "cluster-ip": "ClusterIP (backend on the other node)", "node-port": "NodePort from outside"}
 FIGURES = {"tcp_1_gbps": "TCP 1 stream", "tcp_n_gbps": "TCP 4 streams", "udp_gbps": "UDP at a fixed rate",
-           "udp_jitter_ms": "UDP jitter", "rr_p50_us": "request/response p50", "rr_p99_us": "request/response p99"}
+           "udp_jitter_ms": "UDP jitter", "rr_p50_us": "request/response p50", "rr_p99_us": "request/response p99",
+           "crr_p50_us": "connect/request/response p50", "crr_p99_us": "connect/request/response p99"}
 WINDOWS = {"idle": "idle", "throughput": "during the throughput runs"}
 CURVES = {"service_backends": "new Service, s at N backends", "network_policies": "one more policy, s at N policies",
           "namespaces": "pod in a new namespace, s at N namespaces"}

@@ -1,5 +1,6 @@
-"""Datapath measurements as data: the routes traffic takes, the tools that measure them (iperf3
-and a TCP request/response loop in perl, both in the agnhost fixture image), and their parsers.
+"""Datapath measurements as data: the routes traffic takes, the tools that measure them (iperf3,
+and TCP request/response loops in perl: both in the agnhost fixture image, which has no netperf),
+and their parsers.
 
 Every route through the CNI has a baseline route between hostNetwork pods on the same nodes (the
 node's own stack, no CNI in the way); the suite measures both in turn, repetition by
@@ -74,6 +75,8 @@ class Settings:
     rr_count: int = 2000             # request/response round trips per run ...
     rr_budget_s: float = 1.0         # ... or fewer, when this time is up
     rr_size: int = 32                # bytes each way
+    crr_count: int = 1000            # connect/request/response transactions per run (a new connection each) ...
+    crr_budget_s: float = 1.0        # ... or fewer, when this time is up
 
 
 # figure -> (label, unit, better): "higher" throughput, "lower" latency/loss
@@ -85,37 +88,56 @@ FIGURES = {
     "udp_jitter_ms": ("UDP jitter at the fixed rate", "ms", "lower"),
     "rr_p50_us": ("TCP request/response latency p50", "µs", "lower"),
     "rr_p99_us": ("TCP request/response latency p99", "µs", "lower"),
+    "crr_p50_us": ("TCP connect/request/response latency p50", "µs", "lower"),
+    "crr_p99_us": ("TCP connect/request/response latency p99", "µs", "lower"),
+    "crr_per_s": ("TCP connect/request/response rate, one client", "conn/s", "higher"),
 }
-# Ratios are taken for these (loss is often 0 on the baseline: shown raw only).
-RATIO_FIGURES = ("tcp_1_gbps", "tcp_n_gbps", "udp_gbps", "udp_jitter_ms", "rr_p50_us", "rr_p99_us")
+# Ratios are taken for these (loss is often 0 on the baseline: shown raw only; the connection rate
+# is one client's 1/mean latency, so its ratio would repeat the latency's).
+RATIO_FIGURES = ("tcp_1_gbps", "tcp_n_gbps", "udp_gbps", "udp_jitter_ms", "rr_p50_us", "rr_p99_us", "crr_p50_us",
+                 "crr_p99_us")
 
 
-# A TCP echo server: one process per connection, TCP_NODELAY, every byte read is written back.
+# A TCP echo server: one process multiplexing every connection (TCP_NODELAY), every byte read is
+# written back. No fork per connection: with a new connection per transaction (crr) the fork would
+# cost more than the network path being measured.
 ECHO_SERVER = (
-    "exec perl -MIO::Socket::INET -MSocket=IPPROTO_TCP,TCP_NODELAY -e '"
-    '$SIG{CHLD} = "IGNORE"; my ($addr, $port) = @ARGV;'
-    " my $l = IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $port, Listen => 128, ReuseAddr => 1)"
+    "exec perl -MIO::Socket::INET -MIO::Select -MSocket=IPPROTO_TCP,TCP_NODELAY -e '"
+    "my ($addr, $port) = @ARGV;"
+    " my $l = IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $port, Listen => 1024, ReuseAddr => 1)"
     ' or die "listen $addr:$port: $!";'
-    " while (1) { my $c = $l->accept or next; if (!fork) { setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);"
-    " while (sysread($c, my $b, 65536)) { syswrite($c, $b) } exit } close $c }' \"$0\" \"$1\""
+    " my $sel = IO::Select->new($l);"
+    " while (1) { for my $s ($sel->can_read) {"
+    " if ($s == $l) { my $c = $l->accept or next; setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1); $sel->add($c); next }"
+    " my $n = sysread($s, my $b, 65536); if ($n) { syswrite($s, $b) } else { $sel->remove($s); close $s } } }'"
+    ' "$0" "$1"'
 )
 
-# The request/response loop (like netperf's TCP_RR): one connection, `size` bytes out and the
-# same back, timed one round trip at a time, until `count` or the time budget is spent.
-_RR_CLIENT = r"""perl -MIO::Socket::INET -MTime::HiRes=time -MSocket=IPPROTO_TCP,TCP_NODELAY -e '
-  my ($host, $port, $count, $budget, $size) = @ARGV;
-  $SIG{ALRM} = sub { print "\n\@\@rr error: no answer within the time budget\n"; exit 1 }; alarm($budget + 10);
-  my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => "tcp", Timeout => 5)
-    or do { print "\@\@rr error: connect $host:$port: $!\n"; exit 1 };
-  setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
+# The request/response loops, one program, two modes (like netperf's TCP_RR and TCP_CRR): "rr"
+# keeps one connection, "crr" opens a new one per transaction (connect, `size` bytes out and the
+# same back, close; the close is not timed but counts in the wall time). Each transaction is
+# timed, until `count` or the time budget is spent; the result line ends with the wall time. The
+# address is resolved once (numeric, IPv4 or IPv6) so a transaction costs only its syscalls;
+# a connect that hangs is cut by the alarm.
+_LOOP_CLIENT = r"""perl -MTime::HiRes=time -MSocket=:addrinfo,SOCK_STREAM,IPPROTO_TCP,TCP_NODELAY -e '
+  my ($mode, $host, $port, $count, $budget, $size) = @ARGV;
+  $SIG{ALRM} = sub { print "\n\@\@$mode error: no answer within the time budget\n"; exit 1 }; alarm($budget + 10);
+  sub fail { print "\@\@$mode error: @_\n"; exit 1 }
+  my ($err, $ai) = getaddrinfo($host, $port, {socktype => SOCK_STREAM, flags => AI_NUMERICHOST});
+  fail("address $host: $err") if $err;
+  sub open_one { socket(my $s, $ai->{family}, SOCK_STREAM, IPPROTO_TCP) or fail("socket: $!");
+    connect($s, $ai->{addr}) or fail("connect $host:$port: $!"); setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1); $s }
+  my $s = $mode eq "rr" ? open_one() : undef;
   my $msg = "x" x $size; my @us; my $start = time;
   while (@us < $count && time - $start < $budget) {
-    my $t = time; syswrite($s, $msg) == $size or do { print "\@\@rr error: write: $!\n"; exit 1 };
+    my $t = time; $s = open_one() if $mode eq "crr";
+    syswrite($s, $msg) == $size or fail("write: $!");
     my $got = 0;
-    while ($got < $size) { my $n = sysread($s, my $b, $size - $got); $n or do { print "\@\@rr error: read: ", ($n // $!) || "closed", "\n"; exit 1 }; $got += $n }
+    while ($got < $size) { my $n = sysread($s, my $b, $size - $got); $n or fail("read: " . (($n // $!) || "closed")); $got += $n }
     push @us, int((time - $t) * 1e6 + 0.5);
+    close $s if $mode eq "crr";
   }
-  print "\@\@rr ok ", join(",", @us), "\n"' ARGS"""
+  printf "\@\@%s ok %s wall_us=%d\n", $mode, join(",", @us), (time - $start) * 1e6' ARGS"""
 
 
 def iperf3_command(host: str, port: int, settings: Settings, kind: str) -> str:
@@ -128,21 +150,28 @@ def iperf3_command(host: str, port: int, settings: Settings, kind: str) -> str:
     return f"timeout {settings.seconds + 20} iperf3 " + " ".join(shlex.quote(f) for f in flags)
 
 
-def rr_command(host: str, port: int, settings: Settings) -> str:
-    args = [host, str(port), str(settings.rr_count), f"{settings.rr_budget_s:g}", str(settings.rr_size)]
-    return _RR_CLIENT.replace("ARGS", " ".join(shlex.quote(a) for a in args))
+LOOPS = ("rr", "crr")   # the perl loops; the other kinds are iperf3 runs
 
 
-KINDS = ("tcp_1", "tcp_n", "udp", "rr")
+def loop_command(mode: str, host: str, port: int, settings: Settings) -> str:
+    """The request/response loop in `mode` "rr" (one connection) or "crr" (a new one per transaction)."""
+    if mode not in LOOPS:
+        raise ValueError(f"no request/response loop {mode!r}; known: {', '.join(LOOPS)}")
+    count, budget = (settings.rr_count, settings.rr_budget_s) if mode == "rr" else (settings.crr_count, settings.crr_budget_s)
+    args = [mode, host, str(port), str(count), f"{budget:g}", str(settings.rr_size)]
+    return _LOOP_CLIENT.replace("ARGS", " ".join(shlex.quote(a) for a in args))
+
+
+KINDS = ("tcp_1", "tcp_n", "udp", *LOOPS)
 
 
 def set_script(host: str, iperf_port: int, rr_port: int, settings: Settings) -> str:
-    """One exec: the three iperf3 runs and the request/response loop, one after the other, each
-    between '@@begin KIND' and '@@end KIND RC' lines."""
+    """One exec: the three iperf3 runs and the two request/response loops, one after the other,
+    each between '@@begin KIND' and '@@end KIND RC' lines."""
     parts = []
     for kind in KINDS:
-        if kind == "rr":
-            parts.append(f'echo "@@begin rr"; {rr_command(host, rr_port, settings)} 2>&1; echo; echo "@@end rr $?"')
+        if kind in LOOPS:
+            parts.append(f'echo "@@begin {kind}"; {loop_command(kind, host, rr_port, settings)} 2>&1; echo; echo "@@end {kind} $?"')
             continue
         # An iperf3 server takes a moment to finish the previous test: "busy" or a control
         # connection reset right after one is retried, twice at most.
@@ -204,25 +233,36 @@ def parse_iperf3(text: str, kind: str) -> dict[str, float]:
     return figures
 
 
-def parse_rr(text: str) -> list[int]:
-    """Round-trip microseconds of the request/response loop."""
+@dataclass(frozen=True)
+class LoopRun:
+    """What one request/response loop timed: each transaction's microseconds and the loop's wall time."""
+
+    samples_us: list[int]
+    wall_s: float | None = None   # None from output without it
+
+
+def parse_loop(text: str, mode: str = "rr") -> LoopRun:
+    """The loop's '@@<mode> ok <us,...> wall_us=<n>' line, or why it gave none."""
     for line in text.splitlines():
-        if line.startswith("@@rr ok"):
-            samples = [int(v) for v in line.split(None, 2)[2].split(",") if v.strip().isdigit()] if len(line.split()) > 2 else []
+        if line.startswith(f"@@{mode} ok"):
+            words = line.split()[2:]
+            wall = next((w.removeprefix("wall_us=") for w in words if w.startswith("wall_us=")), None)
+            listed = next((w for w in words if not w.startswith("wall_us=")), "")
+            samples = [int(v) for v in listed.split(",") if v.strip().isdigit()]
             if not samples:
-                raise MeasurementError("the request/response loop timed no round trip")
-            return samples
-        if line.startswith("@@rr error"):
-            raise MeasurementError(line.removeprefix("@@rr ").strip())
-    raise MeasurementError(f"the request/response loop printed no result: {' '.join(text.split())[:200]!r}")
+                raise MeasurementError(f"the {mode} loop timed no transaction")
+            return LoopRun(samples, int(wall) / 1e6 if wall and wall.isdigit() else None)
+        if line.startswith(f"@@{mode} error"):
+            raise MeasurementError(line.removeprefix("@@").strip())
+    raise MeasurementError(f"the {mode} loop printed no result: {' '.join(text.split())[:200]!r}")
 
 
-def parse_set(output: str) -> tuple[dict[str, float], list[int], list[str]]:
-    """Figures of one set (iperf3 runs and the request/response loop), its round-trip samples,
-    and one problem line for each run that gave no figure."""
+def parse_set(output: str) -> tuple[dict[str, float], dict[str, LoopRun], list[str]]:
+    """Figures of one set's iperf3 runs, what each request/response loop timed (by mode), and one
+    problem line for each run that gave no figure."""
     sections = split_sections(output)
     figures: dict[str, float] = {}
-    samples: list[int] = []
+    loops: dict[str, LoopRun] = {}
     problems = []
     for kind in KINDS:
         if kind not in sections:
@@ -230,11 +270,11 @@ def parse_set(output: str) -> tuple[dict[str, float], list[int], list[str]]:
             continue
         code, text = sections[kind]
         try:
-            if kind == "rr":
-                samples = parse_rr(text)
+            if kind in LOOPS:
+                loops[kind] = parse_loop(text, kind)
             else:
                 figures.update(parse_iperf3(text, kind))
         except MeasurementError as exc:
             suffix = "" if code in (0, None) else f" (exit {code}{', timed out' if code == 124 else ''})"
             problems.append(f"{kind}: {exc}{suffix}")
-    return figures, samples, problems
+    return figures, loops, problems

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from cnimatrix.confidence import mean_interval, relative_half_width
-from cnimatrix.perf.datapath import RATIO_FIGURES
+from cnimatrix.perf.datapath import RATIO_FIGURES, LoopRun
 from cnimatrix.perf.plausibility import baseline_moved, faster_than_host
 from cnimatrix.stats import percentile
 
@@ -46,12 +46,17 @@ def _marked(summary: dict, marks: Sequence[dict | None]) -> dict:
     return {**summary, "marks": kept} if kept else summary
 
 
-def rr_percentiles(samples_us: Sequence[int]) -> dict[str, float]:
-    """p50/p99 of one run's round trips (microseconds)."""
-    if not samples_us:
+def loop_figures(mode: str, run: LoopRun | None) -> dict[str, float]:
+    """p50/p99 (microseconds) and count of one request/response loop's transactions ("rr_p50_us",
+    ...); for "crr" also its rate, transactions over the loop's wall time (one client, one at a time)."""
+    if run is None or not run.samples_us:
         return {}
-    return {"rr_p50_us": round(percentile(samples_us, 50), 1), "rr_p99_us": round(percentile(samples_us, 99), 1),
-            "rr_count": float(len(samples_us))}
+    samples = run.samples_us
+    out = {f"{mode}_p50_us": round(percentile(samples, 50), 1), f"{mode}_p99_us": round(percentile(samples, 99), 1),
+           f"{mode}_count": float(len(samples))}
+    if mode == "crr" and run.wall_s:
+        out["crr_per_s"] = round(len(samples) / run.wall_s, 1)
+    return out
 
 
 def per_rep_ratios(route: Sequence[Mapping[str, float] | None], baseline: Sequence[Mapping[str, float] | None],

@@ -17,7 +17,7 @@ from cnimatrix import hostload
 from cnimatrix.perf import cgroups, plausibility, repetitions
 from cnimatrix.perf.datapath import (ALL_ROUTES, ECHO_SERVER, HOST_IPERF_PORT, HOST_RR_PORT, IPERF_PORT, NODE_IPERF_PORT,
                                      NODE_RR_PORT, ORDER, RR_PORT, Route, Settings, parse_set, set_script)
-from cnimatrix.perf.figures import route_summary, rr_percentiles
+from cnimatrix.perf.figures import loop_figures, route_summary
 from cnimatrix.probe.executors import ContainerExecutor
 from cnimatrix.testkit import outside
 from cnimatrix.testkit.run import run_metrics
@@ -190,13 +190,14 @@ def measure_set(perf, route: Route) -> tuple[dict | None, list[str]]:
     if executor is None:
         return None, ["no outside client: the nodes are not containers on this host"]
     script = set_script(host, iperf_port, rr_port, perf.settings)
-    budget = 3 * (perf.settings.seconds + 25) + perf.settings.rr_budget_s + 30
+    budget = 3 * (perf.settings.seconds + 25) + perf.settings.rr_budget_s + perf.settings.crr_budget_s + 40
     try:
         output = executor.sh(script, timeout_s=budget)
     except Exception as exc:  # the exec itself broke: the figures are missing, say why
         return None, [f"exec into {executor.name} failed: {type(exc).__name__}: {exc}"[:300]]
-    figures, samples, problems = parse_set(output)
-    figures.update(rr_percentiles(samples))
+    figures, loops, problems = parse_set(output)
+    for mode, run in loops.items():
+        figures.update(loop_figures(mode, run))
     return (figures or None), problems
 
 

@@ -1,7 +1,8 @@
 """Datapath performance against the host network, and what the CNI's own pods cost.
 
 Each repetition measures every route right after its hostNetwork baseline (iperf3 TCP with 1 and
-4 streams, UDP at a fixed rate, a TCP request/response loop), so ratios compare like with like on
+4 streams, UDP at a fixed rate, TCP request/response on one connection and with a new connection
+per request), so ratios compare like with like on
 a shared machine; repetitions go on until every ratio's 95% interval is within +-10% of its median
 or a cap is hit, and implausible figures are marked suspect, those of an overloaded host noisy. The
 CNI's pods (and kube-proxy) are accounted from the nodes' cgroups while the cluster idles and while
@@ -18,8 +19,8 @@ from cnimatrix.perf.plausibility import in_words
 pytestmark = [pytest.mark.suite("perf"), pytest.mark.alone]   # measurements: nothing else runs meanwhile
 
 def missing_kinds(result, route_id: str) -> list[str]:
-    """Measurements that gave no figure in any repetition (tcp_1, tcp_n, udp, rr)."""
-    keys = {"tcp_1": "tcp_1_gbps", "tcp_n": "tcp_n_gbps", "udp": "udp_gbps", "rr": "rr_p50_us"}
+    """Measurements that gave no figure in any repetition (tcp_1, tcp_n, udp, rr, crr)."""
+    keys = {"tcp_1": "tcp_1_gbps", "tcp_n": "tcp_n_gbps", "udp": "udp_gbps", "rr": "rr_p50_us", "crr": "crr_p50_us"}
     reps = [r for r in result.reps.get(route_id, []) if r]
     return [kind for kind in KINDS if not any(keys[kind] in r for r in reps)]
 
@@ -47,8 +48,8 @@ def test_host_network_baselines(perf, datapath, record):
 
 
 @pytest.mark.parametrize("route", [pytest.param(r, id=r.id, marks=pytest.mark.title(f"{r.title}: throughput, UDP loss "
-                                                                                    "and request/response latency against "
-                                                                                    "the host network"))
+                                                                                    "request/response and connect/request/"
+                                                                                    "response latency against the host network"))
                                    for r in ROUTES])
 def test_route_against_host_network(perf, datapath, record, route):
     summary = perf.metrics["datapath"]["routes"][route.id]

@@ -8,8 +8,9 @@ import subprocess
 import pytest
 
 from cnimatrix.perf.datapath import (ALL_ROUTES, BASELINES, ORDER, ROUTES, MeasurementError, Settings, iperf3_command,
-                                     parse_iperf3, parse_rr, parse_set, set_script, split_sections)
-from cnimatrix.perf.figures import per_rep_ratios, route_summary, rr_percentiles, spread
+                                     LoopRun, loop_command, parse_iperf3, parse_loop, parse_set, set_script,
+                                     split_sections)
+from cnimatrix.perf.figures import loop_figures, per_rep_ratios, route_summary, spread
 
 
 def iperf_json(kind: str, bps: float, **extra) -> str:
@@ -59,56 +60,79 @@ def test_parse_iperf3_says_why_there_is_no_figure(text, said):
         parse_iperf3(text, "tcp_1")
 
 
-def test_parse_rr():
-    assert parse_rr("noise\n@@rr ok 30,31,45\n") == [30, 31, 45]
+def test_parse_loop_reads_samples_and_wall_time():
+    assert parse_loop("noise\n@@rr ok 30,31,45 wall_us=1500000\n") == LoopRun([30, 31, 45], 1.5)
+    assert parse_loop("@@crr ok 200,210 wall_us=500\n", "crr") == LoopRun([200, 210], 0.0005)
+    assert parse_loop("@@rr ok 30,31\n") == LoopRun([30, 31], None)     # a line without the wall time
+
+
+def test_parse_loop_says_why_there_is_no_figure():
     with pytest.raises(MeasurementError, match="connect 10.0.0.1:5300: Connection refused"):
-        parse_rr("@@rr error: connect 10.0.0.1:5300: Connection refused")
-    with pytest.raises(MeasurementError, match="no result"):
-        parse_rr("")
-    with pytest.raises(MeasurementError, match="no round trip"):
-        parse_rr("@@rr ok ")
+        parse_loop("@@rr error: connect 10.0.0.1:5300: Connection refused")
+    with pytest.raises(MeasurementError, match="crr loop printed no result"):
+        parse_loop("@@rr ok 30,31 wall_us=9", "crr")     # another mode's line is not this one's
+    with pytest.raises(MeasurementError, match="rr loop printed no result"):
+        parse_loop("")
+    with pytest.raises(MeasurementError, match="timed no transaction"):
+        parse_loop("@@crr ok  wall_us=1000000", "crr")
+
+
+def test_loop_commands_differ_only_in_mode_count_and_budget():
+    settings = Settings(rr_count=2000, rr_budget_s=1.0, crr_count=500, crr_budget_s=2.5, rr_size=32)
+    assert loop_command("rr", "10.0.0.1", 5300, settings).endswith("rr 10.0.0.1 5300 2000 1 32")
+    assert loop_command("crr", "fd00::1", 5300, settings).endswith("crr fd00::1 5300 500 2.5 32")
+    with pytest.raises(ValueError, match="no request/response loop 'stream'"):
+        loop_command("stream", "10.0.0.1", 5300, settings)
 
 
 def test_a_set_is_split_by_markers_and_a_cut_run_is_named():
     output = "\n".join(["@@begin tcp_1", iperf_json("tcp_1", 1e9), "@@end tcp_1 0",
                         "@@begin tcp_n", iperf_json("tcp_n", 3e9), "@@end tcp_n 0",
                         "@@begin udp", '{"error": "the server is busy running a test. try again later"}', "@@end udp 1",
-                        "@@begin rr", "@@rr ok 10,20,30,40"])
-    assert split_sections(output)["rr"][0] is None
-    figures, samples, problems = parse_set(output)
+                        "@@begin rr", "@@rr ok 10,20,30,40 wall_us=100", "@@end rr 0",
+                        "@@begin crr", "@@crr ok 100,200 wall_us=400"])
+    assert split_sections(output)["crr"][0] is None
+    figures, loops, problems = parse_set(output)
     assert figures["tcp_1_gbps"] == 1.0 and figures["tcp_n_gbps"] == 3.0 and "udp_gbps" not in figures
-    assert samples == [10, 20, 30, 40]
+    assert loops == {"rr": LoopRun([10, 20, 30, 40], 0.0001), "crr": LoopRun([100, 200], 0.0004)}
     assert problems == ["udp: iperf3: the server is busy running a test. try again later (exit 1)"]
-    assert parse_set("")[2] == [f"{k}: no output (exec cut short)" for k in ("tcp_1", "tcp_n", "udp", "rr")]
+    assert parse_set("")[2] == [f"{k}: no output (exec cut short)" for k in ("tcp_1", "tcp_n", "udp", "rr", "crr")]
 
 
 def test_set_script_runs_each_tool_between_markers():
     script = set_script("10.0.0.2", 5201, 5300, Settings())
-    for kind in ("tcp_1", "tcp_n", "udp", "rr"):
+    for kind in ("tcp_1", "tcp_n", "udp", "rr", "crr"):
         assert f'"@@begin {kind}"' in script and f"@@end {kind}" in script
-    assert script.count("server is busy") == 3   # the iperf3 runs are retried, the echo loop is not
+    assert script.count("server is busy") == 3   # the iperf3 runs are retried, the echo loops are not
+    assert "crr 10.0.0.2 5300 1000 1 32" in script   # both loops aim at the echo port
 
 
 @pytest.mark.skipif(not shutil.which("perl"), reason="needs perl")
-def test_echo_server_and_rr_client_work_against_each_other():
-    """The two perl programs the pods run, on loopback: the loop times every round trip."""
-    from cnimatrix.perf.datapath import ECHO_SERVER, rr_command
+def test_echo_server_and_both_loops_work_against_each_other():
+    """The perl programs the pods run, on loopback: each loop times every transaction, the crr loop
+    on a new connection each (the one-process server answers them all), and a refused connect is said."""
+    from cnimatrix.perf.datapath import ECHO_SERVER
 
     server = subprocess.Popen(["sh", "-c", ECHO_SERVER, "127.0.0.1", "15399"], start_new_session=True)
+    settings = Settings(rr_count=200, rr_budget_s=5, crr_count=100, crr_budget_s=5)
     try:
-        out = ""
-        for _ in range(50):
-            out = subprocess.run(["sh", "-c", rr_command("127.0.0.1", 15399, Settings(rr_count=200, rr_budget_s=5))],
-                                 capture_output=True, text=True, timeout=30).stdout
-            if "@@rr ok" in out:
-                break
-            subprocess.run(["sleep", "0.1"])
-        samples = parse_rr(out)
-        assert len(samples) == 200 and all(s >= 0 for s in samples)
-        refused = subprocess.run(["sh", "-c", rr_command("127.0.0.1", 15398, Settings())], capture_output=True, text=True,
-                                 timeout=30).stdout
+        runs = {}
+        for mode in ("rr", "crr"):
+            out = ""
+            for _ in range(50):
+                out = subprocess.run(["sh", "-c", loop_command(mode, "127.0.0.1", 15399, settings)],
+                                     capture_output=True, text=True, timeout=30).stdout
+                if f"@@{mode} ok" in out:
+                    break
+                subprocess.run(["sleep", "0.1"])
+            runs[mode] = parse_loop(out, mode)
+        assert len(runs["rr"].samples_us) == 200 and len(runs["crr"].samples_us) == 100
+        assert all(s >= 0 for run in runs.values() for s in run.samples_us)
+        assert runs["crr"].wall_s >= sum(runs["crr"].samples_us) / 1e6
+        refused = subprocess.run(["sh", "-c", loop_command("crr", "127.0.0.1", 15398, Settings())], capture_output=True,
+                                 text=True, timeout=30).stdout
         with pytest.raises(MeasurementError, match="connect 127.0.0.1:15398"):
-            parse_rr(refused)
+            parse_loop(refused, "crr")
     finally:
         server.kill()
 
@@ -144,7 +168,10 @@ def test_route_summary_has_figures_and_ratios_with_spread():
     assert route_summary(base, None)["ratios"] == {}
 
 
-def test_rr_percentiles():
+def test_loop_figures():
     samples = list(range(1, 101))
-    assert rr_percentiles(samples) == {"rr_p50_us": 50.5, "rr_p99_us": 99.0, "rr_count": 100.0}
-    assert rr_percentiles([]) == {}
+    assert loop_figures("rr", LoopRun(samples, 0.5)) == {"rr_p50_us": 50.5, "rr_p99_us": 99.0, "rr_count": 100.0}
+    assert loop_figures("crr", LoopRun(samples, 0.5)) == {"crr_p50_us": 50.5, "crr_p99_us": 99.0, "crr_count": 100.0,
+                                                          "crr_per_s": 200.0}
+    assert "crr_per_s" not in loop_figures("crr", LoopRun(samples, None))   # no wall time, no rate
+    assert loop_figures("rr", LoopRun([], 1.0)) == {} and loop_figures("crr", None) == {}
