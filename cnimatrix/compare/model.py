@@ -290,3 +290,6 @@ def validate(doc: Mapping[str, Any]) -> None:
     for curve in perf_doc["growth"]:
         if list(curve["points"]) != columns or list(curve["declared"]) != columns:
             raise ValueError(f"invalid comparison: perf curve {curve['curve']} lacks columns")
+    for row in perf_doc.get("service_count", []):
+        if list(row["points"]) != columns:
+            raise ValueError(f"invalid comparison: service count {row['path']}/{row['figure']} lacks columns")

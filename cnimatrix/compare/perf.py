@@ -1,6 +1,6 @@
 """The perf suite in the comparison: ratios to the host network with their spread, interval and
 plausibility marks, ranked across the CNIs only where the intervals allow (ranking.py), the CNI's
-cost, and the growth curves, read from each summary's metrics.perf.
+cost, the growth curves and the Service-count curve, read from each summary's metrics.perf.
 
 Two shapes: flat figures for the measurements table (one number per column), and the `perf`
 section of comparison.json (spreads and curves) that the Performance tables and plots draw.
@@ -13,10 +13,13 @@ from typing import Any
 from cnimatrix.compare.ranking import rank
 from cnimatrix.perf.datapath import ALL_ROUTES, FIGURES, RATIO_FIGURES, ROUTES
 from cnimatrix.perf.growth import CURVES
-from cnimatrix.results.metrics import Cost, GrowthCurve, PerfMetrics, RouteFigures, Spread
+from cnimatrix.perf.service_count import CONNECTION_FIGURES
+from cnimatrix.results.metrics import Cost, GrowthCurve, PerfMetrics, RouteFigures, ServiceCount, Spread
 
 KUBE_PROXY = "daemonset/kube-system/kube-proxy"
 COST_WINDOWS = ("idle", "throughput")
+# The Service-count curve's two paths: through the measured ClusterIP, and straight to its pod.
+COUNT_PATHS = {"service": "through one ClusterIP", "pod": "straight to its backend pod"}
 
 
 def _route(perf: PerfMetrics, route_id: str | None) -> RouteFigures | None:
@@ -87,8 +90,33 @@ def curve_points(curve: GrowthCurve | None) -> list[tuple[int, float]]:
     return [(p.n, p.s) for p in (curve.points if curve else None) or [] if p.n is not None and p.s is not None]
 
 
+def count_points(record: ServiceCount | None, path: str, figure: str) -> list[dict[str, Any]]:
+    """[{n, median, low, high}] of one Service-count figure (low/high: its 95% interval, None without one)."""
+    out = []
+    for point in (record.points if record else None) or []:
+        spread = _spread((getattr(point, path) or {}).get(figure))
+        if point.n is not None and spread is not None:
+            ci = spread["ci95"] or {}
+            out.append({"n": point.n, "median": spread["median"], "low": ci.get("low"), "high": ci.get("high")})
+    return out
+
+
+def service_count_rows(columns: Sequence[str], perfs: Sequence[PerfMetrics]) -> list[dict[str, Any]]:
+    """comparison.json perf.service_count: one row per path and figure that some column measured."""
+    rows = []
+    for path, path_title in COUNT_PATHS.items():
+        for figure in CONNECTION_FIGURES:
+            points = {column: count_points(perf.service_count, path, figure) for column, perf in zip(columns, perfs)}
+            if any(points.values()):
+                label, unit, better = FIGURES[figure]
+                rows.append({"path": path, "path_title": path_title, "figure": figure, "label": label, "unit": unit,
+                             "better": better, "points": points})
+    return rows
+
+
 def section(columns: Sequence[str], perfs: Sequence[PerfMetrics | None]) -> dict[str, Any]:
-    """comparison.json `perf`: ratio rows with spreads, raw medians and the ranking, and the growth curves."""
+    """comparison.json `perf`: ratio rows with spreads, raw medians and the ranking, the growth curves
+    and the Service-count rows."""
     perfs = [perf or PerfMetrics() for perf in perfs]
     ratios = []
     for route in ROUTES:
@@ -115,4 +143,4 @@ def section(columns: Sequence[str], perfs: Sequence[PerfMetrics | None]) -> dict
         if any(points.values()) or any(declared.values()):
             growth.append({"curve": curve.id, "title": curve.title, "unit": curve.unit, "points": points,
                            "declared": declared})
-    return {"ratios": ratios, "growth": growth}
+    return {"ratios": ratios, "growth": growth, "service_count": service_count_rows(columns, perfs)}

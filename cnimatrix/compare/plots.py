@@ -147,6 +147,19 @@ def growth_charts(doc: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def service_count_charts(doc: Mapping[str, Any]) -> list[str]:
+    """One line chart per connection figure through the ClusterIP, against the other Services in place."""
+    out = []
+    for row in (doc.get("perf") or {}).get("service_count", []):
+        if row["path"] != "service":   # the pod path is the flat reference: in the table only
+            continue
+        series = [(column if row["points"][column] else f"{column} (not measured)",
+                   [(p["n"], p["median"]) for p in row["points"][column]]) for column in doc["columns"]]
+        out.append(line_chart(f"{row['label']}, with N other Services", "N (Services)", row["unit"], series,
+                              f"chart-service-count-{row['figure']}"))
+    return out
+
+
 TL_ROW, TL_BAR, TL_LABEL_W, TL_TOTAL_W, TL_LABEL_MIN = 26, 18, 130, 90, 34
 
 

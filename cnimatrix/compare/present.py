@@ -249,6 +249,27 @@ def growth_rows(doc: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     return rows
 
 
+def count_cell(point: Mapping[str, Any], unit: str) -> str:
+    """"N=1000: 412 µs (380–450)": the median and, when recorded, its 95% interval."""
+    text = f"N={point['n']}: {number(point['median'], unit)}"
+    if point.get("low") is not None and point.get("high") is not None:
+        text += f" ({number(point['low'])}–{number(point['high'])})"
+    return text
+
+
+def service_count_rows(doc: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """(figure and path, one cell per column) of the Service-count table: each step's median and interval."""
+    rows = []
+    for row in (doc.get("perf") or {}).get("service_count", []):
+        cells = [" · ".join(count_cell(p, row["unit"]) for p in row["points"][column]) or "—" for column in doc["columns"]]
+        rows.append((f"{row['label']}, {row['path_title']}", cells))
+    return rows
+
+
+SERVICE_COUNT_NOTE = ("Service count: with N other Services in place (selector-less, each with an EndpointSlice naming one "
+                      "pod), a new connection per 32-byte exchange through one ClusterIP and straight to its backend pod: "
+                      "the median over the runs and its 95% interval (metrics.perf.service_count). The time the Nth "
+                      "Service takes to answer is the growth curve above.")
 PERF_NOTE = ("Ratios: a route's figure over its hostNetwork baseline's, taken repetition by repetition (both measured "
              "back to back on the same nodes), median (min–max), repetitions, and the 95% interval (Student's t; ± its "
              "half-width over the median); then the raw medians, route vs baseline. Above 1 is better for throughput, "

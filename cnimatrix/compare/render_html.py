@@ -138,8 +138,8 @@ def _ratio_cell(column: str, key: str, value: Mapping[str, Any] | None, text: st
 
 def _perf(doc: Mapping[str, Any]) -> list[str]:
     """The perf suite: the ratio table (data-perf-ratio cells), the growth table and its plots."""
-    ratios, growth = present.perf_rows(doc), present.growth_rows(doc)
-    if not ratios and not growth:
+    ratios, growth, counts = present.perf_rows(doc), present.growth_rows(doc), present.service_count_rows(doc)
+    if not ratios and not growth and not counts:
         return []
     parts = ['<h2 id="perf">Performance against the host network</h2>']
     if ratios:
@@ -155,6 +155,12 @@ def _perf(doc: Mapping[str, Any]) -> list[str]:
                 for name, cells in growth]
         parts += ["<h3>Growth: time to the first correct answer</h3>", _table(doc, ["Change"], rows, data_table="perf-growth"),
                   *plots.growth_charts(doc)]
+    if counts:
+        rows = [f"<tr><th>{escape(name)}</th>{''.join(f'<td{_attrs(data_cni=c)}>{escape(t)}</td>' for c, t in zip(doc['columns'], cells))}</tr>"
+                for name, cells in counts]
+        parts += ["<h3>Connection set-up with N other Services</h3>",
+                  _table(doc, ["Figure"], rows, data_table="perf-service-count"), *plots.service_count_charts(doc),
+                  f'<p class="meta">{escape(present.SERVICE_COUNT_NOTE)}</p>']
     return [*parts, f'<p class="meta">{escape(present.PERF_NOTE)}</p>']
 
 

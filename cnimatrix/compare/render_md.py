@@ -65,8 +65,8 @@ def _scenario_rows(doc: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], wi
 
 def _perf_lines(doc: Mapping[str, Any]) -> list[str]:
     """The perf suite: ratios to the host network with spread, and the growth curves."""
-    ratios, growth = present.perf_rows(doc), present.growth_rows(doc)
-    if not ratios and not growth:
+    ratios, growth, counts = present.perf_rows(doc), present.growth_rows(doc), present.service_count_rows(doc)
+    if not ratios and not growth and not counts:
         return []
     lines = ["", "### Performance against the host network", ""]
     if ratios:
@@ -80,6 +80,10 @@ def _perf_lines(doc: Mapping[str, Any]) -> list[str]:
     if growth:
         lines += ["", "**Growth: time to the first correct answer**", ""]
         lines += table(["Change", *doc["columns"]], [[escape(name), *(escape(c) for c in cells)] for name, cells in growth])
+    if counts:
+        lines += ["", "**Connection set-up with N other Services**", ""]
+        lines += table(["Figure", *doc["columns"]], [[escape(name), *(escape(c) for c in cells)] for name, cells in counts])
+        lines += ["", present.SERVICE_COUNT_NOTE]
     return [*lines, "", present.PERF_NOTE]
 
 

@@ -96,11 +96,17 @@ def _perf(pace: float, policies: bool) -> dict[str, Any]:
                                     "points": [{"n": 10, "s": 1.1, "setup_s": 3.0}]} if policies
                                    else {"title": "t", "unit": "NetworkPolicies", "steps": [], "points": [],
                                          "declared": "not-enforced"})}
+    growth["service_count"] = {"title": "t", "unit": "Services", "steps": [100, 1000],
+                               "points": [{"n": 100, "s": round(0.8 * pace, 3), "setup_s": 4.0},
+                                          {"n": 1000, "s": round(2.5 * pace, 3), "setup_s": 30.0}]}
+    count_points = [{"n": n, "programmed_s": None if n == 0 else round(0.8 * pace, 3), "created": max(n - 1, 0),
+                     "service": {"crr_p50_us": spread(round(300 * pace * (1 + n / 500), 1)), "crr_per_s": spread(2500.0)},
+                     "pod": {"crr_p50_us": spread(250.0)}} for n in (0, 100, 1000)]
     return {"datapath": {"routes": {"host-cross-node": route(None, 2.0, 40.0),
                                     "pod-cross-node": route("host-cross-node", 1.6, 60.0)}, "wall_s": 100.0},
             "cost": {"idle": {"daemonset/kube-system/cni": window, "daemonset/kube-system/kube-proxy": window},
                      "throughput": {"daemonset/kube-system/cni": window}},
-            "growth": growth}
+            "growth": growth, "service_count": {"steps": [100, 1000], "points": count_points, "runs": 3}}
 
 
 def summaries(commit: str, kubernetes: str) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,8 @@ FIGURES = {"tcp_1_gbps": "TCP 1 stream", "tcp_n_gbps": "TCP 4 streams", "udp_gbp
            "crr_p50_us": "connect/request/response p50", "crr_p99_us": "connect/request/response p99"}
 WINDOWS = {"idle": "idle", "throughput": "during the throughput runs"}
 CURVES = {"service_backends": "new Service, s at N backends", "network_policies": "one more policy, s at N policies",
-          "namespaces": "pod in a new namespace, s at N namespaces"}
+          "namespaces": "pod in a new namespace, s at N namespaces",
+          "service_count": "Nth Service answers, s at N Services"}
 
 
 def _in_order(names: Sequence[str], known: Mapping[str, str]) -> list[str]:

@@ -35,6 +35,9 @@ CURVES = (
           "CNIMATRIX_PERF_POLICIES", (10, 100, 300)),
     Curve("namespaces", "A pod in a new namespace gets its first answer, with N namespaces of workloads", "namespaces",
           "CNIMATRIX_PERF_NAMESPACES", (1, 10, 30)),
+    # API objects only (selector-less Services with hand-made EndpointSlices): the steps.
+    Curve("service_count", "The Nth Service answers through its ClusterIP (N - 1 others in place)", "Services",
+          "CNIMATRIX_PERF_SERVICES", (100, 1000, 5000)),
 )
 CURVES_BY_ID = {c.id: c for c in CURVES}
 

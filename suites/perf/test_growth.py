@@ -10,7 +10,6 @@ metrics.perf.growth. A test fails only when a step could not be measured, and sa
 from __future__ import annotations
 
 import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,8 +17,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from cnimatrix.perf.growth import (CURVES_BY_ID, Point, curve_record, fixed_service_ip, parse_waiter, seconds_between,
-                                   steps_for, waiter_script)
+from cnimatrix.perf.growth import CURVES_BY_ID, Point, curve_record, seconds_between, steps_for
 from cnimatrix.probe.converge import Convergence, converge
 from cnimatrix.probe.outcomes import parse_first_answer
 from cnimatrix.probe.probes import many
@@ -27,38 +25,10 @@ from cnimatrix.probe.programs import FIRST_ANSWER_SCRIPT
 from cnimatrix.testkit import declared
 from cnimatrix.testkit.timeouts import deadline
 from fixtures.workloads import render
+from growth_checks import WAIT_ANSWER_S, free_service_ip, service_cidr, time_change
 
 pytestmark = [pytest.mark.suite("perf"), pytest.mark.alone]   # measurements: nothing else runs meanwhile
 
-WAIT_ANSWER_S = 120       # a change that shows no answer in this long was not measured
-DEFAULT_SERVICE_CIDR = "10.96.0.0/16"   # kubeadm's (and kind's) default
-
-
-def start_waiter(executor, host: str, port: int, expected: list[str], deadline_s: float = WAIT_ANSWER_S):
-    """Run the waiter in the background; returns once it is trying (and a way to get its answer)."""
-    ready = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(executor.sh, waiter_script(host, port, expected, deadline_s=deadline_s),
-                         deadline_s + 60, lambda line: ready.set() if line.startswith("@@waiting") else None)
-    if not ready.wait(60):
-        pool.shutdown(wait=False)
-        raise AssertionError(f"the waiter in {executor.name} did not start within 60 s")
-
-    def answer():
-        try:
-            return parse_waiter(future.result(timeout=deadline_s + 90))
-        finally:
-            pool.shutdown(wait=False)
-    return answer
-
-
-def time_change(executor, host: str, port: int, expected: list[str], change, deadline_s: float = WAIT_ANSWER_S):
-    """(seconds from the change to the first answer from `expected`, the waiter's Answer)."""
-    answer = start_waiter(executor, host, port, expected, deadline_s)
-    stamp = time.time_ns()
-    change()
-    got = answer()
-    return (seconds_between(stamp, got.at_ns) if got else None), got
 
 
 def record_curve(perf, record, curve_id: str, points: list[Point], **extra) -> dict:
@@ -234,23 +204,6 @@ def test_growth_namespaces(perf, make_namespace, record):
 
 
 # --- (a) a new Service over N ready backends ------------------------------------------------------
-
-def service_cidr(core: client.CoreV1Api) -> str:
-    try:
-        config = core.read_namespaced_config_map("kubeadm-config", "kube-system").data or {}
-        subnet = (yaml.safe_load(config.get("ClusterConfiguration", "")) or {}).get("networking", {}).get("serviceSubnet")
-    except client.ApiException:
-        subnet = None
-    return (subnet or DEFAULT_SERVICE_CIDR).split(",")[0].strip()
-
-
-def free_service_ip(core: client.CoreV1Api, cidr: str, start: int) -> tuple[str, int]:
-    taken = {s.spec.cluster_ip for s in core.list_service_for_all_namespaces().items}
-    index = start
-    while fixed_service_ip(cidr, index) in taken:
-        index += 1
-    return fixed_service_ip(cidr, index), index
-
 
 def wait_backends(perf, n: int, timeout_s: float) -> list[str]:
     until = time.monotonic() + timeout_s

@@ -173,7 +173,8 @@ def test_html_plots_draw_the_measurements(doc):
     html = render_html.render(doc)
     page = read_page(html)
     assert page.chart_ids == ["chart-create-to-ready", "chart-dns-latency", "chart-time-to-effect",
-                              "chart-growth-service_backends", "chart-growth-network_policies"]
+                              "chart-growth-service_backends", "chart-growth-network_policies", "chart-growth-service_count",
+                              "chart-service-count-crr_p50_us", "chart-service-count-crr_per_s"]
     ready = html.split('data-chart="chart-create-to-ready"')[1].split("</svg>")[0]
     assert re.findall(r'data-value="([^"]+)"', ready) == ["53.8", "39.5", "75.0"]
     assert ready.count("no data") == 2  # cilium (no cni_ready) and calico (no results)

@@ -67,7 +67,7 @@ def test_malformed_perf_metrics_are_ignored():
     broken = PerfMetrics.from_dict({"datapath": {"routes": {"pod-cross-node": {"ratios": {"tcp_1_gbps": {"median": "x"}}}}},
                                     "growth": {"namespaces": {"points": [{"n": "1", "s": 2}, None]}}, "cost": []})
     assert perf.figures(broken) == {}
-    assert perf.section(["a", "b"], [broken, None]) == {"ratios": [], "growth": []}
+    assert perf.section(["a", "b"], [broken, None]) == {"ratios": [], "growth": [], "service_count": []}
 
 
 def test_well_formed_perf_metrics_give_figures():

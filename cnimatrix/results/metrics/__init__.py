@@ -17,7 +17,7 @@ from cnimatrix.results.metrics.dns import DnsMetrics, DnsTestMetrics
 from cnimatrix.results.metrics.ingress import GatewayMetrics, GatewayTestMetrics, IngressMetrics, IngressTestMetrics
 from cnimatrix.results.metrics.netpol import LiveUpdate, NetpolMetrics, NetpolTestMetrics
 from cnimatrix.results.metrics.perf import (Cost, CostWindow, Datapath, DatapathLoad, GrowthCurve, PerfHost, PerfMetrics,
-                                           PerfTestMetrics, RepetitionStop, RouteFigures)
+                                           PerfTestMetrics, RepetitionStop, RouteFigures, ServiceCount, ServiceCountPoint)
 from cnimatrix.results.metrics.podnet import PodnetMetrics, PodnetTestMetrics
 from cnimatrix.results.metrics.run import Addons, BackgroundWork, Breakage, ImagePulls, ClusterFootprint, HostLoad, SuiteTime, Timeline, TimelinePhase
 from cnimatrix.results.metrics.service import ServiceTestMetrics
@@ -60,7 +60,7 @@ test_metrics.__test__ = False  # not a pytest test despite the name
 __all__ = [
     "TEST_METRICS", "Addons", "Breakage", "ImagePulls", "ClusterFootprint", "ConfidenceInterval", "Cost", "CostWindow", "Datapath", "DatapathLoad",
     "DnsMetrics", "FigureMark", "GatewayMetrics", "GrowthCurve", "HostLoad", "IngressMetrics", "LatencySummary", "LiveUpdate",
-    "NetpolMetrics", "PerfHost", "PerfMetrics", "BackgroundWork", "PodnetMetrics", "RepetitionStop", "RouteFigures", "RunMetrics",
+    "NetpolMetrics", "PerfHost", "PerfMetrics", "BackgroundWork", "PodnetMetrics", "RepetitionStop", "RouteFigures", "RunMetrics", "ServiceCount", "ServiceCountPoint",
     "Spread", "SuiteTime", "TestMetrics", "Timeline", "TimelinePhase",
     "test_metrics",
 ]

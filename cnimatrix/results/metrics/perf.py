@@ -27,6 +27,7 @@ class RouteFigures(Record):
     title: str | None = fact("What the route is.")
     baseline: str | None = fact("The hostNetwork route it is compared with; null for a baseline itself.", nullable=True)
     figures: dict[str, Spread] | None = fact(_FIGURES)
+    service_count: ServiceCount | None = fact("The Service-count test's record (metrics.perf.service_count).")
     ratios: dict[str, Spread] | None = fact("Figure -> this route's over its baseline's, repetition by repetition.")
     problems: list[str] | None = fact("Why runs gave no figure (at most 10).")
 
@@ -113,6 +114,33 @@ class GrowthCurve(Record):
 
 
 @dataclass(frozen=True)
+class ServiceCountPoint(Record):
+    """One step of the Service-count curve (cnimatrix.perf.service_count.CountPoint.record)."""
+
+    n: int | None = fact("Other Services in place (0: the reference, before any).", minimum=0)
+    programmed_s: float | None = fact("Seconds from creating the Nth Service to its first correct answer; null at 0 or "
+                                      "when unmeasured.", nullable=True)
+    setup_s: float | None = fact("Seconds creating this step's other Services took, until the last answered.", nullable=True)
+    created: int | None = fact("Services this step created before the Nth.", minimum=0)
+    service: dict[str, Spread] | None = fact("crr_p50_us, crr_p99_us, crr_per_s through the measured ClusterIP, over the runs.")
+    pod: dict[str, Spread] | None = fact("The same straight to its backend pod (no Service in the way).")
+    detail: dict[str, Any] | None = fact("batch_in_force_s (the batch's last Service created to its first answer), "
+                                         "cluster_ip and tries of the Nth, connection_problems.")
+    problem: str | None = fact("Why the step is unmeasured.")
+
+
+@dataclass(frozen=True)
+class ServiceCount(Record):
+    """metrics.perf.service_count: connection set-up through one ClusterIP while N other (selector-less) Services exist."""
+
+    steps: list[int] | None = fact("The N asked for (CNIMATRIX_PERF_SERVICES).")
+    points: list[ServiceCountPoint] | None = fact("The reference, then each step measured, in order.")
+    measured: str | None = fact("What the connection figures go through.")
+    runs: int | None = fact("crr runs per path and step.", minimum=0)
+    teardown_s: float | None = fact("Seconds deleting the Services (their namespace) took.", minimum=0)
+
+
+@dataclass(frozen=True)
 class PerfMetrics(Record):
     """metrics.perf: the perf suite's run-level figures."""
 
@@ -122,6 +150,7 @@ class PerfMetrics(Record):
     datapath: Datapath | None = fact("The routes against the host network.")
     cost: Cost | None = fact("What the CNI's pods cost.")
     growth: dict[str, GrowthCurve] | None = fact("Curve id (cnimatrix.perf.growth.CURVES) -> its points.")
+    service_count: ServiceCount | None = fact("Connection set-up through one ClusterIP with N other Services in place.")
 
 
 @dataclass(frozen=True)
@@ -135,3 +164,4 @@ class PerfTestMetrics(Cost, GrowthCurve, TestMetrics):
     baseline: str | None = fact("The route's hostNetwork baseline.", nullable=True)
     ratios: dict[str, Spread] | None = fact("Figure -> the route's over its baseline's.")
     figures: dict[str, Spread] | None = fact(_FIGURES)
+    service_count: ServiceCount | None = fact("The Service-count test's record (metrics.perf.service_count).")
