@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from cnimatrix.compare import perf, soak, tiers, timeline
+from cnimatrix.compare import day2, perf, soak, tiers, timeline
 from cnimatrix.compare.load import Run
 from cnimatrix.results import SUITES, UNKNOWN_COMMIT, raise_first_schema_error, rfc3339
 from cnimatrix.results.figures import elapsed_s, finite_number
@@ -238,6 +238,9 @@ def build(runs: Sequence[Run], *, kubernetes: str, commit: str = UNKNOWN_COMMIT,
     timelines = timeline.section(columns, [run.metrics.timeline for run in runs])
     if timelines is not None:  # absent when no run recorded one: older comparisons stay as they were
         doc["timeline"] = timelines
+    day2_rows = day2.section(columns, [run.metrics.day2 for run in runs])
+    if day2_rows is not None:   # likewise: absent when no run had the day-2 suite
+        doc["day2"] = day2_rows
     cluster_policy = tiers.section(columns, [(run.doc or {}).get("tests") for run in runs])
     if cluster_policy is not None:   # likewise: absent when no run had cluster-wide policy cases
         doc["cluster_policy"] = cluster_policy

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from cnimatrix.compare import plots, present, soak, tiers, timeline
+from cnimatrix.compare import day2, plots, present, soak, tiers, timeline
 
 CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px;color:#1d232a;background:#fff;font-size:14px}
@@ -164,6 +164,18 @@ def _perf(doc: Mapping[str, Any]) -> list[str]:
     return [*parts, f'<p class="meta">{escape(present.PERF_NOTE)}</p>']
 
 
+def _day2(doc: Mapping[str, Any]) -> list[str]:
+    """The day-2 figures per CNI (data-figure cells); nothing when no CNI ran the day-2 suite."""
+    found = doc.get("day2")
+    if not found:
+        return []
+    body = [f"<tr><th>{escape(row['figure'])}</th>" + "".join(
+                f"<td{_attrs(data_cni=c, data_figure=row['figure'])}>{escape(row['cells'].get(c, day2.MISSING))}</td>"
+                for c in doc["columns"]) + "</tr>" for row in found]
+    return ['<h2 id="day2">Day 2</h2>', _table(doc, ["Figure"], body, data_table="day2"),
+            f'<p class="meta">{escape(day2.NOTE)}</p>']
+
+
 def _tiers(doc: Mapping[str, Any]) -> list[str]:
     """Cluster-wide policy per tier and CNI (data-tier cells); nothing when no CNI ran such cases."""
     entries = doc.get("cluster_policy")
@@ -248,6 +260,7 @@ def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = Non
               "and metrics.netpol.live_update (100 ms probes of the pairs a live change flips). "
               "— means not measured.</p>",
               *_tiers(doc),
+              *_day2(doc),
               *_timeline(doc),
               *_perf(doc),
               *_soak(doc),

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cnimatrix.compare import present, soak, tiers, timeline
+from cnimatrix.compare import day2, present, soak, tiers, timeline
 from cnimatrix.results.text import clip
 
 MD_REASON_LIMIT = 160  # a PR comment holds 65536 characters; keep every failure readable but short
@@ -110,6 +110,15 @@ def _tier_lines(doc: Mapping[str, Any]) -> list[str]:
     return ["", "### Cluster-wide policy tiers", "", *table(["Tier", *doc["columns"]], body), "", tiers.NOTE]
 
 
+def _day2_lines(doc: Mapping[str, Any]) -> list[str]:
+    """The day-2 figures per CNI; nothing when no CNI ran the day-2 suite."""
+    found = doc.get("day2")
+    if not found:
+        return []
+    body = [[escape(row["figure"]), *(escape(row["cells"].get(c, day2.MISSING)) for c in doc["columns"])] for row in found]
+    return ["", "### Day 2", "", *table(["Figure", *doc["columns"]], body), "", day2.NOTE]
+
+
 def _soak_lines(doc: Mapping[str, Any]) -> list[str]:
     """Repeated runs per CNI (tools/soak.py), or one line saying none was recorded."""
     lines = ["", "### Repeated runs (soak)", ""]
@@ -185,5 +194,6 @@ def render(doc: Mapping[str, Any], page_dir: str | os.PathLike[str] | None = Non
                   "metrics.netpol.time_to_effect_s (one probe round) and metrics.netpol.live_update (100 ms probes "
                   "of the pairs a live change flips). — means not measured."]
     lines += _tier_lines(doc)
+    lines += _day2_lines(doc)
     lines += _timeline_lines(doc)
     return "\n".join(lines) + "\n"

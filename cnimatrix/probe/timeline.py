@@ -88,10 +88,14 @@ class Watch:
     ended: float | None
 
 
-def watch_script(targets: list[WatchTarget], *, interval_s: float, timeout_s: float, hold: int, deadline_s: float) -> str:
+def _watch_words(targets: list[WatchTarget], *, interval_s: float, timeout_s: float, hold: int, deadline_s: float) -> list[str]:
     specs = [f"{'t' if t.protocol == 'TCP' else 'u'}|{t.address}|{int(t.want)}" for t in targets]
-    args = [f"{interval_s:g}", f"{timeout_s:g}", str(hold), f"{deadline_s:g}", *specs]
-    return _WATCH.replace("ARGS", " ".join(shlex.quote(a) for a in args))
+    return [f"{interval_s:g}", f"{timeout_s:g}", str(hold), f"{deadline_s:g}", *specs]
+
+
+def watch_script(targets: list[WatchTarget], *, interval_s: float, timeout_s: float, hold: int, deadline_s: float) -> str:
+    words = _watch_words(targets, interval_s=interval_s, timeout_s=timeout_s, hold=hold, deadline_s=deadline_s)
+    return _WATCH.replace("ARGS", " ".join(shlex.quote(a) for a in words))
 
 
 def parse_watch(output: str, count: int) -> Watch:
@@ -111,6 +115,32 @@ def parse_watch(output: str, count: int) -> Watch:
     for samples in result.samples:
         samples.sort(key=lambda s: s.sent)
     return result
+
+
+# The watch as a server (executors: `ask`): one watch per stdin line of its arguments, each answer
+# ended by @@END. Opened (warmed) ahead, a watch then starts with a perl start instead of an exec:
+# what a prober needs to aim at a pod from the moment its IP is known.
+WATCH_SERVER = "set -f\nwhile IFS= read -r request; do\n" + _WATCH.strip().replace("ARGS", "$request") + "\necho @@END\ndone"
+
+
+def watch_args(targets: list[WatchTarget], *, interval_s: float, timeout_s: float, hold: int, deadline_s: float) -> str:
+    """watch_script's arguments as one request line for WATCH_SERVER."""
+    words = _watch_words(targets, interval_s=interval_s, timeout_s=timeout_s, hold=hold, deadline_s=deadline_s)
+    if any(len(w.split()) != 1 for w in words):
+        raise ValueError(f"a watch argument has whitespace: {words}")
+    return " ".join(words)
+
+
+def watch_asked(executor: Executor, targets: list[WatchTarget], *, interval_s: float = 0.1, timeout_s: float = 0.5,
+                hold: int = 10, deadline_s: float = 30) -> Watch:
+    """`watch` through the executor's kept-open WATCH_SERVER (the first call opens it)."""
+    request = watch_args(targets, interval_s=interval_s, timeout_s=timeout_s, hold=hold, deadline_s=deadline_s)
+    return parse_watch(executor.ask(WATCH_SERVER, request, timeout_s=deadline_s + timeout_s + 30), len(targets))
+
+
+def warm_watch(executor: Executor) -> None:
+    """Open the executor's WATCH_SERVER with a watch that ends at once (deadline 0)."""
+    watch_asked(executor, [WatchTarget("127.0.0.1:9", "UDP", False)], deadline_s=0)
 
 
 def watch(executor: Executor, targets: list[WatchTarget], *, interval_s: float = 0.1, timeout_s: float = 0.5,

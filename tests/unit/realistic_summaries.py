@@ -217,6 +217,19 @@ def timeline_block() -> dict[str, Any]:
     return timeline(run, steps, 2467.0).to_dict()
 
 
+def day2_block(enforced: bool) -> dict[str, Any]:
+    """metrics.day2 as the day-2 suite writes it: a CNI that enforces isolates from the start."""
+    leak = {"attempts": 58, "admitted": 7, "refused": 2, "window_s": 0.61, "first_admitted_s": 0.0, "watched_s": 3.8}
+    held = {"attempts": 62, "admitted": 0, "refused": 3, "window_s": None, "first_admitted_s": None, "watched_s": 6.1}
+    stale = {"settled_s": None, "last_stale_s": 11.9, "stale": 120, "silent": 0, "before": 12, "answered_before": 12,
+             "old_backends": ["rec-1a2b3c-a"], "bound_s": 10.0}
+    return {"startup_isolation": {"ingress": {**(held if enforced else leak), "lag_s": 0.21}, "egress": held if enforced else leak},
+            "label_time_to_deny_s": 0.84 if enforced else None,
+            "udp_staleness": {"backend-deleted": {"settled_s": 1.2, "last_stale_s": None, "stale": 0, "silent": 11, "before": 12,
+                                                  "answered_before": 12, "old_backends": ["del-1a2b3c-a"], "bound_s": 10.0},
+                              "service-recreated": stale}}
+
+
 def summaries() -> dict[str, dict[str, Any]]:
     """column -> summary document, as the plugin writes it."""
     docs = {}
@@ -232,6 +245,7 @@ def summaries() -> dict[str, dict[str, Any]]:
             "netpol": netpol_block(enforced),
             "podnet": podnet_block(),
             "perf": perf,
+            "day2": day2_block(enforced),
         }
         if enforced:
             metrics["addons"] = {"metallb": {"version": "v0.15.2", "install_s": 21.4},

@@ -61,7 +61,7 @@ def test_document_follows_its_schema_and_covers_every_cell_status(reports):
     Draft202012Validator(model.schema()).validate(doc)
     assert doc["columns"] == COLUMNS
     assert {c["status"] for c in cells(doc).values()} == set(model.CELL_STATUSES)
-    assert [s["name"] for s in doc["suites"]] == ["service", "dns", "netpol", "ingress", "gateway", "podnet", "perf"]
+    assert [s["name"] for s in doc["suites"]] == ["service", "dns", "netpol", "ingress", "gateway", "podnet", "day2", "perf"]
     assert len(cells(doc)) == len(samples.SCENARIOS) * len(COLUMNS)
 
 

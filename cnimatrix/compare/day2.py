@@ -1,0 +1,58 @@
+"""The day-2 table of the comparison: per CNI, the startup isolation windows, the time a label
+change took to isolate a running pod, and the UDP staleness after each Service change (each
+summary's metrics.day2). One row per figure, one column per CNI; a column whose run has no such
+figure shows a dash, never a zero."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cnimatrix.results.metrics import Day2Metrics, StartupWindow, UdpStaleness
+
+DIRECTIONS = ("ingress", "egress")
+CHANGES = ("backend-deleted", "endpoint-replaced", "service-recreated")
+MISSING = "—"
+
+
+def startup_text(window: StartupWindow | None) -> str:
+    """'isolated (0/52)' or '0.42 s window (7/52 admitted)'."""
+    if window is None or window.attempts is None:
+        return MISSING
+    if not window.admitted:
+        return f"isolated (0/{window.attempts})"
+    return f"{window.window_s or 0:.2f} s window ({window.admitted}/{window.attempts} admitted)"
+
+
+def staleness_text(seen: UdpStaleness | None) -> str:
+    """'0.31 s' or 'never (bound 10 s, 95 stale)'."""
+    if seen is None:
+        return MISSING
+    if seen.settled_s is None:
+        return f"never (bound {seen.bound_s or 0:g} s, {seen.stale or 0} stale, {seen.silent or 0} unanswered)"
+    return f"{seen.settled_s:.2f} s" + (f" ({seen.stale} stale)" if seen.stale else "")
+
+
+def rows(metrics: Sequence[Day2Metrics | None]) -> list[tuple[str, list[str]]]:
+    """(figure, one text per column) for both renderings."""
+    blocks = [m or Day2Metrics() for m in metrics]
+    out = [(f"startup isolation, {d}", [startup_text((b.startup_isolation or {}).get(d)) for b in blocks]) for d in DIRECTIONS]
+    out.append(("label change to deny", [_seconds(b.label_time_to_deny_s) for b in blocks]))
+    out += [(f"UDP staleness, {c}", [staleness_text((b.udp_staleness or {}).get(c)) for b in blocks]) for c in CHANGES]
+    return out
+
+
+def _seconds(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.2f} s"
+
+
+def section(columns: Sequence[str], metrics: Sequence[Day2Metrics | None]) -> list[dict[str, Any]] | None:
+    """comparison.json `day2`: one row per figure with a text per column, or None when no column ran the suite."""
+    if not any(m is not None for m in metrics):
+        return None
+    return [{"figure": figure, "cells": dict(zip(columns, texts))} for figure, texts in rows(metrics)]
+
+
+NOTE = ("Startup isolation: probes on a new pod's denied path from its first instant (window: first probe to the last "
+        "one answered). Label change: seconds until a relabelled running pod was denied. UDP staleness: seconds until "
+        "one client socket was answered by live backends alone after the change. From each summary's metrics.day2; — where "
+        "a run has no figure, or the deny never held (the scenario's cell says which).")

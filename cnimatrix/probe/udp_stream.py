@@ -1,0 +1,104 @@
+"""A UDP stream from one socket (part of cnimatrix.probe): one "hostname" datagram every interval
+from the same source port, so every datagram follows the same conntrack entry, which is what a
+stale entry after a Service change traps (a DNS client or a game server's client does the same).
+Each datagram's answer (the backend's hostname, agnhost netexec) or its absence is printed with
+the wall-clock time it was sent; kind nodes share the test's clock (see cnimatrix.probe.timeline).
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Callable
+
+from cnimatrix.probe.executors import Executor
+from cnimatrix.probe.outcomes import Outcome
+
+# "@@ready\t<epoch>\t<source port>", then per datagram "@@u\t<n>\t<sent>\t<code>\t<micros>\t<reply>"
+# (code 0 answered, 1 refused: an ICMP port unreachable came back, 2 no answer within `wait`,
+# 3 other error), then "@@end". Answers left over from an earlier datagram are drained before
+# each send, so a late answer is never read as the next datagram's. Stops after `max` s or once
+# the file `stop` exists.
+_STREAM = r"""
+perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
+  $| = 1;
+  my ($host, $port, $interval, $wait, $max, $stop) = @ARGV;
+  my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => "udp")
+    or do { printf "\@\@fail\t%.6f\t%s\n", time, "socket: $!"; exit 0 };
+  my $sel = IO::Select->new($sock); my $start = time; my $n = 0;
+  printf "\@\@ready\t%.6f\t%d\n", $start, $sock->sockport;
+  while (time - $start < $max && !-e $stop) {
+    while ($sel->can_read(0)) { recv($sock, my $late, 2048, 0) }
+    my $sent = time; $n++; my ($code, $reply) = (2, "");
+    if (!defined send($sock, "hostname", 0)) { $code = $!{ECONNREFUSED} ? 1 : 3 }
+    else { while ((my $left = $sent + $wait - time) > 0) { next unless $sel->can_read($left);
+        if (defined recv($sock, my $data, 2048, 0)) { ($code, $reply) = length $data ? (0, $data) : (3, "") }
+        else { $code = $!{ECONNREFUSED} ? 1 : 3 }
+        last } }
+    $reply =~ s/[\t\n\r]+/ /g;
+    printf "\@\@u\t%d\t%.6f\t%d\t%d\t%s\n", $n, $sent, $code, (time - $sent) * 1e6, substr($reply, 0, 100);
+    my $pause = $sent + $interval - time; select(undef, undef, undef, $pause) if $pause > 0;
+  }
+  printf "\@\@end\t%.6f\n", time;' ARGS
+"""
+_CODES = {0: Outcome.OK, 1: Outcome.REFUSED, 2: Outcome.TIMEOUT}
+
+
+@dataclass(frozen=True)
+class Datagram:
+    number: int
+    sent: float         # epoch seconds
+    outcome: Outcome
+    reply: str          # the answering backend's hostname ("" when unanswered)
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+@dataclass
+class Stream:
+    datagrams: list[Datagram]
+    source_port: int | None     # the client's one source port (for reading conntrack entries)
+    error: str = ""             # the socket could not be opened
+
+
+def stream_script(address: str, *, interval_s: float, wait_s: float, max_s: float, stop_file: str) -> str:
+    host, _, port = address.rpartition(":")
+    args = [host, port, f"{interval_s:g}", f"{wait_s:g}", f"{max_s:g}", stop_file]
+    return _STREAM.replace("ARGS", " ".join(shlex.quote(a) for a in args))
+
+
+def parse_line(line: str, into: Stream) -> None:
+    """Fold one output line into `into` (lines arrive one by one while the stream runs)."""
+    parts = line[2:].split("\t") if line.startswith("@@") else []
+    try:
+        if parts[:1] == ["ready"]:
+            into.source_port = int(parts[2])
+        elif parts[:1] == ["fail"]:
+            into.error = parts[2] if len(parts) > 2 else "socket failed"
+        elif parts[:1] == ["u"] and len(parts) >= 5:
+            into.datagrams.append(Datagram(int(parts[1]), float(parts[2]), _CODES.get(int(parts[3]), Outcome.ERROR),
+                                           parts[5].strip() if len(parts) > 5 and parts[3] == "0" else ""))
+    except (IndexError, ValueError):
+        return
+
+
+def parse_stream(output: str) -> Stream:
+    result = Stream([], None)
+    for line in output.splitlines():
+        parse_line(line, result)
+    return result
+
+
+def run_stream(executor: Executor, address: str, stop_file: str, into: Stream, *, interval_s: float = 0.1,
+               wait_s: float = 0.09, max_s: float = 60, on_datagram: Callable[[], None] | None = None) -> None:
+    """Send to `address` (ClusterIP:port) until `stop_file` appears in the client or `max_s`,
+    folding each line into `into` as it arrives (the caller watches it live from another thread)."""
+    script = stream_script(address, interval_s=interval_s, wait_s=wait_s, max_s=max_s, stop_file=stop_file)
+
+    def on_line(line: str) -> None:
+        parse_line(line, into)
+        if on_datagram is not None:
+            on_datagram()
+
+    executor.sh(script, timeout_s=max_s + 30, on_line=on_line)

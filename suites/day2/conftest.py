@@ -1,0 +1,59 @@
+"""The day-2 suite's worlds, one namespace each, made when a scenario first asks for it:
+
+isolation: a prober and an open server on worker, two pods already guarded by deny-all policies
+(manifests/workloads/day2/policies.yaml) on worker2, the prober's watch kept open so it can aim at a
+new pod the moment its IP is known. The suite's breakages apply here (their placeholders name the
+guarded pods): a run with --break selects isolation scenarios.
+
+udp_churn: one UDP client on worker; each scenario makes its own backends and Service."""
+from __future__ import annotations
+
+import pytest
+from day2_checks import Isolation, UdpChurn
+
+from cnimatrix.cluster.roles import by_role
+from cnimatrix.probe import timeline
+from fixtures.cluster import apply_requested_breakage
+
+SERVER_LABELS = "{role: server, isolate: none}"
+
+
+def placement(cluster) -> tuple[str, str]:
+    """(worker, worker2): the prober and server on one, the pods under test on the other, so
+    their packets cross nodes as most traffic does."""
+    _, workers, control = cluster.node_roles()
+    roles = by_role(workers, control)
+    if "worker2" not in roles:
+        pytest.skip(f"the day-2 suite needs 2 worker nodes, the cluster has {len(workers)}")
+    return roles["worker"], roles["worker2"]
+
+
+@pytest.fixture(scope="package")
+def isolation(request, cluster, make_namespace) -> Isolation:
+    near, far = placement(cluster)
+    ns = make_namespace("day2-iso")
+    ns.wait_default_service_account()
+    ns.apply("common/client", name="prober", node=near)
+    ns.apply("day2/netexec", name="server", node=near, labels=SERVER_LABELS)
+    ns.apply("day2/netexec", name="guarded-in", node=far, labels="{isolate: ingress}")
+    ns.apply("day2/netexec", name="guarded-out", node=far, labels="{isolate: egress}")
+    ns.wait_pods_ready("app=client", 1, timeout_s=180)
+    pods = {p.name: p for p in ns.wait_pods_ready("isolate", 3, timeout_s=180)}
+    ns.apply("day2/policies")
+    env = Isolation(ns, near, far, server_ip=pods["server"].ip, guarded_in_ip=pods["guarded-in"].ip,
+                    guarded_out_ip=pods["guarded-out"].ip)
+    timeline.warm_watch(env.prober())
+    apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "server_ip": env.server_ip,
+                                                        "ingress_sentinel_ip": env.guarded_in_ip,
+                                                        "egress_sentinel_ip": env.guarded_out_ip})
+    return env
+
+
+@pytest.fixture(scope="package")
+def udp_churn(cluster, make_namespace) -> UdpChurn:
+    near, far = placement(cluster)
+    ns = make_namespace("day2-udp")
+    ns.wait_default_service_account()
+    ns.apply("common/client", name="udp-client", node=near)
+    ns.wait_pods_ready("app=client", 1, timeout_s=180)
+    return UdpChurn(ns, cluster, near, far)

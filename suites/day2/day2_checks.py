@@ -1,0 +1,195 @@
+"""What observes the cluster for the day-2 scenarios: pods made for one scenario, the moment a new
+pod's IP shows, an init container's attempts, a UDP stream watched live, conntrack entries."""
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from kubernetes import client, watch
+
+from cnimatrix.cluster.kind import ClusterError
+from cnimatrix.probe import timeline
+from cnimatrix.probe.executors import PodExecutor
+from cnimatrix.probe.probes import many
+from cnimatrix.probe.timeline import Watch, WatchTarget
+from cnimatrix.probe.udp_stream import Stream, run_stream
+from fixtures.workloads import Namespace
+
+UDP_PORT = 8081
+
+
+def paths(ip: str) -> list[WatchTarget]:
+    """The two paths to a netexec pod a deny-all covers (both denied): TCP 8080 and UDP 8081."""
+    return [WatchTarget(f"{ip}:8080/hostname", "TCP", False), WatchTarget(f"{ip}:{UDP_PORT}", "UDP", False)]
+
+
+def token() -> str:
+    return secrets.token_hex(3)
+
+
+@dataclass
+class Isolation:
+    ns: Namespace
+    near: str            # the prober's and server's node
+    far: str             # the guarded and new pods' node
+    server_ip: str
+    guarded_in_ip: str
+    guarded_out_ip: str
+
+    def prober(self, side: bool = False) -> PodExecutor:
+        """The prober's executor; `side` gives a second one for a thread beside the first."""
+        return self.ns.executor("prober", "client" if side else None)
+
+    def reach(self, executor: PodExecutor, ip: str) -> tuple[list, list]:
+        """One probe per path to a netexec pod (TCP answered with a body, UDP with its name)."""
+        return many(executor, [f"{ip}:8080/hostname"], [f"{ip}:{UDP_PORT}"], timeout_s=1.0)
+
+    def new_pod(self, name: str, labels: str, probe: str | None = None) -> None:
+        """A pod on the far node; with `probe`, the init container runs it first (new-pod.yaml)."""
+        if probe is None:
+            self.ns.apply("day2/netexec", name=name, node=self.far, labels=labels)
+        else:
+            self.ns.apply("day2/new-pod", name=name, node=self.far, labels=labels, probe=json.dumps(probe))
+
+    def delete_pods(self, *names: str) -> None:
+        for name in names:
+            try:
+                self.ns.core.delete_namespaced_pod(name, self.ns.name, grace_period_seconds=0)
+            except client.ApiException as exc:
+                if exc.status != 404:
+                    raise
+
+    def pod_ip_when_shown(self, name: str, timeout_s: float) -> tuple[str, float]:
+        """Watch the pod until the API shows its IP: (IP, epoch seconds it was seen)."""
+        stream = watch.Watch()
+        try:
+            for event in stream.stream(self.ns.core.list_namespaced_pod, self.ns.name,
+                                       field_selector=f"metadata.name={name}", timeout_seconds=int(timeout_s)):
+                pod = event["object"]
+                if pod.status is not None and pod.status.pod_ip:
+                    return pod.status.pod_ip, time.time()
+        finally:
+            stream.stop()
+        raise ClusterError(f"pod {self.ns.name}/{name} got no IP within {timeout_s:.0f} s")
+
+    def init_attempts(self, name: str, targets: int) -> Watch:
+        log = self.ns.core.read_namespaced_pod_log(name, self.ns.name, container="first-packets")
+        return timeline.parse_watch(log, targets)
+
+    def label(self, name: str, labels: dict[str, str]) -> None:
+        self.ns.core.patch_namespaced_pod(name, self.ns.name, {"metadata": {"labels": labels}})
+
+
+@contextmanager
+def watching(executor: PodExecutor, targets: list[WatchTarget], **kwargs):
+    """The probe engine's 100 ms watch in a thread; yields a dict that holds "watch" once it ended
+    (the block waits for the loop to probe before it goes on)."""
+    ready, box = threading.Event(), {}
+    thread = threading.Thread(daemon=True, target=lambda: box.update(watch=timeline.watch(executor, targets, ready=ready, **kwargs)))
+    thread.start()
+    ready.wait(60)
+    try:
+        yield box
+    finally:
+        thread.join(kwargs.get("deadline_s", 30) + 60)
+
+
+@dataclass
+class UdpChurn:
+    ns: Namespace
+    cluster: object
+    near: str            # the client's node: where its conntrack entry lives
+    far: str             # the backends' node
+
+    def backend(self, name: str, group: str) -> None:
+        self.ns.apply("day2/netexec", name=name, node=self.far, labels=f"{{churn: {group}}}")
+
+    def service(self, name: str, group: str, cluster_ip: str = "") -> str:
+        """Create the Service (an explicit ClusterIP reuses it) and return its ClusterIP."""
+        self.ns.apply("day2/udp-service", name=name, selector=group, cluster_ip=cluster_ip)
+        return self.ns.service(name).spec.cluster_ip
+
+    def wait_ready(self, *names: str, timeout_s: float = 180) -> float:
+        """Wait until every named pod is Ready; epoch seconds when that was seen."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            ready = {p.name for p in self.ns.pods("churn") if p.ready}
+            if set(names) <= ready:
+                return time.time()
+            time.sleep(0.2)
+        raise ClusterError(f"pods {', '.join(names)} in {self.ns.name} not Ready within {timeout_s:.0f} s")
+
+    def delete_pod(self, name: str) -> None:
+        self.ns.core.delete_namespaced_pod(name, self.ns.name)
+
+    def delete_service(self, name: str, timeout_s: float = 60) -> None:
+        """Delete it and wait until the API no longer has it."""
+        self.ns.core.delete_namespaced_service(name, self.ns.name)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                self.ns.service(name)
+            except client.ApiException as exc:
+                if exc.status == 404:
+                    return
+                raise
+            time.sleep(0.1)
+        raise ClusterError(f"Service {self.ns.name}/{name} still there {timeout_s:.0f} s after its deletion")
+
+    def recreate_service(self, name: str, group: str, cluster_ip: str, timeout_s: float = 30) -> tuple[float, int]:
+        """Create it again at `cluster_ip`; the address may stay allocated a moment after the
+        deletion, so a refusal naming the allocation is retried until `timeout_s`. Returns (epoch
+        seconds it was accepted, refusals before that)."""
+        deadline, refused = time.monotonic() + timeout_s, 0
+        while True:
+            try:
+                self.service(name, group, cluster_ip)
+                return time.time(), refused
+            except ClusterError as exc:
+                if "allocated" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                refused += 1
+                time.sleep(0.2)
+
+    @contextmanager
+    def streaming(self, cluster_ip: str, max_s: float):
+        """One UDP socket sending to the Service from the client while the block runs; yields the
+        Stream as it fills."""
+        stop, box = f"/tmp/cnimatrix-udp-{token()}", Stream([], None)
+        thread = threading.Thread(daemon=True, target=run_stream, args=(self.ns.executor("udp-client", "client"),
+                                                                          f"{cluster_ip}:{UDP_PORT}", stop, box),
+                                  kwargs={"max_s": max_s})
+        thread.start()
+        try:
+            yield box
+        finally:
+            self.ns.executor("udp-client").sh(f"touch {stop}", timeout_s=30)
+            thread.join(60)
+
+    def conntrack(self, cluster_ip: str) -> list[str]:
+        """The client node's conntrack entries for the ClusterIP (kind nodes carry conntrack), or
+        why there are none to show."""
+        if not getattr(self.cluster, "kind_nodes", False):
+            return ["no node access on a cluster cnimatrix did not create: see the CNI's diagnostics"]
+        proc = subprocess.run(["docker", "exec", self.near, "conntrack", "-L", "-p", "udp", "--orig-dst", cluster_ip],
+                              capture_output=True, text=True, timeout=60)
+        lines = [line for line in proc.stdout.splitlines() if line.strip()][:20]
+        if proc.returncode != 0 and not lines:
+            return [f"conntrack -L failed: {proc.stderr.strip()[:200]}"]
+        return lines or ["no entry (a CNI that translates Services in eBPF keeps its own table: see its diagnostics)"]
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, interval_s: float = 0.1) -> bool:
+    """Poll until `condition` holds or `timeout_s`; whether it held."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval_s)
+    return condition()

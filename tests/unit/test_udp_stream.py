@@ -1,0 +1,54 @@
+"""The UDP stream's program text and the reading of its lines; the watch as a kept-open server."""
+from __future__ import annotations
+
+import pytest
+
+from cnimatrix.probe import timeline
+from cnimatrix.probe.outcomes import Outcome
+from cnimatrix.probe.timeline import WatchTarget
+from cnimatrix.probe.udp_stream import Stream, parse_line, parse_stream, stream_script
+
+OUTPUT = """\
+@@ready\t1700000000.000000\t43512
+@@u\t1\t1700000000.100000\t0\t812\tbackend-a
+@@u\t2\t1700000000.200000\t2\t90000\t
+@@u\t3\t1700000000.300000\t1\t300\t
+@@u\t4\t1700000000.400000\t0\t700\tbackend-b
+noise
+@@u\tx\tbad
+@@end\t1700000000.500000
+"""
+
+
+def test_stream_lines_read_into_datagrams_with_their_backend():
+    seen = parse_stream(OUTPUT)
+    assert seen.source_port == 43512 and not seen.error
+    assert [(d.number, d.outcome, d.reply) for d in seen.datagrams] == [
+        (1, Outcome.OK, "backend-a"), (2, Outcome.TIMEOUT, ""), (3, Outcome.REFUSED, ""), (4, Outcome.OK, "backend-b")]
+    assert seen.datagrams[1].sent == 1700000000.2 and not seen.datagrams[2].answered
+
+
+def test_a_socket_that_never_opened_is_an_error_not_silence():
+    seen = Stream([], None)
+    parse_line("@@fail\t1700000000.0\tsocket: Network is unreachable", seen)
+    assert seen.error == "socket: Network is unreachable" and seen.datagrams == []
+
+
+def test_stream_script_fills_its_arguments_quoted():
+    script = stream_script("10.96.0.10:8081", interval_s=0.1, wait_s=0.09, max_s=60, stop_file="/tmp/stop me")
+    assert "ARGS" not in script and script.rstrip().endswith("10.96.0.10 8081 0.1 0.09 60 '/tmp/stop me'")
+
+
+def test_the_watch_server_takes_one_request_line_of_the_watch_arguments():
+    request = timeline.watch_args([WatchTarget("10.0.0.5:8080/hostname", "TCP", False), WatchTarget("10.0.0.5:8081", "UDP", True)],
+                                  interval_s=0.1, timeout_s=0.5, hold=30, deadline_s=10)
+    assert request == "0.1 0.5 30 10 t|10.0.0.5:8080/hostname|0 u|10.0.0.5:8081|1"
+    assert "$request" in timeline.WATCH_SERVER and "ARGS" not in timeline.WATCH_SERVER and "echo @@END" in timeline.WATCH_SERVER
+    # the same words as the one-shot script gives its perl program
+    assert timeline.watch_script([WatchTarget("10.0.0.5:8081", "UDP", True)], interval_s=0.1, timeout_s=0.5, hold=30,
+                                 deadline_s=10).rstrip().endswith("0.1 0.5 30 10 'u|10.0.0.5:8081|1'")
+
+
+def test_a_watch_request_with_whitespace_is_refused():
+    with pytest.raises(ValueError, match="whitespace"):
+        timeline.watch_args([WatchTarget("10.0.0.5:8080/a b", "TCP", False)], interval_s=0.1, timeout_s=0.5, hold=1, deadline_s=1)
