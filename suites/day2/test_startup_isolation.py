@@ -108,8 +108,8 @@ def test_label_change_isolates_running_pod(isolation, record, request):
         with watching(env.prober(side=True), paths(ip), interval_s=INTERVAL_S, timeout_s=PROBE_TIMEOUT_S,
                       hold=HOLD, deadline_s=deadline("declared" if record.under_gap else "policy")) as box:
             time.sleep(BEFORE_CHANGE_S)
+            changed_at = time.time()   # before the patch: the policy agent may see it before the API call returns
             env.label(name, {"isolate": "ingress"})
-            changed_at = time.time()
     finally:
         env.delete_pods(name)
     watched = box.get("watch")
