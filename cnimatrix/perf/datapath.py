@@ -116,28 +116,33 @@ ECHO_SERVER = (
 # The request/response loops, one program, two modes (like netperf's TCP_RR and TCP_CRR): "rr"
 # keeps one connection, "crr" opens a new one per transaction (connect, `size` bytes out and the
 # same back, close; the close is not timed but counts in the wall time). Each transaction is
-# timed, until `count` or the time budget is spent; the result line ends with the wall time. The
-# address is resolved once (numeric, IPv4 or IPv6) so a transaction costs only its syscalls;
-# a connect that hangs is cut by the alarm.
+# timed, until `count` or the time budget is spent; the result line ends with the wall time and
+# the stalls. The address is resolved once (numeric, IPv4 or IPv6) so a transaction costs only
+# its syscalls. A transaction with no answer within `stall` s (a SYN retransmitted twice) is
+# abandoned and counted, not timed, and the loop goes on (rr on a new connection): one stall no
+# longer costs the run's figures, and the count says how often it happened.
 _LOOP_CLIENT = r"""perl -MTime::HiRes=time -MSocket=:addrinfo,SOCK_STREAM,IPPROTO_TCP,TCP_NODELAY -e '
-  my ($mode, $host, $port, $count, $budget, $size) = @ARGV;
-  $SIG{ALRM} = sub { print "\n\@\@$mode error: no answer within the time budget\n"; exit 1 }; alarm($budget + 10);
+  my ($mode, $host, $port, $count, $budget, $size, $stall) = @ARGV;
   sub fail { print "\@\@$mode error: @_\n"; exit 1 }
   my ($err, $ai) = getaddrinfo($host, $port, {socktype => SOCK_STREAM, flags => AI_NUMERICHOST});
   fail("address $host: $err") if $err;
   sub open_one { socket(my $s, $ai->{family}, SOCK_STREAM, IPPROTO_TCP) or fail("socket: $!");
     connect($s, $ai->{addr}) or fail("connect $host:$port: $!"); setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1); $s }
-  my $s = $mode eq "rr" ? open_one() : undef;
-  my $msg = "x" x $size; my @us; my $start = time;
+  my ($s, @us, $stalls); my $msg = "x" x $size; my $start = time;
   while (@us < $count && time - $start < $budget) {
-    my $t = time; $s = open_one() if $mode eq "crr";
-    syswrite($s, $msg) == $size or fail("write: $!");
-    my $got = 0;
-    while ($got < $size) { my $n = sysread($s, my $b, $size - $got); $n or fail("read: " . (($n // $!) || "closed")); $got += $n }
+    my $t = time;
+    my $done = eval { local $SIG{ALRM} = sub { die "stall\n" }; alarm($stall);
+      $s = open_one() if $mode eq "crr" || !$s;
+      syswrite($s, $msg) == $size or fail("write: $!");
+      my $got = 0;
+      while ($got < $size) { my $n = sysread($s, my $b, $size - $got); $n or fail("read: " . (($n // $!) || "closed")); $got += $n }
+      alarm(0); 1 };
+    alarm(0);
+    if (!$done) { die $@ unless $@ eq "stall\n"; $stalls++; close $s if $s; undef $s; next }
     push @us, int((time - $t) * 1e6 + 0.5);
-    close $s if $mode eq "crr";
+    if ($mode eq "crr") { close $s; undef $s }
   }
-  printf "\@\@%s ok %s wall_us=%d\n", $mode, join(",", @us), (time - $start) * 1e6' ARGS"""
+  printf "\@\@%s ok %s wall_us=%d stalls=%d\n", $mode, join(",", @us), (time - $start) * 1e6, $stalls' ARGS"""
 
 
 def iperf3_command(host: str, port: int, settings: Settings, kind: str) -> str:
@@ -151,6 +156,7 @@ def iperf3_command(host: str, port: int, settings: Settings, kind: str) -> str:
 
 
 LOOPS = ("rr", "crr")   # the perl loops; the other kinds are iperf3 runs
+STALL_S = 3             # a transaction unanswered this long is abandoned and counted (SYN retries at 1 s, 3 s)
 
 
 def loop_command(mode: str, host: str, port: int, settings: Settings) -> str:
@@ -158,7 +164,7 @@ def loop_command(mode: str, host: str, port: int, settings: Settings) -> str:
     if mode not in LOOPS:
         raise ValueError(f"no request/response loop {mode!r}; known: {', '.join(LOOPS)}")
     count, budget = (settings.rr_count, settings.rr_budget_s) if mode == "rr" else (settings.crr_count, settings.crr_budget_s)
-    args = [mode, host, str(port), str(count), f"{budget:g}", str(settings.rr_size)]
+    args = [mode, host, str(port), str(count), f"{budget:g}", str(settings.rr_size), f"{STALL_S:g}"]
     return _LOOP_CLIENT.replace("ARGS", " ".join(shlex.quote(a) for a in args))
 
 
@@ -239,6 +245,7 @@ class LoopRun:
 
     samples_us: list[int]
     wall_s: float | None = None   # None from output without it
+    stalls: int = 0               # transactions abandoned after STALL_S without an answer
 
 
 def parse_loop(text: str, mode: str = "rr") -> LoopRun:
@@ -247,14 +254,22 @@ def parse_loop(text: str, mode: str = "rr") -> LoopRun:
         if line.startswith(f"@@{mode} ok"):
             words = line.split()[2:]
             wall = next((w.removeprefix("wall_us=") for w in words if w.startswith("wall_us=")), None)
-            listed = next((w for w in words if not w.startswith("wall_us=")), "")
+            stalls = next((w.removeprefix("stalls=") for w in words if w.startswith("stalls=")), "0")
+            listed = next((w for w in words if "=" not in w), "")
             samples = [int(v) for v in listed.split(",") if v.strip().isdigit()]
+            stalled = int(stalls) if stalls.isdigit() else 0
             if not samples:
-                raise MeasurementError(f"the {mode} loop timed no transaction")
-            return LoopRun(samples, int(wall) / 1e6 if wall and wall.isdigit() else None)
+                raise MeasurementError(f"the {mode} loop timed no transaction" + (f" ({stalled} stalled past {STALL_S} s)" if stalled else ""))
+            return LoopRun(samples, int(wall) / 1e6 if wall and wall.isdigit() else None, stalled)
         if line.startswith(f"@@{mode} error"):
             raise MeasurementError(line.removeprefix("@@").strip())
     raise MeasurementError(f"the {mode} loop printed no result: {' '.join(text.split())[:200]!r}")
+
+
+def stalled_line(mode: str, run: LoopRun) -> str:
+    """The problem line for a loop that abandoned transactions: they are not in its figures."""
+    return (f"{mode}: {run.stalls} transaction(s) stalled past {STALL_S} s and were abandoned "
+            f"(not in the figures; {len(run.samples_us)} timed)")
 
 
 def parse_set(output: str) -> tuple[dict[str, float], dict[str, LoopRun], list[str]]:
@@ -272,6 +287,8 @@ def parse_set(output: str) -> tuple[dict[str, float], dict[str, LoopRun], list[s
         try:
             if kind in LOOPS:
                 loops[kind] = parse_loop(text, kind)
+                if loops[kind].stalls:
+                    problems.append(stalled_line(kind, loops[kind]))
             else:
                 figures.update(parse_iperf3(text, kind))
         except MeasurementError as exc:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from cnimatrix.perf.datapath import RR_PORT, MeasurementError, parse_loop, loop_command
+from cnimatrix.perf.datapath import RR_PORT, MeasurementError, loop_command, parse_loop, stalled_line
 from cnimatrix.perf.growth import steps_for
 from cnimatrix.perf.service_count import (CURVE, POOL, CountPoint, address_type, connection_figures, count_record,
                                           filler_name, growth_record, named, plan, progress_due, progress_line, timed_name)
@@ -88,6 +88,8 @@ def measure_connections(perf, point: CountPoint, service_ip: str, pod_ip: str) -
         for path, host in (("service", service_ip), ("pod", pod_ip)):
             run, problem = crr_run(executor, host, perf.settings)
             runs[path].append(run)
+            if run is not None and run.stalls:
+                problem = stalled_line("crr", run)
             if problem:
                 problems.append(f"{path}: {problem}")
     point.service, point.pod = connection_figures(runs["service"]), connection_figures(runs["pod"])

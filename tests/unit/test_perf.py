@@ -66,6 +66,36 @@ def test_parse_loop_reads_samples_and_wall_time():
     assert parse_loop("@@rr ok 30,31\n") == LoopRun([30, 31], None)     # a line without the wall time
 
 
+def test_parse_loop_reads_the_stalled_transactions_and_the_set_says_so():
+    assert parse_loop("@@crr ok 200,210 wall_us=500 stalls=2\n", "crr") == LoopRun([200, 210], 0.0005, 2)
+    assert parse_loop("@@crr ok 200,210 wall_us=500 stalls=0\n", "crr").stalls == 0
+    with pytest.raises(MeasurementError, match=r"timed no transaction \(1 stalled past 3 s\)"):
+        parse_loop("@@rr ok  wall_us=3000000 stalls=1", "rr")
+    _, loops, problems = parse_set("\n".join(["@@begin rr", "@@rr ok 10,20 wall_us=100 stalls=0", "@@end rr 0",
+                                              "@@begin crr", "@@crr ok 100,200 wall_us=400 stalls=3", "@@end crr 0"]))
+    assert loops["crr"].stalls == 3 and loops["rr"].stalls == 0
+    assert "crr: 3 transaction(s) stalled past 3 s and were abandoned (not in the figures; 2 timed)" in problems
+    assert not any(p.startswith("rr:") for p in problems)
+
+
+def test_a_server_that_never_answers_is_a_stall_not_a_lost_run():
+    """A listener that accepts (the kernel's backlog) and never reads: the loop abandons the
+    transaction after STALL_S, counts it, and still ends with its result line."""
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    try:
+        out = subprocess.run(["sh", "-c", loop_command("rr", "127.0.0.1", port, Settings(rr_budget_s=1))],
+                             capture_output=True, text=True, timeout=30).stdout
+    finally:
+        listener.close()
+    assert "stalls=1" in out
+    with pytest.raises(MeasurementError, match="1 stalled"):
+        parse_loop(out, "rr")
+
+
 def test_parse_loop_says_why_there_is_no_figure():
     with pytest.raises(MeasurementError, match="connect 10.0.0.1:5300: Connection refused"):
         parse_loop("@@rr error: connect 10.0.0.1:5300: Connection refused")
@@ -77,10 +107,10 @@ def test_parse_loop_says_why_there_is_no_figure():
         parse_loop("@@crr ok  wall_us=1000000", "crr")
 
 
-def test_loop_commands_differ_only_in_mode_count_and_budget():
+def test_loop_commands_differ_only_in_mode_count_and_budget_and_end_with_the_stall_bound():
     settings = Settings(rr_count=2000, rr_budget_s=1.0, crr_count=500, crr_budget_s=2.5, rr_size=32)
-    assert loop_command("rr", "10.0.0.1", 5300, settings).endswith("rr 10.0.0.1 5300 2000 1 32")
-    assert loop_command("crr", "fd00::1", 5300, settings).endswith("crr fd00::1 5300 500 2.5 32")
+    assert loop_command("rr", "10.0.0.1", 5300, settings).endswith("rr 10.0.0.1 5300 2000 1 32 3")
+    assert loop_command("crr", "fd00::1", 5300, settings).endswith("crr fd00::1 5300 500 2.5 32 3")
     with pytest.raises(ValueError, match="no request/response loop 'stream'"):
         loop_command("stream", "10.0.0.1", 5300, settings)
 
