@@ -55,6 +55,18 @@ def settled(samples: list[Datagram], live: set[str], changed_at: float, hold: in
     return len(tail) == hold and all(d.answered and d.reply in live for d in tail)
 
 
+def starved(samples: list[Datagram], changed_at: float, watched_s: float, interval_s: float) -> str:
+    """Why the stream cannot show staleness after the change ("" when it can): it sent fewer than
+    half the datagrams its interval promises over the watched time, e.g. its pod starved of CPU,
+    so a gap in the answers may be the client's and not the Service's."""
+    sent = sum(1 for d in samples if d.sent >= changed_at)
+    promised = watched_s / interval_s
+    if watched_s <= 0 or sent >= promised / 2:
+        return ""
+    return (f"not measured: the client sent {sent} datagram(s) in the {watched_s:.1f} s watched after the change, "
+            f"where one every {interval_s * 1000:g} ms makes {promised:.0f}")
+
+
 def reaches_live_within(bound_s: float, what: str):
     """Judge a Staleness: the client was answered before the change, and by live backends only
     within `bound_s` after it."""

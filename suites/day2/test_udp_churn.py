@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.suite("day2"), pytest.mark.requires("udp_services")]
 
 BASELINE = 10          # datagrams answered before the change: the Service works and one backend holds the entry
 STREAM_MAX_S = 180     # a stream's own limit: a case that hangs must not leave it running
+STREAM_INTERVAL_S = 0.1  # run_stream's default: one datagram every 100 ms
 
 
 def answered(box: Stream) -> int:
@@ -29,7 +30,8 @@ def current_backend(box: Stream) -> str:
     return next(d.reply for d in reversed(box.datagrams) if d.answered)
 
 
-def judge_case(request, record, env: UdpChurn, case: str, box: Stream, live: set[str], changed_at: float, cluster_ip: str) -> None:
+def judge_case(request, record, env: UdpChurn, case: str, box: Stream, live: set[str], changed_at: float, cluster_ip: str,
+               watched_s: float) -> None:
     seen = churn.staleness(list(box.datagrams), live, changed_at)
     figures = {**seen.to_dict(), "bound_s": churn.STALENESS_BOUND_S}
     record.metrics["staleness"] = figures
@@ -38,6 +40,8 @@ def judge_case(request, record, env: UdpChurn, case: str, box: Stream, live: set
     if not ok:
         record.metrics["conntrack"] = env.conntrack(cluster_ip)
         reason += "; conntrack on the client's node: " + " | ".join(record.metrics["conntrack"][:3])
+        starved = churn.starved(list(box.datagrams), changed_at, watched_s, STREAM_INTERVAL_S)
+        reason = f"{starved}; {reason}" if starved else reason
     assert ok, reason
 
 
@@ -53,8 +57,9 @@ def churn_case(request, record, env: UdpChurn, case: str, cluster_ip: str, chang
         live, changed_at = change(current_backend(box))
         wait_for(lambda: churn.settled(list(box.datagrams), live, changed_at),
                  max(0.0, changed_at + churn.STALENESS_BOUND_S + 2 - time.time()))
+        watched_s = time.time() - changed_at
     record.waited(time.monotonic() - started, len(box.datagrams))
-    judge_case(request, record, env, case, box, live, changed_at, cluster_ip)
+    judge_case(request, record, env, case, box, live, changed_at, cluster_ip, watched_s)
 
 
 @pytest.mark.title("UDP churn: a client keeps reaching a live backend after the one it was talking to is deleted")
