@@ -136,6 +136,12 @@ def _ratio_cell(column: str, key: str, value: Mapping[str, Any] | None, text: st
     return f"<td{attrs}>{escape(text)}</td>"
 
 
+def _named_rows(doc: Mapping[str, Any], named: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """One row per (name, one text per column): the name as its heading, each cell marked with its CNI."""
+    return [f"<tr><th>{escape(name)}</th>{''.join(f'<td{_attrs(data_cni=c)}>{escape(t)}</td>' for c, t in zip(doc['columns'], cells))}</tr>"
+            for name, cells in named]
+
+
 def _perf(doc: Mapping[str, Any]) -> list[str]:
     """The perf suite: the ratio table (data-perf-ratio cells), the growth table and its plots."""
     ratios, growth, counts = present.perf_rows(doc), present.growth_rows(doc), present.service_count_rows(doc)
@@ -151,15 +157,12 @@ def _perf(doc: Mapping[str, Any]) -> list[str]:
                         f"<td{_attrs(data_perf_verdict=key)}>{escape(verdict)}</td></tr>")
         parts.append(_table(doc, ["Route: figure", "Baseline"], rows, last=["Verdict"], data_table="perf-ratios"))
     if growth:
-        rows = [f"<tr><th>{escape(name)}</th>{''.join(f'<td{_attrs(data_cni=c)}>{escape(t)}</td>' for c, t in zip(doc['columns'], cells))}</tr>"
-                for name, cells in growth]
-        parts += ["<h3>Growth: time to the first correct answer</h3>", _table(doc, ["Change"], rows, data_table="perf-growth"),
+        parts += ["<h3>Growth: time to the first correct answer</h3>",
+                  _table(doc, ["Change"], _named_rows(doc, growth), data_table="perf-growth"),
                   *plots.growth_charts(doc)]
     if counts:
-        rows = [f"<tr><th>{escape(name)}</th>{''.join(f'<td{_attrs(data_cni=c)}>{escape(t)}</td>' for c, t in zip(doc['columns'], cells))}</tr>"
-                for name, cells in counts]
         parts += ["<h3>Connection set-up with N other Services</h3>",
-                  _table(doc, ["Figure"], rows, data_table="perf-service-count"), *plots.service_count_charts(doc),
+                  _table(doc, ["Figure"], _named_rows(doc, counts), data_table="perf-service-count"), *plots.service_count_charts(doc),
                   f'<p class="meta">{escape(present.SERVICE_COUNT_NOTE)}</p>']
     return [*parts, f'<p class="meta">{escape(present.PERF_NOTE)}</p>']
 
