@@ -33,7 +33,7 @@ def _interval(spread: Spread) -> dict[str, float | None] | None:
     return {"low": ci.low, "high": ci.high, "relative_half_width": ci.relative_half_width}
 
 
-def _spread(spread: Spread | None) -> dict[str, Any] | None:
+def spread_view(spread: Spread | None) -> dict[str, Any] | None:
     """The comparison's view of a spread (median, min, max, n, its 95% interval or None, its
     plausibility marks), or None unless all three figures are there."""
     if spread is None or not spread.complete:
@@ -44,7 +44,7 @@ def _spread(spread: Spread | None) -> dict[str, Any] | None:
 
 
 def _median(route: RouteFigures | None, figure: str) -> float | None:
-    return (_spread((route.figures or {}).get(figure)) or {}).get("median") if route else None
+    return (spread_view((route.figures or {}).get(figure)) or {}).get("median") if route else None
 
 
 def cost_groups(perf: PerfMetrics) -> dict[str, dict[str, dict[str, float | None]]]:
@@ -69,7 +69,7 @@ def figures(perf: PerfMetrics) -> dict[str, tuple[str, str, str, float | None]]:
     for route in ROUTES:
         ratios = (_route(perf, route.id) or RouteFigures()).ratios or {}
         for figure in RATIO_FIGURES:
-            spread = _spread(ratios.get(figure))
+            spread = spread_view(ratios.get(figure))
             if spread is not None:
                 found[f"perf.ratio.{route.id}.{figure}"] = (
                     "perf", f"{route.title}: {FIGURES[figure][0]}, ratio to host network (median)", "ratio", spread["median"])
@@ -94,7 +94,7 @@ def count_points(record: ServiceCount | None, path: str, figure: str) -> list[di
     """[{n, median, low, high}] of one Service-count figure (low/high: its 95% interval, None without one)."""
     out = []
     for point in (record.points if record else None) or []:
-        spread = _spread((getattr(point, path) or {}).get(figure))
+        spread = spread_view((getattr(point, path) or {}).get(figure))
         if point.n is not None and spread is not None:
             ci = spread["ci95"] or {}
             out.append({"n": point.n, "median": spread["median"], "low": ci.get("low"), "high": ci.get("high")})
@@ -124,7 +124,7 @@ def section(columns: Sequence[str], perfs: Sequence[PerfMetrics | None]) -> dict
             values, raw, base = {}, {}, {}
             for column, perf in zip(columns, perfs):
                 route_figures = _route(perf, route.id)
-                values[column] = _spread((route_figures.ratios or {}).get(figure)) if route_figures else None
+                values[column] = spread_view((route_figures.ratios or {}).get(figure)) if route_figures else None
                 raw[column] = _median(route_figures, figure)
                 base[column] = _median(_route(perf, route.baseline), figure)
             if any(v is not None for v in values.values()):
