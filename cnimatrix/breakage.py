@@ -7,6 +7,10 @@ A narrow breakage hits one node, one backend or one cell (`hits` says which, wit
 placeholders as the steps); its node steps name the node they run on (`on_node: worker2`) and it
 lists the scenarios that must still pass (`must_pass`), so a control shows both that the checks
 see the fault and that they say where it is without failing what it does not touch.
+
+A suite with more than one set of workloads names the one a breakage belongs to (`world:`, e.g.
+the day-2 suite's `isolation` and `udp-churn`); that fixture applies it with its own placeholders.
+Steps can read helper scripts kept beside the YAML through `$breakages` (this folder).
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ class Breakage:
     cnis: tuple[str, ...] = ()   # the CNIs it applies to (it breaks one of their parts); empty: any
     must_pass: tuple[str, ...] = ()  # scenarios the fault does not touch (a narrow breakage names them)
     hits: str = ""               # what one node/backend/cell a narrow breakage hits (placeholders filled at apply)
+    world: str = ""              # which of its suite's workload sets applies it ("": the suite's only one)
 
     def applies_to(self, cni: str) -> bool:
         return not self.cnis or cni in self.cnis
@@ -57,7 +62,7 @@ def load_all() -> dict[str, Breakage]:
                 check_step(path.name, entry["name"], step)
             found[entry["name"]] = Breakage(entry["name"], path.stem, entry["description"], tuple(entry["must_fail"]), steps,
                                             tuple(entry.get("cnis", ())), tuple(entry.get("must_pass", ())),
-                                            entry.get("hits", ""))
+                                            entry.get("hits", ""), entry.get("world", ""))
             if found[entry["name"]].must_pass and not found[entry["name"]].narrow:
                 raise BreakageError(f"{path.name}: {entry['name']}: must_pass belongs to a narrow breakage (say what it hits)")
     return found
@@ -99,7 +104,8 @@ def apply(breakage: Breakage, cluster, params: dict[str, str]) -> dict[str, str]
     Returns the placeholders it filled (`params` with the node names and kubectl), for `hits`."""
     from cnimatrix.cluster.kind import tool
 
-    params = {**node_params(cluster), **params, "kubectl": f"{tool('kubectl')} --kubeconfig {cluster.kubeconfig}"}
+    params = {**node_params(cluster), **params, "kubectl": f"{tool('kubectl')} --kubeconfig {cluster.kubeconfig}",
+              "breakages": str(BREAKAGES)}
     fill = lambda text: string.Template(text).substitute(params)
     for step in breakage.steps:
         if "kubectl" in step:

@@ -2,10 +2,11 @@
 
 isolation: a prober and an open server on worker, two pods already guarded by deny-all policies
 (manifests/workloads/day2/policies.yaml) on worker2, the prober's watch kept open so it can aim at a
-new pod the moment its IP is known. The suite's breakages apply here (their placeholders name the
-guarded pods): a run with --break selects isolation scenarios.
+new pod the moment its IP is known. Breakages with `world: isolation` apply here (their placeholders
+name the guarded pods).
 
-udp_churn: one UDP client on worker; each scenario makes its own backends and Service."""
+udp_churn: one UDP client on worker; each scenario makes its own backends and Service. Breakages
+with `world: udp-churn` apply here ($client_ip, $client_node)."""
 from __future__ import annotations
 
 import pytest
@@ -45,15 +46,17 @@ def isolation(request, cluster, make_namespace) -> Isolation:
     timeline.warm_watch(env.prober())
     apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "server_ip": env.server_ip,
                                                         "ingress_sentinel_ip": env.guarded_in_ip,
-                                                        "egress_sentinel_ip": env.guarded_out_ip})
+                                                        "egress_sentinel_ip": env.guarded_out_ip}, world="isolation")
     return env
 
 
 @pytest.fixture(scope="package")
-def udp_churn(cluster, make_namespace) -> UdpChurn:
+def udp_churn(request, cluster, make_namespace) -> UdpChurn:
     near, far = placement(cluster)
     ns = make_namespace("day2-udp")
     ns.wait_default_service_account()
     ns.apply("common/client", name="udp-client", node=near)
-    ns.wait_pods_ready("app=client", 1, timeout_s=180)
+    client_ip = ns.wait_pods_ready("app=client", 1, timeout_s=180)[0].ip
+    apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "client_ip": client_ip, "client_node": near},
+                             world="udp-churn")
     return UdpChurn(ns, cluster, near, far)

@@ -203,3 +203,36 @@ def test_telling_lines_lead_with_the_cause_the_tail_hides():
     assert shown[0].endswith('operation not supported"') and shown[1] == "..."
     assert shown[2:] == log[-3:]
     assert telling_lines(['level=info msg="ok"'] * 5, 3) == ['level=info msg="ok"'] * 3
+
+
+def test_a_breakage_names_a_world_its_suite_applies_and_scripts_it_reads_exist():
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    known = breakage.load_all()
+    worlds = {b.name: b.world for b in known.values() if b.world}
+    assert worlds["calico-new-endpoints-unguarded"] == "isolation"
+    assert worlds["kube-proxy-frozen-under-udp-churn"] == "udp-churn"
+    for item in known.values():
+        conftest = (root / "suites" / item.suite / "conftest.py").read_text()
+        if item.world:
+            assert f'world="{item.world}"' in conftest, f"{item.name}: no fixture of {item.suite} applies world {item.world}"
+        else:   # a suite's only world: its fixture passes none
+            assert "world=" not in conftest, f"{item.name}: {item.suite} has several worlds, name one"
+        for step in item.steps:
+            for word in str(step).split():
+                if word.startswith("$breakages/"):
+                    assert (root / "manifests" / "breakages" / word.removeprefix("$breakages/")).is_file(), word
+
+
+def test_a_breakage_applies_only_in_the_world_it_names(monkeypatch):
+    from types import SimpleNamespace
+
+    from fixtures import cluster as fixture
+    applied = []
+    monkeypatch.setattr(fixture.breakage, "apply", lambda chosen, cluster, params: applied.append(chosen.name) or params)
+    monkeypatch.setattr(fixture, "run_state", lambda request: SimpleNamespace(metrics={}))
+    request = SimpleNamespace(config=SimpleNamespace(getoption=lambda name: "kube-proxy-frozen-under-udp-churn"))
+    fixture.apply_requested_breakage(request, "day2", None, {}, world="isolation")
+    assert applied == []
+    fixture.apply_requested_breakage(request, "day2", None, {}, world="udp-churn")
+    assert applied == ["kube-proxy-frozen-under-udp-churn"]
