@@ -68,8 +68,10 @@ def _datapath_load(record: Mapping[str, Any]) -> str:
     load = record.get("datapath_load")
     if not isinstance(load, Mapping) or not load.get("samples"):
         return "not recorded"
+    limit = (f", above {number(load['limit'])} (cores + the measured pair) in "
+             f"{number(100 * (load.get('above_limit_share') or 0))}%" if load.get("limit") else "")
     return (f"max {number(load.get('load_1m_max'))} on {load.get('cpus')} cores, above the cores in "
-            f"{number(100 * (load.get('above_cores_share') or 0))}% of {load['samples']} samples")
+            f"{number(100 * (load.get('above_cores_share') or 0))}%{limit} of {load['samples']} samples")
 
 
 def _cost(value: Any) -> str:

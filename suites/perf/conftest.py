@@ -159,6 +159,17 @@ class Accounting:
 # --- the datapath measurements every datapath test reads --------------------------------------
 
 IDLE_S = 10   # the idle window: long enough for a few of the agents' periodic syncs to show
+SETTLE_MAX_S = 300   # how long the phase waits for the host's load to come down first (a cluster just made sits at 10+)
+
+
+def settle(cores: int) -> float:
+    """Wait until the 1-minute load is at most the core count (at most SETTLE_MAX_S); the seconds waited.
+    The load average lags a minute behind: without this the phase starts on the tail of the cluster's
+    creation or the workloads' start, and its first samples say the host was busy with those."""
+    started = time.monotonic()
+    while hostload.load_1m() > cores and time.monotonic() - started < SETTLE_MAX_S:
+        time.sleep(5)
+    return round(time.monotonic() - started, 1)
 
 
 @dataclass
@@ -206,6 +217,8 @@ def datapath(perf) -> Datapath:
     """Idle window, then repetitions of every route inside the throughput window until the stopping
     rule (cnimatrix.perf.repetitions) says the ratios are narrow enough or a cap is hit."""
     result = Datapath()
+    settle_s = settle(hostload.cpus())
+    phase_start_load = hostload.load_1m()
     accounting = Accounting.discover(perf)
     if not accounting.pods:
         result.cost_problems.append(f"no running pods found for {', '.join(r.name for r in perf.cni.readiness)}")
@@ -233,7 +246,8 @@ def datapath(perf) -> Datapath:
     result.cost = {"components": {c: {n: len(u) for n, u in per_node.items()} for c, per_node in accounting.pods.items()},
                    "idle": accounting.windows(idle_start, idle_end),
                    "throughput": accounting.windows(busy_start, busy_end)}
-    load = plausibility.host_load(load_samples, hostload.cpus())
+    load = {**plausibility.host_load(load_samples, hostload.cpus()), "settle_s": settle_s,
+            "load_at_phase_start": phase_start_load}
     noisy = plausibility.overloaded_host(load)
     routes = {}
     for route_id in ORDER:

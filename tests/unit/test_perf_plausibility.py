@@ -36,18 +36,26 @@ def test_a_baseline_within_2x_is_not_and_zeros_or_gaps_do_not_count():
     assert baseline_moved("rr_p50_us", [40.0]) is None
 
 
-def test_load_above_the_cores_for_more_than_a_fifth_of_the_phase_is_noisy():
-    load = host_load([1.0, 2.5, 3.0, 1.5, 1.9], cores=2)              # 2 of 5 samples above 2 cores
-    assert load == {"cpus": 2, "samples": 5, "load_1m_max": 3.0, "above_cores_share": 0.4}
+def test_load_above_the_cores_and_the_measured_pair_for_more_than_a_fifth_of_the_phase_is_noisy():
+    load = host_load([1.0, 4.5, 5.0, 2.5, 3.9], cores=2)              # 2 of 5 samples above 2 cores + 2
+    assert load == {"cpus": 2, "samples": 5, "load_1m_max": 5.0, "above_cores_share": 0.8, "limit": 4,
+                    "above_limit_share": 0.4}
     found = overloaded_host(load)
     assert found["kind"] == NOISY
-    assert found["reason"] == "host load above its 2 cores for 40% of the datapath phase (more than 20%; max 3)"
+    assert found["reason"] == ("host load above 4 (2 cores + the measured pair) for 40% of the datapath phase "
+                               "(more than 20%; max 5)")
 
 
 def test_a_quiet_host_or_one_busy_fifth_is_not_noisy():
-    assert overloaded_host(host_load([1.0, 2.5, 1.0, 1.5, 1.9], cores=2)) is None      # exactly a fifth
-    assert overloaded_host(host_load([2.0, 2.0], cores=2)) is None                    # at the core count, not above
+    assert overloaded_host(host_load([1.0, 4.5, 1.0, 1.5, 1.9], cores=2)) is None      # exactly a fifth
+    assert overloaded_host(host_load([4.0, 4.0], cores=2)) is None                    # at the limit, not above
+    assert overloaded_host(host_load([2.3, 3.2, 2.7], cores=2)) is None               # the measured pair alone
     assert overloaded_host(host_load([], cores=2)) is None
+
+
+def test_a_record_made_before_the_limit_is_judged_against_the_cores():
+    assert overloaded_host({"cpus": 2, "samples": 5, "load_1m_max": 3.0, "above_cores_share": 0.4})["kind"] == NOISY
+    assert overloaded_host({"cpus": 2, "samples": 5, "load_1m_max": 3.0, "above_cores_share": 0.2}) is None
 
 
 BASE = [{"tcp_1_gbps": 2.0, "rr_p50_us": 40.0}, {"tcp_1_gbps": 2.2, "rr_p50_us": 42.0}, {"tcp_1_gbps": 2.1, "rr_p50_us": 41.0}]

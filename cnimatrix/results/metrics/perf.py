@@ -51,8 +51,15 @@ class DatapathLoad(Record):
     cpus: int | None = fact("The machine's cores.", minimum=0)
     samples: int | None = fact("Load samples taken.", minimum=0)
     load_1m_max: float | None = fact("Largest sample.", minimum=0)
-    above_cores_share: float | None = fact("Share of the samples above the core count (above 0.2 marks every figure noisy).",
+    above_cores_share: float | None = fact("Share of the samples above the core count.", minimum=0)
+    limit: float | None = fact("The load a phase may reach: the cores plus the measured pair (cnimatrix.perf.plausibility.OWN_TASKS).",
+                               minimum=0)
+    above_limit_share: float | None = fact("Share of the samples above the limit (above 0.2 marks every figure noisy; "
+                                           "absent in summaries made before the limit, judged on above_cores_share).",
                                            minimum=0)
+    settle_s: float | None = fact("Seconds waited before the phase for the 1-minute load to come down to the core count.",
+                                  minimum=0)
+    load_at_phase_start: float | None = fact("The 1-minute load when the phase started.", minimum=0)
 
 
 @dataclass(frozen=True)
