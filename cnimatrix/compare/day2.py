@@ -1,13 +1,13 @@
 """The day-2 table of the comparison: per CNI, the startup isolation windows, the time a label
-change took to isolate a running pod, and the UDP staleness after each Service change (each
-summary's metrics.day2). One row per figure, one column per CNI; a column whose run has no such
+change took to isolate a running pod, the UDP staleness after each Service change, and what an
+agent restart did to traffic to its node (each summary's metrics.day2). One row per figure, one column per CNI; a column whose run has no such
 figure shows a dash, never a zero."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from cnimatrix.results.metrics import Day2Metrics, StartupWindow, UdpStaleness
+from cnimatrix.results.metrics import AgentRestart, Day2Metrics, StartupWindow, UdpStaleness
 
 DIRECTIONS = ("ingress", "egress")
 CHANGES = ("backend-deleted", "endpoint-replaced", "service-recreated")
@@ -32,12 +32,37 @@ def staleness_text(seen: UdpStaleness | None) -> str:
     return f"{seen.settled_s:.2f} s" + (f" ({seen.stale} stale)" if seen.stale else "")
 
 
+def restart_texts(seen: AgentRestart | None) -> tuple[str, str, str]:
+    """(established connection, new connections, denied ingress) during the agent restart:
+    'survived, 0.30 s gap' or 'reset at 4.10 s'; '1.20 s outage (12/300 failed)'; 'denied (0/300)'
+    or '2.10 s fail-open (21/300 admitted)'."""
+    seen = seen or AgentRestart()
+    held, new, denied = seen.connection, seen.new_connections, seen.denied_ingress
+    if held is None or held.fate is None:
+        held_text = MISSING
+    elif held.fate == "reset":
+        held_text = f"{held.how or 'reset'} at {held.ended_after_s or 0:.2f} s"
+    else:
+        held_text = f"{held.fate}, {held.longest_gap_s or 0:.2f} s gap"
+    new_text = MISSING if new is None or new.outage_s is None else f"{new.outage_s:.2f} s outage ({new.failed}/{new.attempts} failed)"
+    if denied is None or denied.attempts is None:
+        denied_text = MISSING
+    elif not denied.admitted:
+        denied_text = f"denied (0/{denied.attempts})"
+    else:
+        denied_text = f"{denied.window_s or 0:.2f} s fail-open ({denied.admitted}/{denied.attempts} admitted)"
+    return held_text, new_text, denied_text
+
+
 def rows(metrics: Sequence[Day2Metrics | None]) -> list[tuple[str, list[str]]]:
     """(figure, one text per column) for both renderings."""
     blocks = [m or Day2Metrics() for m in metrics]
     out = [(f"startup isolation, {d}", [startup_text((b.startup_isolation or {}).get(d)) for b in blocks]) for d in DIRECTIONS]
     out.append(("label change to deny", [_seconds(b.label_time_to_deny_s) for b in blocks]))
     out += [(f"UDP staleness, {c}", [staleness_text((b.udp_staleness or {}).get(c)) for b in blocks]) for c in CHANGES]
+    restarts = [restart_texts(b.agent_restart) for b in blocks]
+    out += [(f"agent restart, {what}", [texts[i] for texts in restarts])
+            for i, what in enumerate(("established TCP", "new connections", "denied ingress"))]
     return out
 
 
@@ -54,5 +79,7 @@ def section(columns: Sequence[str], metrics: Sequence[Day2Metrics | None]) -> li
 
 NOTE = ("Startup isolation: probes on a new pod's denied path from its first instant (window: first probe to the last "
         "one answered). Label change: seconds until a relabelled running pod was denied. UDP staleness: seconds until "
-        "one client socket was answered by live backends alone after the change. From each summary's metrics.day2; — where "
+        "one client socket was answered by live backends alone after the change. Agent restart: the CNI agent pod on "
+        "worker2 deleted; an established connection's fate and longest gap, new connections' longest outage, denied "
+        "connections admitted meanwhile. From each summary's metrics.day2; — where "
         "a run has no figure, or the deny never held (the scenario's cell says which).")

@@ -19,11 +19,13 @@ from cnimatrix.stats import percentile
 
 # Each probe prints "@@<target>\t<sent, epoch s>\t<code>\t<micros>", code 0 answered, 1 refused,
 # 2 timed out, 3 other error. The loop ends once every target showed its wanted verdict on `hold`
-# probes in a row (in completion order; `flip` re-reads them in sending order) or at the deadline.
+# probes in a row (in completion order; `flip` re-reads them in sending order), at the deadline, or,
+# given a first spec "stop=<file>", once that file exists.
 _WATCH = r"""
 perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
   $| = 1;
   my ($interval, $limit, $hold, $deadline, @specs) = @ARGV;
+  my $stop = (@specs && $specs[0] =~ s/^stop=//) ? shift @specs : "";
   my @t = map { [m{^(t|u)\|([^:/]+):(\d+)(/\S*)?\|([01])$}] } @specs;
   my (%live, @streak); my $seq = 0; my $start = time; my $next = $start;
   sub finish { my ($k, $code) = @_; my $p = delete $live{$k} or return; close $p->{sock} if $p->{sock};
@@ -35,7 +37,7 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
     if (!$sock) { finish($k, $!{ECONNREFUSED} ? 1 : 3); return }
     if ($kind eq "u") { $live{$k}{sent} = 1; defined(send($sock, "hostname", 0)) or finish($k, 3) } }
   printf "\@\@ready\t%.6f\n", time;
-  while (time - $start < $deadline) {
+  while (time - $start < $deadline && !($stop ne "" && -e $stop)) {
     last if @t == grep { ($streak[$_] // 0) >= $hold } 0 .. $#t;
     my $now = time;
     if ($now >= $next) { launch($_) for 0 .. $#t; $next += $interval; $next = $now + $interval if $next < $now }
@@ -88,13 +90,16 @@ class Watch:
     ended: float | None
 
 
-def _watch_words(targets: list[WatchTarget], *, interval_s: float, timeout_s: float, hold: int, deadline_s: float) -> list[str]:
+def _watch_words(targets: list[WatchTarget], *, interval_s: float, timeout_s: float, hold: int, deadline_s: float,
+                 stop_file: str = "") -> list[str]:
     specs = [f"{'t' if t.protocol == 'TCP' else 'u'}|{t.address}|{int(t.want)}" for t in targets]
-    return [f"{interval_s:g}", f"{timeout_s:g}", str(hold), f"{deadline_s:g}", *specs]
+    return [f"{interval_s:g}", f"{timeout_s:g}", str(hold), f"{deadline_s:g}", *([f"stop={stop_file}"] if stop_file else []), *specs]
 
 
-def watch_script(targets: list[WatchTarget], *, interval_s: float, timeout_s: float, hold: int, deadline_s: float) -> str:
-    words = _watch_words(targets, interval_s=interval_s, timeout_s=timeout_s, hold=hold, deadline_s=deadline_s)
+def watch_script(targets: list[WatchTarget], *, interval_s: float, timeout_s: float, hold: int, deadline_s: float,
+                 stop_file: str = "") -> str:
+    words = _watch_words(targets, interval_s=interval_s, timeout_s=timeout_s, hold=hold, deadline_s=deadline_s,
+                         stop_file=stop_file)
     return _WATCH.replace("ARGS", " ".join(shlex.quote(a) for a in words))
 
 
@@ -144,12 +149,14 @@ def warm_watch(executor: Executor) -> None:
 
 
 def watch(executor: Executor, targets: list[WatchTarget], *, interval_s: float = 0.1, timeout_s: float = 0.5,
-          hold: int = 10, deadline_s: float = 30, ready: threading.Event | None = None) -> Watch:
+          hold: int = 10, deadline_s: float = 30, ready: threading.Event | None = None, stop_file: str = "") -> Watch:
     """Probe every target each `interval_s` until each showed its wanted verdict on `hold` probes
-    in a row, or `deadline_s`. `ready` is set once the loop probes (so a change can follow).
-    Keep `timeout_s` under 1 s: a TCP SYN is first resent after 1 s, and a probe whose resent
-    SYN got through would count as answered at the time the first one was sent."""
-    script = watch_script(targets, interval_s=interval_s, timeout_s=timeout_s, hold=hold, deadline_s=deadline_s)
+    in a row, `deadline_s`, or `stop_file` appears in the client. `ready` is set once the loop
+    probes (so a change can follow). Keep `timeout_s` under 1 s: a TCP SYN is first resent after
+    1 s, and a probe whose resent SYN got through would count as answered at the time the first
+    one was sent."""
+    script = watch_script(targets, interval_s=interval_s, timeout_s=timeout_s, hold=hold, deadline_s=deadline_s,
+                          stop_file=stop_file)
 
     def on_line(line: str) -> None:
         if ready is not None and line.startswith("@@ready"):

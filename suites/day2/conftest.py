@@ -6,11 +6,15 @@ new pod the moment its IP is known. Breakages with `world: isolation` apply here
 name the guarded pods).
 
 udp_churn: one UDP client on worker; each scenario makes its own backends and Service. Breakages
-with `world: udp-churn` apply here ($client_ip, $client_node)."""
+with `world: udp-churn` apply here ($client_ip, $client_node).
+
+agent_restart: two clients on worker (one holds a connection, one probes new ones), a server on
+worker2 behind a ClusterIP, and a pod on worker2 under the deny-all ingress policy; the CNI agent
+pod on worker2 is what its scenarios restart (suites/day2/test_agent_restart.py)."""
 from __future__ import annotations
 
 import pytest
-from day2_checks import Isolation, UdpChurn
+from day2_checks import AgentRestartWorld, Isolation, UdpChurn
 
 from cnimatrix.cluster.roles import by_role
 from cnimatrix.probe import timeline
@@ -60,3 +64,21 @@ def udp_churn(request, cluster, make_namespace) -> UdpChurn:
     apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "client_ip": client_ip, "client_node": near},
                              world="udp-churn")
     return UdpChurn(ns, cluster, near, far)
+
+
+@pytest.fixture(scope="package")
+def agent_restart_world(cluster, make_namespace) -> AgentRestartWorld:
+    near, far = placement(cluster)
+    ns = make_namespace("day2-restart")
+    ns.wait_default_service_account()
+    for name in ("holder", "prober"):
+        ns.apply("common/client", name=name, node=near)
+    ns.apply("day2/netexec", name="backend", node=far, labels="{restart: backend}")
+    ns.apply("day2/netexec", name="guarded", node=far, labels="{isolate: ingress}")
+    ns.apply("day2/policies")
+    ns.apply("day2/restart-service", name="backend", selector="backend")
+    ns.wait_pods_ready("app=client", 2, timeout_s=180)
+    backend = ns.wait_pods_ready("restart=backend", 1, timeout_s=180)[0]
+    guarded = ns.wait_pods_ready("isolate=ingress", 1, timeout_s=180)[0]
+    return AgentRestartWorld(ns, cluster, near, far, backend_ip=backend.ip, cluster_ip=ns.service("backend").spec.cluster_ip,
+                             guarded_ip=guarded.ip)

@@ -1,5 +1,6 @@
 """What observes the cluster for the day-2 scenarios: pods made for one scenario, the moment a new
-pod's IP shows, an init container's attempts, a UDP stream watched live, conntrack entries."""
+pod's IP shows, an init container's attempts, a UDP stream watched live, conntrack entries, and a
+CNI agent pod restarted under traffic."""
 from __future__ import annotations
 
 import json
@@ -14,10 +15,12 @@ from dataclasses import dataclass
 from kubernetes import client, watch
 
 from cnimatrix.cluster.kind import ClusterError
+from cnimatrix.datafiles import ReadinessRule
+from cnimatrix.day2.restart import Restart
 from cnimatrix.probe import timeline
 from cnimatrix.probe.executors import PodExecutor
 from cnimatrix.probe.probes import many
-from cnimatrix.probe.timeline import Watch, WatchTarget
+from cnimatrix.probe.timeline import Exchange, Sample, Watch, WatchTarget
 from cnimatrix.probe.udp_stream import Stream, run_stream
 from fixtures.workloads import Namespace
 
@@ -193,3 +196,107 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, interval_s: float 
             return True
         time.sleep(interval_s)
     return condition()
+
+
+@dataclass(frozen=True)
+class RestartSeen:
+    """One agent restart and what the client's loops saw around it."""
+
+    restart: Restart
+    exchanges: list[Exchange]       # the held connection
+    connect_error: str              # why it never opened ("" when it did), or why its loop gave nothing
+    to_service: list[Sample]        # new connections to the ClusterIP
+    to_guarded: list[Sample]        # new connections the deny-all ingress policy covers
+    watch_error: str = ""
+
+
+@dataclass
+class AgentRestartWorld:
+    ns: Namespace
+    cluster: object
+    near: str            # the clients' node
+    far: str             # the node whose agent restarts: the backend and the guarded pod
+    backend_ip: str
+    cluster_ip: str
+    guarded_ip: str
+
+    def reach(self, address: str) -> bool:
+        """One HTTP probe from the prober (its kept-open probe server, not the loops' executors)."""
+        tcp, _ = many(self.ns.executor("prober"), [address], [], timeout_s=1.0)
+        return bool(tcp) and tcp[0].ok
+
+    def agent_pods(self, rule: ReadinessRule) -> list[client.V1Pod]:
+        """The DaemonSet's pods on the far node, by the DaemonSet's own selector."""
+        daemonset = self.ns.apps.read_namespaced_daemon_set(rule.name, rule.namespace)
+        labels = (daemonset.spec.selector.match_labels or {}) if daemonset.spec.selector else {}
+        if not labels:
+            raise ClusterError(f"DaemonSet {rule.namespace}/{rule.name} has no matchLabels selector to find its pods by")
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        return self.ns.core.list_namespaced_pod(rule.namespace, label_selector=selector,
+                                                field_selector=f"spec.nodeName={self.far}").items
+
+    def agent_ready_since(self, rule: ReadinessRule, old_uid: str, timeout_s: float) -> float | None:
+        """Epoch seconds a pod of the DaemonSet other than the deleted one was Ready on the far node
+        (None: not within `timeout_s`)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for pod in self.agent_pods(rule):
+                conditions = (pod.status.conditions or []) if pod.status else []
+                if pod.metadata.uid != old_uid and pod.metadata.deletion_timestamp is None and any(
+                        c.type == "Ready" and c.status == "True" for c in conditions):
+                    return time.time()
+            time.sleep(0.5)
+        return None
+
+    def observe_restart(self, rule: ReadinessRule, *, baseline_s: float, settle_s: float, bound_s: float,
+                        probe_timeout_s: float, stall_mark_s: float) -> RestartSeen:
+        """Start both loops from the clients, let them run `baseline_s`, delete the agent pod on the
+        far node, and stop the loops `settle_s` after its replacement is Ready, or `bound_s` after
+        the delete at the latest."""
+        running = [p for p in self.agent_pods(rule) if p.metadata.deletion_timestamp is None]
+        if len(running) != 1:
+            raise ClusterError(f"{len(running)} pods of DaemonSet {rule.namespace}/{rule.name} on {self.far}, expected 1")
+        old = running[0]
+        stop = f"/tmp/cnimatrix-restart-{token()}"
+        loop_limit_s = baseline_s + bound_s + 60   # the loops' own end, should the stop file never come
+        held, probing, box = threading.Event(), threading.Event(), {}
+        targets = [WatchTarget(f"{self.cluster_ip}:8080/hostname", "TCP", True),
+                   WatchTarget(f"{self.guarded_ip}:8080/hostname", "TCP", False)]
+        loops = [
+            threading.Thread(daemon=True, target=_into, args=(box, "hold", lambda: timeline.hold_connection(
+                self.ns.executor("holder", "client"), f"{self.backend_ip}:8080", stop, interval_s=0.1,
+                stall_s=stall_mark_s, max_s=loop_limit_s, ready=held))),
+            threading.Thread(daemon=True, target=_into, args=(box, "watch", lambda: timeline.watch(
+                self.ns.executor("prober", "client"), targets, interval_s=0.1, timeout_s=probe_timeout_s,
+                hold=10**9, deadline_s=loop_limit_s, ready=probing, stop_file=stop))),   # hold: never ends by itself
+        ]
+        for loop in loops:
+            loop.start()
+        try:
+            held.wait(60)
+            probing.wait(60)
+            time.sleep(baseline_s)
+            deleted_at = time.time()   # before the call: the kubelet may act before the API call returns
+            self.ns.core.delete_namespaced_pod(old.metadata.name, rule.namespace)
+            ready_at = self.agent_ready_since(rule, old.metadata.uid, bound_s)
+            end = deleted_at + bound_s if ready_at is None else min(ready_at + settle_s, deleted_at + bound_s)
+            time.sleep(max(0.0, end - time.time()))
+            observed_until = time.time()
+        finally:
+            for pod in ("holder", "prober"):
+                self.ns.executor(pod).sh(f"touch {stop}", timeout_s=30)
+            for loop in loops:
+                loop.join(60)
+        exchanges, connect_error = box.get("hold", ([], box.get("hold_error", "the connection loop gave no output")))
+        watched = box.get("watch")
+        return RestartSeen(Restart(f"{rule.namespace}/{rule.name}", self.far, deleted_at, ready_at, observed_until),
+                           exchanges, connect_error, watched.samples[0] if watched else [],
+                           watched.samples[1] if watched else [], box.get("watch_error", ""))
+
+
+def _into(box: dict, key: str, run: Callable[[], object]) -> None:
+    """Run a loop on a thread and keep its result, or what broke it, for the caller."""
+    try:
+        box[key] = run()
+    except Exception as exc:   # noqa: BLE001 - reported with the scenario's figures, not lost with the thread
+        box[f"{key}_error"] = f"{type(exc).__name__}: {exc}"

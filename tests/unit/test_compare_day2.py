@@ -33,3 +33,18 @@ def test_the_section_fits_the_schema_and_renders_as_a_table():
 def test_no_column_with_the_suite_means_no_section():
     assert day2.section(["calico", "flannel"], [None, None]) is None
     assert render_md._day2_lines({"columns": ["calico"]}) == []
+
+
+def test_agent_restart_rows_say_the_fate_the_outage_and_any_fail_open():
+    calm = {"agent_restart": {"agent": "kube-system/calico-node", "node": "worker2", "ready_after_s": 11.2, "observed_s": 31.4,
+                              "connection": {"fate": "survived", "longest_gap_s": 0.31, "answering_at_end": True},
+                              "new_connections": {"attempts": 300, "failed": 12, "outage_s": 1.2},
+                              "denied_ingress": {"attempts": 300, "admitted": 0}}}
+    rough = {"agent_restart": {"connection": {"fate": "reset", "how": "reset", "ended_after_s": 4.1},
+                               "new_connections": {"attempts": 300, "failed": 200, "outage_s": 20.0},
+                               "denied_ingress": {"attempts": 300, "admitted": 21, "window_s": 2.1}}}
+    blocks = [RunMetrics.from_dict({"day2": doc}).day2 for doc in (calm, rough)]
+    rows = dict(day2.rows([*blocks, metrics(True)]))
+    assert rows["agent restart, established TCP"] == ["survived, 0.31 s gap", "reset at 4.10 s", "—"]
+    assert rows["agent restart, new connections"] == ["1.20 s outage (12/300 failed)", "20.00 s outage (200/300 failed)", "—"]
+    assert rows["agent restart, denied ingress"] == ["denied (0/300)", "2.10 s fail-open (21/300 admitted)", "—"]

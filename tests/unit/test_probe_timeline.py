@@ -143,18 +143,38 @@ def test_watch_loop_reports_ready_and_stops_once_every_target_held(server):
     assert [s.outcome for s in watch.samples[1][-3:]] == [REFUSED] * 3
 
 
+def stop_once_ready(stop, ready: threading.Event, after_s: float) -> None:
+    """Create the stop file `after_s` after the loop said it runs (on a thread of its own)."""
+    def touch():
+        ready.wait(30)
+        time.sleep(after_s)
+        stop.touch()
+    threading.Thread(target=touch, daemon=True).start()
+
+
 def test_hold_loop_keeps_one_connection_until_told_to_stop(server, tmp_path):
     stop = tmp_path / "stop"
     ready = threading.Event()
-
-    def stop_after_a_few_exchanges():
-        ready.wait(30)
-        time.sleep(1.0)
-        stop.touch()
-
-    threading.Thread(target=stop_after_a_few_exchanges, daemon=True).start()
+    stop_once_ready(stop, ready, 1.0)
     found, error = T.hold_connection(_Local(), f"127.0.0.1:{server.server_address[1]}", str(stop),
                                      interval_s=0.05, max_s=10, ready=ready)
     assert ready.is_set() and error == ""
     assert len(found) >= 2 and all(e.state == "ok" for e in found)
     assert [e.number for e in found] == list(range(1, len(found) + 1))
+
+
+def test_watch_loop_stops_when_its_stop_file_appears(server, tmp_path):
+    stop = tmp_path / "stop"
+    ready = threading.Event()
+    stop_once_ready(stop, ready, 0.5)
+    target = T.WatchTarget(f"127.0.0.1:{server.server_address[1]}/hostname", "TCP", False)   # never its wanted verdict
+    watch = T.watch(_Local(), [target], interval_s=0.05, timeout_s=0.5, hold=10**6, deadline_s=60, ready=ready,
+                    stop_file=str(stop))
+    assert watch.ended is not None and watch.ended - watch.started < 30, "the stop file ends the loop, not the deadline"
+    assert len(watch.samples[0]) >= 3 and all(s.outcome is OK for s in watch.samples[0])
+
+
+def test_without_a_stop_file_the_watch_words_are_unchanged():
+    target = T.WatchTarget("10.0.0.1:80/", "TCP", True)
+    assert T.watch_args([target], interval_s=0.1, timeout_s=0.5, hold=3, deadline_s=5) == "0.1 0.5 3 5 t|10.0.0.1:80/|1"
+    assert "stop=/tmp/x" in T.watch_script([target], interval_s=0.1, timeout_s=0.5, hold=3, deadline_s=5, stop_file="/tmp/x")

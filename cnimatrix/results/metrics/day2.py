@@ -1,5 +1,6 @@
 """The day-2 suite's figures: isolation from a new pod's first packet, time for a label change to
-isolate a running pod, and UDP staleness after Service churn (run level and per test)."""
+isolate a running pod, UDP staleness after Service churn, and traffic to a node while its CNI agent
+restarts (run level and per test)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,6 +39,60 @@ class UdpStaleness(Record):
 
 
 @dataclass(frozen=True)
+class RestartConnection(Record):
+    """One established TCP connection across the agent restart (cnimatrix.day2.restart.Connection)."""
+
+    fate: str | None = fact("survived, stalled (a request waited over 2 s, answered or not), reset (gone: see how), not-open.")
+    how: str | None = fact("reset: reset, closed or bad (a wrong answer); not-open: the connect error.", nullable=True)
+    answered_before: int | None = fact("Requests answered before the delete.", minimum=0)
+    exchanges: int | None = fact("Requests sent in all (one at a time, every 100 ms).", minimum=0)
+    longest_gap_s: float | None = fact("Longest time between answered requests, to the end if the last one was unanswered.",
+                                       nullable=True, minimum=0)
+    ended_after_s: float | None = fact("Seconds from the delete to the exchange that found the connection gone.", nullable=True)
+    answering_at_end: bool | None = fact("Whether its last request was answered.")
+    bound_s: float | None = fact("The bound longest_gap_s is judged against.")
+
+
+@dataclass(frozen=True)
+class RestartNewConnections(Record):
+    """New TCP connections to a ClusterIP whose only backend is on the agent's node (cnimatrix.day2.restart.NewConnections)."""
+
+    attempts: int | None = fact("Attempts (connect, request, answer; 0.9 s timeout) from the delete on.", minimum=0)
+    failed: int | None = fact("Of those, not answered.", minimum=0)
+    answered_before: int | None = fact("Attempts answered before the delete.", minimum=0)
+    outage_s: float | None = fact("The longest run of failed attempts: its first to the next answered one (or the end).",
+                                  nullable=True, minimum=0)
+    outage_from_s: float | None = fact("Seconds from the delete to that run's first attempt.", nullable=True)
+    answering_at_end: bool | None = fact("Whether the last attempt was answered.")
+    bound_s: float | None = fact("The bound outage_s is judged against.")
+
+
+@dataclass(frozen=True)
+class RestartFailOpen(Record):
+    """Attempts on a pod of the agent's node under a deny-all ingress policy (cnimatrix.day2.restart.FailOpen)."""
+
+    attempts: int | None = fact("Attempts from the delete on.", minimum=0)
+    admitted: int | None = fact("Of those, answered: denied connections that got through.", minimum=0)
+    admitted_before: int | None = fact("Answered before the delete (the deny was not in force).", minimum=0)
+    first_admitted_s: float | None = fact("Seconds from the delete to the first admitted attempt.", nullable=True)
+    window_s: float | None = fact("Seconds from the first admitted attempt to the last (null: none).", nullable=True, minimum=0)
+
+
+@dataclass(frozen=True)
+class AgentRestart(Record):
+    """The CNI agent pod on worker2 deleted while a client on worker talks to that node (cnimatrix.day2.restart)."""
+
+    agent: str | None = fact("The agent's DaemonSet, namespace/name: the first DaemonSet of the CNI's readiness rules.")
+    node: str | None = fact("The node whose agent pod was deleted.")
+    ready_after_s: float | None = fact("Seconds from the delete until the new agent pod there was Ready (null: not within the bound).",
+                                       nullable=True)
+    observed_s: float | None = fact("Seconds the probes ran after the delete (until Ready plus a settle period, bounded).")
+    connection: RestartConnection | None = fact("The established connection.")
+    new_connections: RestartNewConnections | None = fact("New connections to the ClusterIP.")
+    denied_ingress: RestartFailOpen | None = fact("Connections a deny-all ingress policy covers.")
+
+
+@dataclass(frozen=True)
 class Day2Metrics(Record):
     """metrics.day2: the day-2 suite's run-level figures."""
 
@@ -47,6 +102,7 @@ class Day2Metrics(Record):
         nullable=True)
     udp_staleness: dict[str, UdpStaleness] | None = fact(
         "Change (backend-deleted, endpoint-replaced, service-recreated) -> what one UDP client socket saw.")
+    agent_restart: AgentRestart | None = fact("Traffic to a node while its CNI agent pod restarts.")
 
 
 @dataclass(frozen=True)
@@ -58,3 +114,4 @@ class Day2TestMetrics(TestMetrics):
     time_to_deny_s: float | None = fact("Seconds from the label patch until the deny held.", nullable=True)
     staleness: UdpStaleness | None = fact("What the UDP client saw around the change.")
     conntrack: list[str] | None = fact("The client node's conntrack entries for the ClusterIP when the check failed.")
+    agent_restart: AgentRestart | None = fact("The agent restart and the part of it this test judges.")
