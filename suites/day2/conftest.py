@@ -10,7 +10,8 @@ with `world: udp-churn` apply here ($client_ip, $client_node).
 
 agent_restart: two clients on worker (one holds a connection, one probes new ones), a server on
 worker2 behind a ClusterIP, and a pod on worker2 under the deny-all ingress policy; the CNI agent
-pod on worker2 is what its scenarios restart (suites/day2/test_agent_restart.py)."""
+pod on worker2 is what its scenarios restart (suites/day2/test_agent_restart.py). Breakages with
+`world: agent-restart` apply here ($guarded_ip)."""
 from __future__ import annotations
 
 import pytest
@@ -67,7 +68,7 @@ def udp_churn(request, cluster, make_namespace) -> UdpChurn:
 
 
 @pytest.fixture(scope="package")
-def agent_restart_world(cluster, make_namespace) -> AgentRestartWorld:
+def agent_restart_world(request, cluster, make_namespace) -> AgentRestartWorld:
     near, far = placement(cluster)
     ns = make_namespace("day2-restart")
     ns.wait_default_service_account()
@@ -80,5 +81,6 @@ def agent_restart_world(cluster, make_namespace) -> AgentRestartWorld:
     ns.wait_pods_ready("app=client", 2, timeout_s=180)
     backend = ns.wait_pods_ready("restart=backend", 1, timeout_s=180)[0]
     guarded = ns.wait_pods_ready("isolate=ingress", 1, timeout_s=180)[0]
+    apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "guarded_ip": guarded.ip}, world="agent-restart")
     return AgentRestartWorld(ns, cluster, near, far, backend_ip=backend.ip, cluster_ip=ns.service("backend").spec.cluster_ip,
                              guarded_ip=guarded.ip)
