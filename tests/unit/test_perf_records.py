@@ -73,7 +73,12 @@ def test_perf_record_keeps_intervals_marks_and_load():
     assert record.line(_summary(0.5, marks=("noisy",)), "src")["marks"] == {"cluster-ip": {"tcp_1_gbps": ["noisy"]}}
 
 
-def test_perf_record_refuses_a_noisy_run_as_a_quiet_host_one():
+def test_perf_record_keeps_a_noisy_quiet_host_run_with_its_marks_and_refuses_one_without_load():
     record = _perf_record()
-    with pytest.raises(record.NotQuiet, match="marked noisy"):
-        record.line(_summary(0.5, marks=("noisy",)), "src", quiet_host=True)
+    found = record.line(_summary(0.5, marks=("noisy",)), "src", quiet_host=True)
+    assert found["quiet_host"] is True and found["marks"] == {"cluster-ip": {"tcp_1_gbps": ["noisy"]}}
+    summary = _summary(0.0)
+    del summary["metrics"]["perf"]["datapath"]["load"]
+    with pytest.raises(record.NotQuiet, match="no load samples"):
+        record.line(summary, "src", quiet_host=True)
+    assert record.line(summary, "src")["datapath_load"] is None   # not claimed quiet: recorded as it is
