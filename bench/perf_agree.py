@@ -27,7 +27,7 @@ OUT = REPO / "bench" / "results" / "perf_agreement.jsonl"
 def ratios(summary: dict) -> dict[str, dict]:
     perf = RunMetrics.from_dict(summary["metrics"]).perf or PerfMetrics()
     routes = (perf.datapath or Datapath()).routes or {}
-    return {route: {figure: spread_view(s) for figure, s in (figures.ratios or {}).items() if spread_view(s)}
+    return {route: {figure: view for figure, s in (figures.ratios or {}).items() if (view := spread_view(s))}
             for route, figures in routes.items() if figures.ratios}
 
 

@@ -22,7 +22,7 @@ from cnimatrix.probe.executors import PodExecutor
 from cnimatrix.probe.probes import many
 from cnimatrix.probe.timeline import Exchange, Sample, Watch, WatchTarget
 from cnimatrix.probe.udp_stream import Stream, run_stream
-from fixtures.workloads import Namespace
+from fixtures.workloads import Namespace, pod_ready
 
 UDP_PORT = 8081
 
@@ -241,9 +241,7 @@ class AgentRestartWorld:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for pod in self.agent_pods(rule):
-                conditions = (pod.status.conditions or []) if pod.status else []
-                if pod.metadata.uid != old_uid and pod.metadata.deletion_timestamp is None and any(
-                        c.type == "Ready" and c.status == "True" for c in conditions):
+                if pod.metadata.uid != old_uid and pod.metadata.deletion_timestamp is None and pod_ready(pod):
                     return time.time()
             time.sleep(0.5)
         return None

@@ -8,7 +8,7 @@ from kubernetes import client
 
 from cnimatrix.probe.executors import PodExecutor
 from fixtures.cluster import apply_requested_breakage
-from fixtures.workloads import Namespace, PodInfo
+from fixtures.workloads import Namespace, PodInfo, pod_ready
 
 
 @dataclass
@@ -24,8 +24,7 @@ class DnsEnv:
     def dns_replicas(self) -> dict[str, str]:
         """The ready pods behind the cluster DNS Service: name -> pod IP."""
         pods = self.core.list_namespaced_pod("kube-system", label_selector="k8s-app=kube-dns").items
-        return {p.metadata.name: p.status.pod_ip for p in pods if p.status.pod_ip and any(
-            c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])}
+        return {p.metadata.name: p.status.pod_ip for p in pods if p.status.pod_ip and pod_ready(p)}
 
     def fqdn(self, name: str, ns: Namespace | None = None) -> str:
         return f"{name}.{(ns or self.ns).name}.svc.{self.domain}"

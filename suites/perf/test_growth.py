@@ -24,7 +24,7 @@ from cnimatrix.probe.probes import many
 from cnimatrix.probe.programs import FIRST_ANSWER_SCRIPT
 from cnimatrix.testkit import declared
 from cnimatrix.testkit.timeouts import deadline
-from fixtures.workloads import render
+from fixtures.workloads import pod_ready, render
 from growth_checks import WAIT_ANSWER_S, free_service_ip, service_cidr, time_change
 
 pytestmark = [pytest.mark.suite("perf"), pytest.mark.alone]   # measurements: nothing else runs meanwhile
@@ -143,7 +143,7 @@ def fill_namespace(perf, make_namespace, name: str, script: str, peer: str = "")
 
 def ready_namespace_pods(perf) -> int:
     pods = client.CoreV1Api(perf.cluster.api()).list_pod_for_all_namespaces(label_selector="app=perf-namespace").items
-    return sum(1 for p in pods if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or []))
+    return sum(1 for p in pods if pod_ready(p))
 
 
 def first_answer(perf, ns, pod: str, timeout_s: float):
