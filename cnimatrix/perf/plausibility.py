@@ -65,12 +65,13 @@ def host_load(samples: Sequence[float], cores: int) -> dict[str, float | int]:
 def overloaded_host(load: Mapping[str, float | int]) -> dict[str, str] | None:
     """noisy when the load was above the limit for more than a fifth of the samples (a record made
     before the limit: above the core count)."""
-    limit = load.get("limit", load.get("cpus"))
     share = load.get("above_limit_share", load.get("above_cores_share"))
     if share is None or share <= OVERLOADED_SHARE:
         return None
-    return mark(NOISY, f"host load above {limit:g} ({load['cpus']} cores + the measured pair) for {share:.0%} of the "
-                       f"datapath phase (more than {OVERLOADED_SHARE:.0%}; max {load['load_1m_max']:g})")
+    above = (f"{load['limit']:g} ({load['cpus']} cores + the measured pair)" if "limit" in load
+             else f"its {load['cpus']} cores")
+    return mark(NOISY, f"host load above {above} for {share:.0%} of the datapath phase "
+                       f"(more than {OVERLOADED_SHARE:.0%}; max {load['load_1m_max']:g})")
 
 
 def in_words(spreads: Mapping[str, Mapping]) -> str | None:

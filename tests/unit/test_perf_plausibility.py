@@ -54,7 +54,9 @@ def test_a_quiet_host_or_one_busy_fifth_is_not_noisy():
 
 
 def test_a_record_made_before_the_limit_is_judged_against_the_cores():
-    assert overloaded_host({"cpus": 2, "samples": 5, "load_1m_max": 3.0, "above_cores_share": 0.4})["kind"] == NOISY
+    found = overloaded_host({"cpus": 2, "samples": 5, "load_1m_max": 3.0, "above_cores_share": 0.4})
+    assert found["kind"] == NOISY
+    assert found["reason"] == "host load above its 2 cores for 40% of the datapath phase (more than 20%; max 3)"
     assert overloaded_host({"cpus": 2, "samples": 5, "load_1m_max": 3.0, "above_cores_share": 0.2}) is None
 
 
