@@ -11,13 +11,15 @@ with `world: udp-churn` apply here ($client_ip, $client_node).
 agent_restart: two clients on worker (one holds a connection, one probes new ones), a server on
 worker2 behind a ClusterIP, and a pod on worker2 under the deny-all ingress policy; the CNI agent
 pod on worker2 is what its scenarios restart (suites/day2/test_agent_restart.py). Breakages with
-`world: agent-restart` apply here ($guarded_ip)."""
+`world: agent-restart` apply here ($guarded_ip, $backend_ip, $holder_ip, $prober_ip, and the agent pod
+on worker2 as $agent_namespace and $agent_pod)."""
 from __future__ import annotations
 
 import pytest
 from day2_checks import AgentRestartWorld, Isolation, UdpChurn
 
 from cnimatrix.cluster.roles import by_role
+from cnimatrix.day2 import restart
 from cnimatrix.probe import timeline
 from fixtures.cluster import apply_requested_breakage
 
@@ -68,7 +70,7 @@ def udp_churn(request, cluster, make_namespace) -> UdpChurn:
 
 
 @pytest.fixture(scope="package")
-def agent_restart_world(request, cluster, make_namespace) -> AgentRestartWorld:
+def agent_restart_world(request, cluster, cni, make_namespace) -> AgentRestartWorld:
     near, far = placement(cluster)
     ns = make_namespace("day2-restart")
     ns.wait_default_service_account()
@@ -78,9 +80,14 @@ def agent_restart_world(request, cluster, make_namespace) -> AgentRestartWorld:
     ns.apply("day2/netexec", name="guarded", node=far, labels="{isolate: ingress}")
     ns.apply("day2/policies")
     ns.apply("day2/restart-service", name="backend", selector="backend")
-    ns.wait_pods_ready("app=client", 2, timeout_s=180)
+    clients = {p.name: p.ip for p in ns.wait_pods_ready("app=client", 2, timeout_s=180)}
     backend = ns.wait_pods_ready("restart=backend", 1, timeout_s=180)[0]
     guarded = ns.wait_pods_ready("isolate=ingress", 1, timeout_s=180)[0]
-    apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "guarded_ip": guarded.ip}, world="agent-restart")
-    return AgentRestartWorld(ns, cluster, near, far, backend_ip=backend.ip, cluster_ip=ns.service("backend").spec.cluster_ip,
-                             guarded_ip=guarded.ip)
+    env = AgentRestartWorld(ns, cluster, near, far, backend_ip=backend.ip, cluster_ip=ns.service("backend").spec.cluster_ip,
+                            guarded_ip=guarded.ip)
+    agent_namespace, agent_pod = env.agent_pod_named(restart.agent_daemonset(cni.readiness))
+    apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "guarded_ip": guarded.ip, "backend_ip": backend.ip,
+                                                        "holder_ip": clients["holder"], "prober_ip": clients["prober"],
+                                                        "agent_namespace": agent_namespace, "agent_pod": agent_pod},
+                             world="agent-restart")
+    return env

@@ -235,6 +235,15 @@ class AgentRestartWorld:
         return self.ns.core.list_namespaced_pod(rule.namespace, label_selector=selector,
                                                 field_selector=f"spec.nodeName={self.far}").items
 
+    def agent_pod_named(self, rule: ReadinessRule | None) -> tuple[str, str]:
+        """(namespace, name) of the one running agent pod on the far node, for a breakage that acts
+        when it stops; ("", "") when there is none to name (the restart scenarios say why)."""
+        try:
+            running = [p for p in self.agent_pods(rule) if p.metadata.deletion_timestamp is None] if rule else []
+        except (client.ApiException, ClusterError):
+            running = []
+        return (rule.namespace, running[0].metadata.name) if len(running) == 1 else ("", "")
+
     def agent_ready_since(self, rule: ReadinessRule, old_uid: str, timeout_s: float) -> float | None:
         """Epoch seconds a pod of the DaemonSet other than the deleted one was Ready on the far node
         (None: not within `timeout_s`)."""
