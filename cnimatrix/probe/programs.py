@@ -43,6 +43,10 @@ UDP_LOOP = _LOOP_HEAD + _UDP_PROBE + _LOOP_TAIL
 # datagrams, multiplexed with select. Where hundreds of probes share two cores (a NetworkPolicy
 # matrix), a process per probe would starve itself into false timeouts. Lines use the same codes
 # as the curl and /dev/udp loops, so the same classifiers read them.
+# LIMIT bounds the wait for a connection (TCP) or a reply (UDP), what a policy that drops decides.
+# A TCP connection made in time then waits up to LIMIT for each part of the answer: a slow server
+# process is not a denial. Deadlines are judged after reading what arrived: a prober descheduled past LIMIT on a
+# loaded host (seen at load 24-36 on 2 cores) must not call an answer waiting in its socket a timeout.
 MUX = r"""
 perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
   my ($limit, @specs) = @ARGV; my (%live, @done);
@@ -57,10 +61,6 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
     if ($kind eq "u") { $live{$i}{sent} = 1; defined(send($sock, "hostname", 0)) or finish($i, 1, "send: $!") }
   }
   while (%live) {
-    my $now = time;
-    for my $i (keys %live) { my $p = $live{$i};
-      finish($i, $p->{kind} eq "t" ? 28 : 124, $p->{kind} eq "t" ? "timed out after $limit s" : "") if $now - $p->{t} > $limit }
-    last unless %live;
     my ($r, $w) = (IO::Select->new, IO::Select->new);
     for my $p (values %live) { ($p->{kind} eq "t" && !$p->{sent} ? $w : $r)->add($p->{sock}) }
     my ($readable, $writable) = IO::Select->select($r, $w, undef, 0.05);
@@ -68,15 +68,20 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
     for my $sock (@{$writable || []}) { my $i = $by{fileno $sock}; my $p = $live{$i};
       my $err = $sock->sockopt(Socket::SO_ERROR());
       if ($err) { local $! = $err; finish($i, 7, "connect: $!"); next }
-      $p->{sent} = 1; syswrite($sock, "GET $p->{path} HTTP/1.0\r\nHost: $p->{host}\r\n\r\n") }
+      $p->{sent} = $p->{heard} = time; syswrite($sock, "GET $p->{path} HTTP/1.0\r\nHost: $p->{host}\r\n\r\n") }
     for my $sock (@{$readable || []}) { my $i = $by{fileno $sock}; my $p = $live{$i} or next;
       if ($p->{kind} eq "u") { my $got = recv($sock, my $data, 2048, 0);
         defined $got ? finish($i, 0, $data) : finish($i, 1, "recv: $!"); next }
       my $n = sysread($sock, my $chunk, 65536);
       if (!defined $n) { next if $!{EAGAIN}; finish($i, $!{ECONNREFUSED} ? 7 : 56, "recv: $!"); next }
-      if ($n) { $p->{buf} .= $chunk; next }
+      if ($n) { $p->{buf} .= $chunk; $p->{heard} = time; next }
       my ($status) = $p->{buf} =~ m{^HTTP/\S+ (\d+)}; my (undef, $body) = split /\r\n\r\n/, $p->{buf}, 2;
       defined $status && $status < 400 ? finish($i, 0, $body // "") : finish($i, 22, "HTTP " . ($status // "no status") . " " . ($body // "")) }
+    my $now = time;
+    for my $i (keys %live) { my $p = $live{$i};
+      if ($p->{kind} eq "u") { finish($i, 124, "") if $now - $p->{t} > $limit; next }
+      if (!$p->{sent}) { finish($i, 28, "timed out after $limit s") if $now - $p->{t} > $limit; next }
+      finish($i, 28, "connected, then no answer within $limit s") if $now - $p->{heard} > $limit }
   }' LIMIT SPECS
 """
 
