@@ -1,13 +1,15 @@
 """The day-2 table of the comparison: per CNI, the startup isolation windows, the time a label
-change took to isolate a running pod, the UDP staleness after each Service change, and what an
-agent restart did to traffic to its node (each summary's metrics.day2). One row per figure, one column per CNI; a column whose run has no such
-figure shows a dash, never a zero."""
+change took to isolate a running pod, the UDP staleness after each Service change, what an
+agent restart did to traffic to its node, graceful termination, PreferSameNode and
+loadBalancerSourceRanges (each summary's metrics.day2). One row per figure, one column per CNI; a
+column whose run has no such figure shows a dash, never a zero."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from cnimatrix.results.metrics import AgentRestart, Day2Metrics, StartupWindow, UdpStaleness
+from cnimatrix.results.metrics import (AgentRestart, Day2Metrics, InFlightRequest, SameNodeRequests, SourceRanges, StartupWindow,
+                                       TerminatingFallback, UdpStaleness)
 
 DIRECTIONS = ("ingress", "egress")
 CHANGES = ("backend-deleted", "endpoint-replaced", "service-recreated")
@@ -54,6 +56,46 @@ def restart_texts(seen: AgentRestart | None) -> tuple[str, str, str]:
     return held_text, new_text, denied_text
 
 
+def in_flight_text(seen: InFlightRequest | None) -> str:
+    """'completed (8.31 s, 7.00 s after its delete)' or 'cut: timeout after 28.00 s'."""
+    if seen is None or seen.outcome is None:
+        return MISSING
+    if seen.completed:
+        return f"completed ({seen.request_s or 0:.2f} s, {seen.left_at_delete_s or 0:.2f} s after its delete)"
+    return f"cut: {seen.outcome} after {seen.request_s or 0:.2f} s"
+
+
+def fallback_text(seen: TerminatingFallback | None) -> str:
+    """'answered 15/15 by it' or '0/15 answered (15 failed)'."""
+    if seen is None or not seen.attempts:
+        return MISSING
+    if seen.by_terminating == seen.attempts:
+        return f"answered {seen.attempts}/{seen.attempts} by it"
+    return (f"{seen.by_terminating or 0}/{seen.attempts} answered by it"
+            + "".join(f", {n} {what}" for n, what in ((seen.failed, "failed"), (seen.elsewhere, "forwarded")) if n))
+
+
+def same_node_text(cells: dict[str, SameNodeRequests] | None) -> str:
+    """'same node 42/42' or 'same node 23/42 (19 other node)', over every client node."""
+    if not cells:
+        return MISSING
+    requests = sum(c.requests or 0 for c in cells.values())
+    same, other, failed = (sum(getattr(c, k) or 0 for c in cells.values()) for k in ("same_node", "other_node", "failed"))
+    extra = ", ".join(f"{n} {what}" for n, what in ((other, "other node"), (failed, "failed")) if n)
+    return f"same node {same}/{requests}" + (f" ({extra})" if extra else "")
+
+
+def source_ranges_text(seen: SourceRanges | None) -> str:
+    """'listed 5/5, other 0/5' with what kept the other out, or 'other admitted 5/5'."""
+    if seen is None or seen.other is None or seen.listed is None:
+        return MISSING
+    listed, other = seen.listed, seen.other
+    if other.answered:
+        return f"other admitted {other.answered}/{other.attempts} (listed {listed.answered}/{listed.attempts})"
+    how = "refused" if other.refused and not other.timed_out else "dropped" if not other.refused else "dropped or refused"
+    return f"listed {listed.answered}/{listed.attempts}, other {how} 0/{other.attempts}"
+
+
 def rows(metrics: Sequence[Day2Metrics | None]) -> list[tuple[str, list[str]]]:
     """(figure, one text per column) for both renderings."""
     blocks = [m or Day2Metrics() for m in metrics]
@@ -63,6 +105,10 @@ def rows(metrics: Sequence[Day2Metrics | None]) -> list[tuple[str, list[str]]]:
     restarts = [restart_texts(b.agent_restart) for b in blocks]
     out += [(f"agent restart, {what}", [texts[i] for texts in restarts])
             for i, what in enumerate(("established TCP", "new connections", "denied ingress"))]
+    out.append(("in-flight request, backend deleted", [in_flight_text(b.inflight_request) for b in blocks]))
+    out.append(("eTP Local, only endpoint terminating", [fallback_text(b.terminating_fallback) for b in blocks]))
+    out.append(("trafficDistribution PreferSameNode", [same_node_text(b.same_node) for b in blocks]))
+    out.append(("loadBalancerSourceRanges", [source_ranges_text(b.source_ranges) for b in blocks]))
     return out
 
 
@@ -81,5 +127,8 @@ NOTE = ("Startup isolation: probes on a new pod's denied path from its first ins
         "one answered). Label change: seconds until a relabelled running pod was denied. UDP staleness: seconds until "
         "one client socket was answered by live backends alone after the change. Agent restart: the CNI agent pod on "
         "worker2 deleted; an established connection's fate and longest gap, new connections' longest outage, denied "
-        "connections admitted meanwhile. From each summary's metrics.day2; — where "
+        "connections admitted meanwhile. In-flight request: a slow request whose backend was deleted (draining) while it "
+        "worked. eTP Local: new connections through the node whose only endpoint was terminating, answered by it "
+        "(KEP-1669). PreferSameNode: requests from each worker answered on its own node. loadBalancerSourceRanges: the "
+        "listed outside client's and another's requests to the ranged address. From each summary's metrics.day2; — where "
         "a run has no figure, or the deny never held (the scenario's cell says which).")

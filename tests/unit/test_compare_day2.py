@@ -48,3 +48,23 @@ def test_agent_restart_rows_say_the_fate_the_outage_and_any_fail_open():
     assert rows["agent restart, established TCP"] == ["survived, 0.31 s gap", "reset at 4.10 s", "—"]
     assert rows["agent restart, new connections"] == ["1.20 s outage (12/300 failed)", "20.00 s outage (200/300 failed)", "—"]
     assert rows["agent restart, denied ingress"] == ["denied (0/300)", "2.10 s fail-open (21/300 admitted)", "—"]
+
+
+def test_graceful_and_steering_rows_say_what_held_and_what_did_not():
+    held = {"inflight_request": {"completed": True, "outcome": "ok", "backend": "if-a", "request_s": 8.31, "work_s": 8.0,
+                                 "left_at_delete_s": 7.0},
+            "terminating_fallback": {"attempts": 15, "by_terminating": 15, "elsewhere": 0, "failed": 0},
+            "same_node": {"worker": {"requests": 21, "same_node": 21, "other_node": 0, "failed": 0},
+                          "worker2": {"requests": 21, "same_node": 21, "other_node": 0, "failed": 0}},
+            "source_ranges": {"listed": {"attempts": 5, "answered": 5, "refused": 0, "timed_out": 0},
+                              "other": {"attempts": 5, "answered": 0, "refused": 0, "timed_out": 5}}}
+    broke = {"inflight_request": {"completed": False, "outcome": "timeout", "request_s": 28.0},
+             "terminating_fallback": {"attempts": 20, "by_terminating": 0, "elsewhere": 0, "failed": 20},
+             "same_node": {"worker": {"requests": 21, "same_node": 12, "other_node": 9, "failed": 0}},
+             "source_ranges": {"listed": {"attempts": 5, "answered": 5}, "other": {"attempts": 5, "answered": 5}}}
+    blocks = [RunMetrics.from_dict({"day2": doc}).day2 for doc in (held, broke)]
+    rows = dict(day2.rows([*blocks, metrics(True)]))
+    assert rows["in-flight request, backend deleted"] == ["completed (8.31 s, 7.00 s after its delete)", "cut: timeout after 28.00 s", "—"]
+    assert rows["eTP Local, only endpoint terminating"] == ["answered 15/15 by it", "0/20 answered by it, 20 failed", "—"]
+    assert rows["trafficDistribution PreferSameNode"] == ["same node 42/42", "same node 12/21 (9 other node)", "—"]
+    assert rows["loadBalancerSourceRanges"] == ["listed 5/5, other dropped 0/5", "other admitted 5/5 (listed 5/5)", "—"]

@@ -1,6 +1,6 @@
 """The day-2 suite's figures: isolation from a new pod's first packet, time for a label change to
-isolate a running pod, UDP staleness after Service churn, and traffic to a node while its CNI agent
-restarts (run level and per test)."""
+isolate a running pod, UDP staleness after Service churn, traffic to a node while its CNI agent
+restarts, graceful termination, PreferSameNode and loadBalancerSourceRanges (run level and per test)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -93,6 +93,56 @@ class AgentRestart(Record):
 
 
 @dataclass(frozen=True)
+class InFlightRequest(Record):
+    """A slow request through a ClusterIP whose backend is deleted (draining) while it works (cnimatrix.day2.graceful.InFlight)."""
+
+    completed: bool | None = fact("Whether its answer came back, from the backend that was deleted.")
+    outcome: str | None = fact("The client's outcome: ok, timeout, refused, error.")
+    backend: str | None = fact("The backend whose log showed the request (null: none did).", nullable=True)
+    request_s: float | None = fact("Seconds the client waited for the answer.", minimum=0)
+    work_s: float | None = fact("Seconds the backend works on the request before it answers.", minimum=0)
+    left_at_delete_s: float | None = fact("Seconds of that work left when the API answered the delete.", nullable=True)
+
+
+@dataclass(frozen=True)
+class TerminatingFallback(Record):
+    """New connections through an externalTrafficPolicy Local NodePort whose node's only endpoint is terminating (cnimatrix.day2.graceful.Fallback)."""
+
+    attempts: int | None = fact("New connections tried while it drained.", minimum=0)
+    by_terminating: int | None = fact("Answered by the terminating endpoint (the KEP-1669 fallback).", minimum=0)
+    elsewhere: int | None = fact("Answered by another endpoint (forwarded off the node).", minimum=0)
+    failed: int | None = fact("Not answered.", minimum=0)
+
+
+@dataclass(frozen=True)
+class SameNodeRequests(Record):
+    """A client's requests to a PreferSameNode ClusterIP (cnimatrix.day2.same_node.SameNodeCell)."""
+
+    requests: int | None = fact("Requests in the last round.", minimum=0)
+    same_node: int | None = fact("Answered by a backend on the client's node.", minimum=0)
+    other_node: int | None = fact("Answered by a backend on another node.", minimum=0)
+    failed: int | None = fact("Not answered.", minimum=0)
+
+
+@dataclass(frozen=True)
+class SourceRangeClient(Record):
+    """One outside client's requests to a LoadBalancer address with loadBalancerSourceRanges (cnimatrix.day2.source_ranges.RangeCell)."""
+
+    attempts: int | None = fact("Requests in the last round.", minimum=0)
+    answered: int | None = fact("Answered.", minimum=0)
+    refused: int | None = fact("Refused.", minimum=0)
+    timed_out: int | None = fact("Timed out (dropped).", minimum=0)
+
+
+@dataclass(frozen=True)
+class SourceRanges(Record):
+    """A LoadBalancer whose loadBalancerSourceRanges list one outside client."""
+
+    listed: SourceRangeClient | None = fact("The listed client (answered where enforced).")
+    other: SourceRangeClient | None = fact("Another outside client (kept out where enforced).")
+
+
+@dataclass(frozen=True)
 class Day2Metrics(Record):
     """metrics.day2: the day-2 suite's run-level figures."""
 
@@ -103,6 +153,11 @@ class Day2Metrics(Record):
     udp_staleness: dict[str, UdpStaleness] | None = fact(
         "Change (backend-deleted, endpoint-replaced, service-recreated) -> what one UDP client socket saw.")
     agent_restart: AgentRestart | None = fact("Traffic to a node while its CNI agent pod restarts.")
+    inflight_request: InFlightRequest | None = fact("A request in flight while its backend terminates.")
+    terminating_fallback: TerminatingFallback | None = fact(
+        "New connections on a node whose only externalTrafficPolicy Local endpoint terminates.")
+    same_node: dict[str, SameNodeRequests] | None = fact("Client node (worker, worker2) -> its requests to a PreferSameNode ClusterIP.")
+    source_ranges: SourceRanges | None = fact("A LoadBalancer with loadBalancerSourceRanges, from the listed and another outside client.")
 
 
 @dataclass(frozen=True)
@@ -115,3 +170,7 @@ class Day2TestMetrics(TestMetrics):
     staleness: UdpStaleness | None = fact("What the UDP client saw around the change.")
     conntrack: list[str] | None = fact("The client node's conntrack entries for the ClusterIP when the check failed.")
     agent_restart: AgentRestart | None = fact("The agent restart and the part of it this test judges.")
+    inflight_request: InFlightRequest | None = fact("The in-flight request and its backend's deletion.")
+    terminating_fallback: TerminatingFallback | None = fact("New connections while the node's only local endpoint drained.")
+    same_node: dict[str, SameNodeRequests] | None = fact("Client node -> its requests to the PreferSameNode ClusterIP.")
+    source_ranges: SourceRanges | None = fact("The listed and the other outside client's requests to the ranged address.")
