@@ -12,6 +12,8 @@ VOCABULARY: dict[str, str] = {
     "hairpin": "a pod reaches itself through its own Service",
     "udp_services": "Services translate UDP",
     "session_affinity": "sessionAffinity ClientIP keeps a client on one backend",
+    "terminating_endpoints": "a Service with no ready endpoint to use (externalTrafficPolicy Local: none on the node) answers new connections from its serving terminating ones (KEP-1669)",
+    "traffic_distribution_same_node": "trafficDistribution PreferSameNode sends a client to a backend on its own node when there is one",
     "node_pod_cidr": "pod IPs come from the node's spec.podCIDR",
     "host_port": "hostPort maps a node port to a pod",
     "egress_masquerade": "traffic leaving the cluster is masqueraded to the node's address",
