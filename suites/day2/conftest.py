@@ -12,11 +12,16 @@ agent_restart: two clients on worker (one holds a connection, one probes new one
 worker2 behind a ClusterIP, and a pod on worker2 under the deny-all ingress policy; the CNI agent
 pod on worker2 is what its scenarios restart (suites/day2/test_agent_restart.py). Breakages with
 `world: agent-restart` apply here ($guarded_ip, $backend_ip, $holder_ip, $prober_ip, and the agent pod
-on worker2 as $agent_namespace and $agent_pod)."""
+on worker2 as $agent_namespace and $agent_pod).
+
+graceful: one client on worker; each scenario makes its own draining backends and Service
+(suites/day2/test_graceful_termination.py). Breakages with `world: graceful` apply here ($ns,
+$client_ip, $client_node)."""
 from __future__ import annotations
 
 import pytest
 from day2_checks import AgentRestartWorld, Isolation, UdpChurn
+from graceful_checks import GracefulWorld
 
 from cnimatrix.cluster.roles import by_role
 from cnimatrix.day2 import restart
@@ -57,15 +62,21 @@ def isolation(request, cluster, make_namespace) -> Isolation:
     return env
 
 
+def one_client_world(request, cluster, make_namespace, purpose: str, client: str, world: str):
+    """A namespace with one client pod on worker, then the requested breakage of `world` ($ns,
+    $client_ip, $client_node): (namespace, worker, worker2)."""
+    near, far = placement(cluster)
+    ns = make_namespace(purpose)
+    ns.wait_default_service_account()
+    ns.apply("common/client", name=client, node=near)
+    client_ip = ns.wait_pods_ready("app=client", 1, timeout_s=180)[0].ip
+    apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "client_ip": client_ip, "client_node": near}, world=world)
+    return ns, near, far
+
+
 @pytest.fixture(scope="package")
 def udp_churn(request, cluster, make_namespace) -> UdpChurn:
-    near, far = placement(cluster)
-    ns = make_namespace("day2-udp")
-    ns.wait_default_service_account()
-    ns.apply("common/client", name="udp-client", node=near)
-    client_ip = ns.wait_pods_ready("app=client", 1, timeout_s=180)[0].ip
-    apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "client_ip": client_ip, "client_node": near},
-                             world="udp-churn")
+    ns, near, far = one_client_world(request, cluster, make_namespace, "day2-udp", "udp-client", world="udp-churn")
     return UdpChurn(ns, cluster, near, far)
 
 
@@ -91,3 +102,10 @@ def agent_restart_world(request, cluster, cni, make_namespace) -> AgentRestartWo
                                                         "agent_namespace": agent_namespace, "agent_pod": agent_pod},
                              world="agent-restart")
     return env
+
+
+@pytest.fixture(scope="package")
+def graceful_world(request, cluster, make_namespace) -> GracefulWorld:
+    ns, near, far = one_client_world(request, cluster, make_namespace, "day2-graceful", "client", world="graceful")
+    return GracefulWorld(ns, near, far, far_ip=cluster.node_roles()[0][far])
+

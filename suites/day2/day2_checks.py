@@ -36,6 +36,27 @@ def token() -> str:
     return secrets.token_hex(3)
 
 
+def wait_named_ready(ns: Namespace, selector: str, names, timeout_s: float = 180) -> float:
+    """Wait until every named pod (among those `selector` picks) is Ready; epoch seconds when that was seen."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready = {p.name for p in ns.pods(selector) if p.ready}
+        if set(names) <= ready:
+            return time.time()
+        time.sleep(0.2)
+    raise ClusterError(f"pods {', '.join(names)} in {ns.name} not Ready within {timeout_s:.0f} s")
+
+
+def delete_now(ns: Namespace, *names: str) -> None:
+    """Delete the pods with no grace period (gone already is fine)."""
+    for name in names:
+        try:
+            ns.core.delete_namespaced_pod(name, ns.name, grace_period_seconds=0)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
 @dataclass
 class Isolation:
     ns: Namespace
@@ -61,12 +82,7 @@ class Isolation:
             self.ns.apply("day2/new-pod", name=name, node=self.far, labels=labels, probe=json.dumps(probe))
 
     def delete_pods(self, *names: str) -> None:
-        for name in names:
-            try:
-                self.ns.core.delete_namespaced_pod(name, self.ns.name, grace_period_seconds=0)
-            except client.ApiException as exc:
-                if exc.status != 404:
-                    raise
+        delete_now(self.ns, *names)
 
     def pod_ip_when_shown(self, name: str, timeout_s: float) -> tuple[str, float]:
         """Watch the pod until the API shows its IP: (IP, epoch seconds it was seen)."""
@@ -119,14 +135,7 @@ class UdpChurn:
         return self.ns.service(name).spec.cluster_ip
 
     def wait_ready(self, *names: str, timeout_s: float = 180) -> float:
-        """Wait until every named pod is Ready; epoch seconds when that was seen."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            ready = {p.name for p in self.ns.pods("churn") if p.ready}
-            if set(names) <= ready:
-                return time.time()
-            time.sleep(0.2)
-        raise ClusterError(f"pods {', '.join(names)} in {self.ns.name} not Ready within {timeout_s:.0f} s")
+        return wait_named_ready(self.ns, "churn", names, timeout_s)
 
     def delete_pod(self, name: str) -> None:
         self.ns.core.delete_namespaced_pod(name, self.ns.name)
@@ -270,10 +279,10 @@ class AgentRestartWorld:
         targets = [WatchTarget(f"{self.cluster_ip}:8080/hostname", "TCP", True),
                    WatchTarget(f"{self.guarded_ip}:8080/hostname", "TCP", False)]
         loops = [
-            threading.Thread(daemon=True, target=_into, args=(box, "hold", lambda: timeline.hold_connection(
+            threading.Thread(daemon=True, target=keep_result, args=(box, "hold", lambda: timeline.hold_connection(
                 self.ns.executor("holder", "client"), f"{self.backend_ip}:8080", stop, interval_s=0.1,
                 stall_s=stall_mark_s, max_s=loop_limit_s, ready=held))),
-            threading.Thread(daemon=True, target=_into, args=(box, "watch", lambda: timeline.watch(
+            threading.Thread(daemon=True, target=keep_result, args=(box, "watch", lambda: timeline.watch(
                 self.ns.executor("prober", "client"), targets, interval_s=0.1, timeout_s=probe_timeout_s,
                 hold=10**9, deadline_s=loop_limit_s, ready=probing, stop_file=stop))),   # hold: never ends by itself
         ]
@@ -301,7 +310,7 @@ class AgentRestartWorld:
                            watched.samples[1] if watched else [], box.get("watch_error", ""))
 
 
-def _into(box: dict, key: str, run: Callable[[], object]) -> None:
+def keep_result(box: dict, key: str, run: Callable[[], object]) -> None:
     """Run a loop on a thread and keep its result, or what broke it, for the caller."""
     try:
         box[key] = run()
