@@ -16,17 +16,30 @@ on worker2 as $agent_namespace and $agent_pod).
 
 graceful: one client on worker; each scenario makes its own draining backends and Service
 (suites/day2/test_graceful_termination.py). Breakages with `world: graceful` apply here ($ns,
-$client_ip, $client_node)."""
+$client_ip, $client_node).
+
+same-node: a client and a backend on each worker behind a PreferSameNode ClusterIP. Breakages with
+`world: same-node` apply here ($cluster_ip, $worker_backend_ip, $worker2_backend_ip).
+
+source-ranges: a backend on worker2 behind two MetalLB LoadBalancers, one admitting only the run's
+outside client, and a second outside client. Breakages with `world: source-ranges` apply here
+($ranged_ip, $open_ip, $backend_ip, $listed_ip, $other_ip)."""
 from __future__ import annotations
 
 import pytest
 from day2_checks import AgentRestartWorld, Isolation, UdpChurn
 from graceful_checks import GracefulWorld
+from traffic_checks import SameNodeWorld, SourceRangesWorld
 
+from cnimatrix.addons.catalog import ServiceRef
+from cnimatrix.addons.install import wait_address
 from cnimatrix.cluster.roles import by_role
 from cnimatrix.day2 import restart
 from cnimatrix.probe import timeline
+from cnimatrix.testkit import outside
+from cnimatrix.testkit.cells import node_id
 from fixtures.cluster import apply_requested_breakage
+from fixtures.outside import address_of
 
 SERVER_LABELS = "{role: server, isolate: none}"
 
@@ -109,3 +122,39 @@ def graceful_world(request, cluster, make_namespace) -> GracefulWorld:
     ns, near, far = one_client_world(request, cluster, make_namespace, "day2-graceful", "client", world="graceful")
     return GracefulWorld(ns, near, far, far_ip=cluster.node_roles()[0][far])
 
+
+@pytest.fixture(scope="package")
+def same_node_world(request, cluster, make_namespace) -> SameNodeWorld:
+    workers = placement(cluster)
+    ns = make_namespace("day2-same-node")
+    ns.wait_default_service_account()
+    for node in workers:
+        ns.apply("common/client", name=f"client-{node_id(node)}", node=node)
+        ns.apply("day2/netexec", name=f"sn-{node_id(node)}", node=node, labels="{same-node: backend}")
+    ns.apply("day2/same-node-service", name="same-node")
+    clients = {p.node: p.name for p in ns.wait_pods_ready("app=client", 2, timeout_s=180)}
+    backends = ns.wait_pods_ready("same-node=backend", 2, timeout_s=180)
+    env = SameNodeWorld(ns, "same-node", ns.service("same-node").spec.cluster_ip, clients, {p.name: p.node for p in backends})
+    ips = {f"{node_id(p.node)}_backend_ip": p.ip for p in backends}
+    apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "cluster_ip": env.cluster_ip, **ips}, world="same-node")
+    return env
+
+
+@pytest.fixture(scope="package")
+def source_ranges_world(request, cluster, make_namespace, addons, outside_client) -> SourceRangesWorld:
+    _, far = placement(cluster)
+    ns = make_namespace("day2-ranges")
+    ns.wait_default_service_account()
+    ns.apply("day2/netexec", name="lb-backend", node=far, labels="{source-ranges: backend}")
+    backend = ns.wait_pods_ready("source-ranges=backend", 1, timeout_s=180)[0]
+    other = outside.start(cluster.name, f"{cluster.name}-control-plane", "day2-other-outside")
+    try:
+        listed_ip, other_ip = address_of(outside_client), address_of(other)
+        ns.apply("day2/source-range-services", allowed=f"{listed_ip}/32")
+        (ranged_ip, _), (open_ip, _) = (wait_address(cluster, ServiceRef(ns.name, name)) for name in ("ranged", "open"))
+        apply_requested_breakage(request, "day2", cluster, {"ns": ns.name, "ranged_ip": ranged_ip, "open_ip": open_ip,
+                                                            "backend_ip": backend.ip, "listed_ip": listed_ip, "other_ip": other_ip},
+                                 world="source-ranges")
+        yield SourceRangesWorld(ns, outside_client, other, listed_ip, other_ip, ranged_ip, open_ip)
+    finally:
+        outside.stop(other)
