@@ -39,7 +39,7 @@ def test_inflight_request_completes_while_backend_terminates(graceful_world: Gra
     try:
         service_ip = env.cluster_ip(group, group)
         env.wait_ready(*backends)
-        if not wait_for(lambda: env.reach(f"{service_ip}:8080/hostname"), deadline("steady"), interval_s=0.5):
+        if not wait_for(lambda: env.reach(f"{service_ip}:8080/hostname"), deadline("change"), interval_s=0.5):   # a new Service
             pytest.fail(f"the ClusterIP {service_ip}:8080 never answered before the request: nothing proven", pytrace=False)
         seen = env.in_flight(service_ip, backends, WORK_S, accept_within_s=WORK_S / 2)
     finally:
@@ -69,7 +69,7 @@ def test_local_nodeport_answers_from_its_terminating_endpoint(graceful_world: Gr
         what = f"outside -> {node_id(env.far)} {env.far_ip}:{port}"
         env.wait_ready(local, remote)
         expect(record, "local-ready", lambda: http(outside_client, [target] * PROBES, timeout_s=2.0), reaches_each_of({local}),
-               timeout="steady", stable=2, what=f"{what} before the delete")
+               timeout="change", stable=2, what=f"{what} before the delete")   # a new Service: its rules may lag
         env.ns.core.delete_namespaced_pod(local, env.ns.name)   # drains FALLBACK_DRAIN_S
         if not wait_for(lambda: env.endpoint_draining(group, local), deadline("change"), interval_s=0.5):
             pytest.fail(f"the EndpointSlice never showed {local} serving and terminating: nothing proven", pytrace=False)
