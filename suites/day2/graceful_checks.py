@@ -60,7 +60,7 @@ class GracefulWorld:
         """Send one request through the ClusterIP that keeps its backend busy `work_s`; once a
         backend's log shows it, delete that backend (it drains), then wait for the answer."""
         marker = f"inflight-{token()}"
-        target = f"{service_ip}:8080/shell?cmd=echo%20{marker}%3Bsleep%20{work_s:g}%3Bhostname"
+        target = f"{service_ip}:8080/shell?cmd=echo%20{marker}%3Bsleep%20{work_s:g}%3Bcat%20/etc/hostname"   # /etc/hostname: the pod's name, kubelet-mounted in every image
         box: dict = {}
         started = time.monotonic()
         executor = self.ns.executor("client", "client")   # its own API client: the main thread probes too
