@@ -92,7 +92,7 @@ def source_ranges_text(seen: SourceRanges | None) -> str:
     listed, other = seen.listed, seen.other
     if other.answered:
         return f"other admitted {other.answered}/{other.attempts} (listed {listed.answered}/{listed.attempts})"
-    how = "refused" if other.refused and not other.timed_out else "dropped" if not other.refused else "dropped or refused"
+    how = {(True, False): "refused", (False, True): "dropped"}.get((bool(other.refused), bool(other.timed_out)), "kept out")
     return f"listed {listed.answered}/{listed.attempts}, other {how} 0/{other.attempts}"
 
 
