@@ -129,8 +129,9 @@ def install_order(addons: list[Addon] | None = None) -> list[Addon]:
     return ordered
 
 
-# The suites whose fixtures install the add-ons: a run without them needs none of their images.
-SUITES_WITH_ADDONS = ("ingress", "gateway")
+# The suites whose fixtures install the add-ons: a run without them needs none of their images
+# (day2: its loadBalancerSourceRanges scenario needs MetalLB's addresses).
+SUITES_WITH_ADDONS = ("ingress", "gateway", "day2")
 
 
 def all_images() -> tuple[str, ...]:

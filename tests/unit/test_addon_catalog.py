@@ -129,6 +129,7 @@ def test_every_add_on_image_has_an_offline_build_step():
     from cnimatrix.images.__main__ import cni_steps
     assert "addon-images" in cni_steps(steps, ["flannel"])
     assert "addon-images" in cni_steps(steps, ["flannel"], ["dns", "gateway"])
+    assert "addon-images" in cni_steps(steps, ["flannel"], ["day2"])   # its source-ranges scenario uses MetalLB
     # A run of suites that install no add-on (make test's end-to-end run) builds none of their images.
     assert not {"traefik", "metallb", "echo-basic", "addon-images"} & cni_steps(steps, ["flannel"], ["service", "dns", "netpol"])
 
