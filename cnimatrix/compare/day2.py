@@ -13,6 +13,7 @@ from cnimatrix.results.metrics import (AgentRestart, Day2Metrics, InFlightReques
 
 DIRECTIONS = ("ingress", "egress")
 CHANGES = ("backend-deleted", "endpoint-replaced", "service-recreated")
+UDP_CASES = CHANGES + tuple(f"nodeport-{c}" for c in CHANGES)   # a client pod to a ClusterIP, then outside to a NodePort
 MISSING = "—"
 
 
@@ -101,7 +102,7 @@ def rows(metrics: Sequence[Day2Metrics | None]) -> list[tuple[str, list[str]]]:
     blocks = [m or Day2Metrics() for m in metrics]
     out = [(f"startup isolation, {d}", [startup_text((b.startup_isolation or {}).get(d)) for b in blocks]) for d in DIRECTIONS]
     out.append(("label change to deny", [_seconds(b.label_time_to_deny_s) for b in blocks]))
-    out += [(f"UDP staleness, {c}", [staleness_text((b.udp_staleness or {}).get(c)) for b in blocks]) for c in CHANGES]
+    out += [(f"UDP staleness, {c}", [staleness_text((b.udp_staleness or {}).get(c)) for b in blocks]) for c in UDP_CASES]
     restarts = [restart_texts(b.agent_restart) for b in blocks]
     out += [(f"agent restart, {what}", [texts[i] for texts in restarts])
             for i, what in enumerate(("established TCP", "new connections", "denied ingress"))]
@@ -125,7 +126,8 @@ def section(columns: Sequence[str], metrics: Sequence[Day2Metrics | None]) -> li
 
 NOTE = ("Startup isolation: probes on a new pod's denied path from its first instant (window: first probe to the last "
         "one answered). Label change: seconds until a relabelled running pod was denied. UDP staleness: seconds until "
-        "one client socket was answered by live backends alone after the change. Agent restart: the CNI agent pod on "
+        "one client socket was answered by live backends alone after the change (nodeport-: from the outside client to a "
+        "NodePort on worker, the backends on worker2). Agent restart: the CNI agent pod on "
         "worker2 deleted; an established connection's fate and longest gap, new connections' longest outage, denied "
         "connections admitted meanwhile. In-flight request: a slow request whose backend was deleted (draining) while it "
         "worked. eTP Local: new connections through the node whose only endpoint was terminating, answered by it "

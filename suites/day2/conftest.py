@@ -5,8 +5,12 @@ isolation: a prober and an open server on worker, two pods already guarded by de
 new pod the moment its IP is known. Breakages with `world: isolation` apply here (their placeholders
 name the guarded pods).
 
-udp_churn: one UDP client on worker; each scenario makes its own backends and Service. Breakages
-with `world: udp-churn` apply here ($client_ip, $client_node).
+udp_churn: one UDP client on worker; each scenario makes its own backends (on worker2) and Service.
+Breakages with `world: udp-churn` apply here ($client_ip, $client_node).
+
+udp_nodeport: the same namespace reached from the run's outside client through a NodePort on worker's
+address (suites/day2/churn_checks.py says why that node). Breakages with `world: udp-nodeport` apply
+here ($outside_ip, $nodeport_node, $nodeport_ip).
 
 agent_restart: two clients on worker (one holds a connection, one probes new ones), a server on
 worker2 behind a ClusterIP, and a pod on worker2 under the deny-all ingress policy; the CNI agent
@@ -27,7 +31,8 @@ outside client, and a second outside client. Breakages with `world: source-range
 from __future__ import annotations
 
 import pytest
-from day2_checks import AgentRestartWorld, Isolation, UdpChurn
+from churn_checks import UdpChurn, UdpVia
+from day2_checks import AgentRestartWorld, Isolation
 from graceful_checks import GracefulWorld
 from traffic_checks import SameNodeWorld, SourceRangesWorld
 
@@ -91,6 +96,15 @@ def one_client_world(request, cluster, make_namespace, purpose: str, client: str
 def udp_churn(request, cluster, make_namespace) -> UdpChurn:
     ns, near, far = one_client_world(request, cluster, make_namespace, "day2-udp", "udp-client", world="udp-churn")
     return UdpChurn(ns, cluster, near, far)
+
+
+@pytest.fixture(scope="package")
+def udp_nodeport(request, cluster, udp_churn, outside_client) -> UdpVia:
+    node_ip = cluster.node_roles()[0][udp_churn.near]
+    apply_requested_breakage(request, "day2", cluster, {"ns": udp_churn.ns.name, "outside_ip": address_of(outside_client),
+                                                        "nodeport_node": udp_churn.near, "nodeport_ip": node_ip},
+                             world="udp-nodeport")
+    return UdpVia(udp_churn, outside_client, node_ip)
 
 
 @pytest.fixture(scope="package")

@@ -1,11 +1,10 @@
 """What observes the cluster for the day-2 scenarios: pods made for one scenario, the moment a new
-pod's IP shows, an init container's attempts, a UDP stream watched live, conntrack entries, and a
-CNI agent pod restarted under traffic."""
+pod's IP shows, an init container's attempts, and a CNI agent pod restarted under traffic (the UDP
+churn world is in churn_checks.py)."""
 from __future__ import annotations
 
 import json
 import secrets
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +20,6 @@ from cnimatrix.probe import timeline
 from cnimatrix.probe.executors import PodExecutor
 from cnimatrix.probe.probes import many
 from cnimatrix.probe.timeline import Exchange, Sample, Watch, WatchTarget
-from cnimatrix.probe.udp_stream import Stream, run_stream
 from fixtures.workloads import Namespace, pod_ready
 
 UDP_PORT = 8081
@@ -117,84 +115,6 @@ def watching(executor: PodExecutor, targets: list[WatchTarget], **kwargs):
         yield box
     finally:
         thread.join(kwargs.get("deadline_s", 30) + 60)
-
-
-@dataclass
-class UdpChurn:
-    ns: Namespace
-    cluster: object
-    near: str            # the client's node: where its conntrack entry lives
-    far: str             # the backends' node
-
-    def backend(self, name: str, group: str) -> None:
-        self.ns.apply("day2/netexec", name=name, node=self.far, labels=f"{{churn: {group}}}")
-
-    def service(self, name: str, group: str, cluster_ip: str = "") -> str:
-        """Create the Service (an explicit ClusterIP reuses it) and return its ClusterIP."""
-        self.ns.apply("day2/udp-service", name=name, selector=group, cluster_ip=cluster_ip)
-        return self.ns.service(name).spec.cluster_ip
-
-    def wait_ready(self, *names: str, timeout_s: float = 180) -> float:
-        return wait_named_ready(self.ns, "churn", names, timeout_s)
-
-    def delete_pod(self, name: str) -> None:
-        self.ns.core.delete_namespaced_pod(name, self.ns.name)
-
-    def delete_service(self, name: str, timeout_s: float = 60) -> None:
-        """Delete it and wait until the API no longer has it."""
-        self.ns.core.delete_namespaced_service(name, self.ns.name)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                self.ns.service(name)
-            except client.ApiException as exc:
-                if exc.status == 404:
-                    return
-                raise
-            time.sleep(0.1)
-        raise ClusterError(f"Service {self.ns.name}/{name} still there {timeout_s:.0f} s after its deletion")
-
-    def recreate_service(self, name: str, group: str, cluster_ip: str, timeout_s: float = 30) -> tuple[float, int]:
-        """Create it again at `cluster_ip`; the address may stay allocated a moment after the
-        deletion, so a refusal naming the allocation is retried until `timeout_s`. Returns (epoch
-        seconds it was accepted, refusals before that)."""
-        deadline, refused = time.monotonic() + timeout_s, 0
-        while True:
-            try:
-                self.service(name, group, cluster_ip)
-                return time.time(), refused
-            except ClusterError as exc:
-                if "allocated" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                refused += 1
-                time.sleep(0.2)
-
-    @contextmanager
-    def streaming(self, cluster_ip: str, max_s: float):
-        """One UDP socket sending to the Service from the client while the block runs; yields the
-        Stream as it fills."""
-        stop, box = f"/tmp/cnimatrix-udp-{token()}", Stream([], None)
-        thread = threading.Thread(daemon=True, target=run_stream, args=(self.ns.executor("udp-client", "client"),
-                                                                          f"{cluster_ip}:{UDP_PORT}", stop, box),
-                                  kwargs={"max_s": max_s})
-        thread.start()
-        try:
-            yield box
-        finally:
-            self.ns.executor("udp-client").sh(f"touch {stop}", timeout_s=30)
-            thread.join(60)
-
-    def conntrack(self, cluster_ip: str) -> list[str]:
-        """The client node's conntrack entries for the ClusterIP (kind nodes carry conntrack), or
-        why there are none to show."""
-        if not getattr(self.cluster, "kind_nodes", False):
-            return ["no node access on a cluster cnimatrix did not create: see the CNI's diagnostics"]
-        proc = subprocess.run(["docker", "exec", self.near, "conntrack", "-L", "-p", "udp", "--orig-dst", cluster_ip],
-                              capture_output=True, text=True, timeout=60)
-        lines = [line for line in proc.stdout.splitlines() if line.strip()][:20]
-        if proc.returncode != 0 and not lines:
-            return [f"conntrack -L failed: {proc.stderr.strip()[:200]}"]
-        return lines or ["no entry (a CNI that translates Services in eBPF keeps its own table: see its diagnostics)"]
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, interval_s: float = 0.1) -> bool:

@@ -1,14 +1,17 @@
-"""Service churn over UDP (issue 28, item 3, first part). One client socket sends to a ClusterIP
+"""Service churn over UDP (issue 28, item 3, first part). One client socket sends to a Service
 every 100 ms from the same source port, so its datagrams follow one conntrack entry; then the
 Service's backends change. Each case reports how long until only live backends answered (the
-staleness) and fails beyond the bound, with the client node's conntrack entries as evidence.
+staleness) and fails beyond the bound, with the translating node's conntrack entries as evidence.
+Each change runs two ways (churn_checks.UdpVia): from a client pod to the ClusterIP, and from the
+outside client to a NodePort on the node without the backends (cases named nodeport-<change>).
 cnimatrix.day2.churn holds the judgement; the figures go to metrics.day2.udp_staleness."""
 from __future__ import annotations
 
 import time
 
 import pytest
-from day2_checks import UdpChurn, token, wait_for
+from churn_checks import UdpPath, UdpVia
+from day2_checks import token, wait_for
 
 from cnimatrix.day2 import churn
 from cnimatrix.probe.udp_stream import Stream
@@ -30,45 +33,44 @@ def current_backend(box: Stream) -> str:
     return next(d.reply for d in reversed(box.datagrams) if d.answered)
 
 
-def judge_case(request, record, env: UdpChurn, case: str, box: Stream, live: set[str], changed_at: float, cluster_ip: str,
+def judge_case(request, record, via: UdpVia, case: str, box: Stream, live: set[str], changed_at: float, path: UdpPath,
                watched_s: float) -> None:
     seen = churn.staleness(list(box.datagrams), live, changed_at)
     figures = {**seen.to_dict(), "bound_s": churn.STALENESS_BOUND_S}
     record.metrics["staleness"] = figures
     run_metrics(request, "day2").setdefault("udp_staleness", {})[case] = figures
-    ok, reason = churn.reaches_live_within(churn.STALENESS_BOUND_S, f"{case} ({cluster_ip}, client port {box.source_port})")(seen)
+    ok, reason = churn.reaches_live_within(churn.STALENESS_BOUND_S, f"{case} ({path.what}, client port {box.source_port})")(seen)
     if not ok:
-        record.metrics["conntrack"] = env.conntrack(cluster_ip)
-        reason += "; conntrack on the client's node: " + " | ".join(record.metrics["conntrack"][:3])
+        record.metrics["conntrack"] = via.conntrack(path)
+        reason += f"; conntrack on {path.node}: " + " | ".join(record.metrics["conntrack"][:3])
         starved = churn.starved(list(box.datagrams), changed_at, watched_s, STREAM_INTERVAL_S)
         reason = f"{starved}; {reason}" if starved else reason
     assert ok, reason
 
 
-def churn_case(request, record, env: UdpChurn, case: str, cluster_ip: str, change) -> None:
-    """Stream to the Service; once it answered BASELINE datagrams, `change(backend answering)`
+def churn_case(request, record, via: UdpVia, change_name: str, path: UdpPath, change) -> None:
+    """Stream to the Service along `path`; once it answered BASELINE datagrams, `change(backend answering)`
     returns (live backends, epoch seconds the change is judged from); then wait until only live
     backends answer and stay so (churn.HOLD in a row) or the bound passes, and judge."""
-    started = time.monotonic()
-    with env.streaming(cluster_ip, STREAM_MAX_S) as box:
+    started, case = time.monotonic(), via.case(change_name)
+    with via.streaming(path, STREAM_MAX_S) as box:
         if not wait_for(lambda: answered(box) >= BASELINE, deadline("steady")):
-            pytest.fail(f"the UDP Service {cluster_ip} answered {answered(box)}/{len(box.datagrams)} datagrams before any "
+            pytest.fail(f"the UDP Service ({path.what}) answered {answered(box)}/{len(box.datagrams)} datagrams before any "
                         f"change{': ' + box.error if box.error else ''}", pytrace=False)
         live, changed_at = change(current_backend(box))
         wait_for(lambda: churn.settled(list(box.datagrams), live, changed_at),
                  max(0.0, changed_at + churn.STALENESS_BOUND_S + 2 - time.time()))
         watched_s = time.time() - changed_at
     record.waited(time.monotonic() - started, len(box.datagrams))
-    judge_case(request, record, env, case, box, live, changed_at, cluster_ip, watched_s)
+    judge_case(request, record, via, case, box, live, changed_at, path, watched_s)
 
 
-@pytest.mark.title("UDP churn: a client keeps reaching a live backend after the one it was talking to is deleted")
-def test_udp_backend_deleted(udp_churn, record, request):
-    env, group = udp_churn, f"del-{token()}"
+def backend_deleted(request, record, via: UdpVia) -> None:
+    env, group = via.env, f"del-{token()}"
     backends = [f"{group}-a", f"{group}-b"]
     for name in backends:
         env.backend(name, group)
-    cluster_ip = env.service(group, group)
+    path = via.create(group, group)
     env.wait_ready(*backends)
 
     def change(talking_to: str):
@@ -76,15 +78,14 @@ def test_udp_backend_deleted(udp_churn, record, request):
         env.delete_pod(talking_to)
         return set(backends) - {talking_to}, changed_at
 
-    churn_case(request, record, env, "backend-deleted", cluster_ip, change)
+    churn_case(request, record, via, "backend-deleted", path, change)
 
 
-@pytest.mark.title("UDP churn: a client reaches the new backend after the Service's only endpoint is replaced")
-def test_udp_endpoint_replaced(udp_churn, record, request):
-    env, group = udp_churn, f"rep-{token()}"
+def endpoint_replaced(request, record, via: UdpVia) -> None:
+    env, group = via.env, f"rep-{token()}"
     old, new = f"{group}-old", f"{group}-new"
     env.backend(old, group)
-    cluster_ip = env.service(group, group)
+    path = via.create(group, group)
     env.wait_ready(old)
 
     def change(talking_to: str):   # judged from when the replacement is Ready: before that the Service has no endpoint
@@ -95,22 +96,51 @@ def test_udp_endpoint_replaced(udp_churn, record, request):
         record.metrics["replacement_ready_after_s"] = round(ready_at - deleted_at, 3)
         return {new}, ready_at
 
-    churn_case(request, record, env, "endpoint-replaced", cluster_ip, change)
+    churn_case(request, record, via, "endpoint-replaced", path, change)
 
 
-@pytest.mark.title("UDP churn: a client reaches the new backend after its Service is deleted and recreated at the same ClusterIP")
-def test_udp_service_recreated(udp_churn, record, request):
-    env, group = udp_churn, f"rec-{token()}"
+def service_recreated(request, record, via: UdpVia) -> None:
+    env, group = via.env, f"rec-{token()}"
     old, new = f"{group}-a", f"{group}-b"
     env.backend(old, f"{group}-a")
     env.backend(new, f"{group}-b")
-    cluster_ip = env.service(group, f"{group}-a")
+    path = via.create(group, f"{group}-a")
     env.wait_ready(old, new)
 
     def change(talking_to: str):   # the old backend stays up: a stale entry shows as its answers
         env.delete_service(group)
-        recreated_at, refused = env.recreate_service(group, f"{group}-b", cluster_ip)
+        recreated_at, refused = via.recreate(group, f"{group}-b", like=path)
         record.metrics["recreate_refusals"] = refused
         return {new}, recreated_at
 
-    churn_case(request, record, env, "service-recreated", cluster_ip, change)
+    churn_case(request, record, via, "service-recreated", path, change)
+
+
+@pytest.mark.title("UDP churn: a client keeps reaching a live backend after the one it was talking to is deleted")
+def test_udp_backend_deleted(udp_churn, record, request):
+    backend_deleted(request, record, UdpVia(udp_churn))
+
+
+@pytest.mark.title("UDP churn: a client reaches the new backend after the Service's only endpoint is replaced")
+def test_udp_endpoint_replaced(udp_churn, record, request):
+    endpoint_replaced(request, record, UdpVia(udp_churn))
+
+
+@pytest.mark.title("UDP churn: a client reaches the new backend after its Service is deleted and recreated at the same ClusterIP")
+def test_udp_service_recreated(udp_churn, record, request):
+    service_recreated(request, record, UdpVia(udp_churn))
+
+
+@pytest.mark.title("UDP churn via a NodePort from outside: an outside client keeps reaching a live backend after the one it was talking to is deleted")
+def test_udp_nodeport_backend_deleted(udp_nodeport: UdpVia, record, request):
+    backend_deleted(request, record, udp_nodeport)
+
+
+@pytest.mark.title("UDP churn via a NodePort from outside: an outside client reaches the new backend after the Service's only endpoint is replaced")
+def test_udp_nodeport_endpoint_replaced(udp_nodeport: UdpVia, record, request):
+    endpoint_replaced(request, record, udp_nodeport)
+
+
+@pytest.mark.title("UDP churn via a NodePort from outside: an outside client reaches the new backend after its Service is deleted and recreated with the same nodePort")
+def test_udp_nodeport_service_recreated(udp_nodeport: UdpVia, record, request):
+    service_recreated(request, record, udp_nodeport)

@@ -68,3 +68,18 @@ def test_graceful_and_steering_rows_say_what_held_and_what_did_not():
     assert rows["eTP Local, only endpoint terminating"] == ["answered 15/15 by it", "0/20 answered by it, 20 failed", "—"]
     assert rows["trafficDistribution PreferSameNode"] == ["same node 42/42", "same node 12/21 (9 other node)", "—"]
     assert rows["loadBalancerSourceRanges"] == ["listed 5/5, other dropped 0/5", "other admitted 5/5 (listed 5/5)", "—"]
+
+
+def test_nodeport_cases_have_rows_of_their_own_beside_the_clusterip_ones():
+    seen = {"settled_s": 0.4, "stale": 0, "silent": 3, "bound_s": 10.0}
+    stuck = {"settled_s": None, "stale": 118, "silent": 0, "bound_s": 10.0}
+    block = RunMetrics.from_dict({"day2": {"udp_staleness": {"backend-deleted": seen, "nodeport-backend-deleted": stuck,
+                                                             "nodeport-service-recreated": seen}}}).day2
+    rows = day2.rows([block, metrics(True)])
+    names = [name for name, _ in rows if name.startswith("UDP staleness")]
+    assert names == [f"UDP staleness, {c}" for c in day2.CHANGES] + [f"UDP staleness, nodeport-{c}" for c in day2.CHANGES]
+    rows = dict(rows)
+    assert rows["UDP staleness, backend-deleted"] == ["0.40 s", "1.20 s"]
+    assert rows["UDP staleness, nodeport-backend-deleted"] == ["never (bound 10 s, 118 stale, 0 unanswered)", "—"]
+    assert rows["UDP staleness, nodeport-service-recreated"] == ["0.40 s", "—"]
+    assert rows["UDP staleness, nodeport-endpoint-replaced"] == ["—", "—"]

@@ -151,7 +151,8 @@ class Day2Metrics(Record):
         "Seconds from the label patch that brought a running pod under a deny policy until every probe to it was denied (null: never).",
         nullable=True)
     udp_staleness: dict[str, UdpStaleness] | None = fact(
-        "Change (backend-deleted, endpoint-replaced, service-recreated) -> what one UDP client socket saw.")
+        "Case -> what one UDP client socket saw: the change (backend-deleted, endpoint-replaced, service-recreated) from a "
+        "pod to a ClusterIP, or prefixed nodeport- from the outside client to a NodePort on a node without the backends.")
     agent_restart: AgentRestart | None = fact("Traffic to a node while its CNI agent pod restarts.")
     inflight_request: InFlightRequest | None = fact("A request in flight while its backend terminates.")
     terminating_fallback: TerminatingFallback | None = fact(
@@ -168,7 +169,8 @@ class Day2TestMetrics(TestMetrics):
     open_twin: StartupWindow | None = fact("The same probes on a path no policy covers (the positive twin).")
     time_to_deny_s: float | None = fact("Seconds from the label patch until the deny held.", nullable=True)
     staleness: UdpStaleness | None = fact("What the UDP client saw around the change.")
-    conntrack: list[str] | None = fact("The client node's conntrack entries for the ClusterIP when the check failed.")
+    conntrack: list[str] | None = fact("The translating node's conntrack entries for the Service's address and port when the "
+                                       "check failed (the client's node for a ClusterIP, the node sent to for a NodePort).")
     agent_restart: AgentRestart | None = fact("The agent restart and the part of it this test judges.")
     inflight_request: InFlightRequest | None = fact("The in-flight request and its backend's deletion.")
     terminating_fallback: TerminatingFallback | None = fact("New connections while the node's only local endpoint drained.")
