@@ -117,3 +117,23 @@ def test_a_connection_never_made_times_out_at_the_limit(servers):
             filler.close()
     assert outcome is Outcome.TIMEOUT and f"timed out after {LIMIT_S:g} s" in reply
     assert LIMIT_S <= took < LIMIT_S + 5
+
+
+def test_the_watch_loop_reads_an_answer_that_came_while_it_was_stopped(servers):
+    """The 100 ms watch (timeline._WATCH) judges its deadlines after reading too: a watcher
+    descheduled past its limit must not call an admitted packet's answer a timeout."""
+    from cnimatrix.probe import timeline
+    from cnimatrix.probe.timeline import WatchTarget, parse_watch
+
+    server = Server(delay_s=0.0).serve()
+    servers.append(server)
+    script = timeline.watch_script([WatchTarget(f"{server.target}/hostname", "TCP", True)], interval_s=0.1,
+                                   timeout_s=0.5, hold=3, deadline_s=10)
+    proc = subprocess.Popen(["sh", "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert server.accepted.wait(10)
+    os.killpg(proc.pid, signal.SIGSTOP)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGCONT)
+    out, _ = proc.communicate(timeout=30)
+    (samples,) = parse_watch(out, 1).samples
+    assert samples and all(s.outcome is Outcome.OK for s in samples), [s.outcome for s in samples]
