@@ -83,9 +83,7 @@ class GracefulWorld:
 
     def endpoint_draining(self, service: str, pod: str) -> bool:
         """Whether the Service's EndpointSlices show the pod's endpoint serving and terminating."""
-        slices = client.DiscoveryV1Api(self.ns.api).list_namespaced_endpoint_slice(
-            self.ns.name, label_selector=f"kubernetes.io/service-name={service}").items
-        for endpoint in (e for s in slices for e in (s.endpoints or [])):
+        for endpoint in self.ns.endpoints(service):
             if endpoint.target_ref is not None and endpoint.target_ref.name == pod:
                 conditions = endpoint.conditions
                 return conditions is not None and bool(conditions.serving) and bool(conditions.terminating)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubernetes import client
 
 from cnimatrix.day2.same_node import SameNodeCell
 from cnimatrix.day2.source_ranges import RangeCell
@@ -25,10 +24,8 @@ class SameNodeWorld:
 
     def node_hints(self) -> dict[str, list[str]]:
         """Endpoint (pod) -> the nodes its EndpointSlice hints it for (empty: no hint)."""
-        slices = client.DiscoveryV1Api(self.ns.api).list_namespaced_endpoint_slice(
-            self.ns.name, label_selector=f"kubernetes.io/service-name={self.service}").items
         return {e.target_ref.name: [n.name for n in ((e.hints.for_nodes if e.hints else None) or [])]
-                for s in slices for e in (s.endpoints or []) if e.target_ref is not None}
+                for e in self.ns.endpoints(self.service) if e.target_ref is not None}
 
     def hinted_for_own_node(self) -> bool:
         hints = self.node_hints()
