@@ -16,6 +16,8 @@ from cnimatrix.compare.render_md import escape, table
 from cnimatrix.docgen import DOCS_DIR, REPO_ROOT, generated_header
 from cnimatrix.docgen.figures import Record, extras, flat, host_load, number, seconds
 from cnimatrix.docgen.perf_table import perf_section
+from cnimatrix.perf.agreement import Pair
+from cnimatrix.perf.agreement import table as agreement_table
 
 DOC = DOCS_DIR / "measurements.md"
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -161,6 +163,17 @@ def other_records(records: Sequence[Record]) -> list[str]:
     return lines
 
 
+def agreement_section(records: Sequence[Record]) -> list[str]:
+    """Each record: how it was made, the tally, then every ratio of both runs side by side."""
+    lines: list[str] = []
+    for r in records:
+        found = [Pair(*key.split("/", 1), *sides) for key, sides in (r.get("pairs") or {}).items()]
+        counts = ", ".join(f"{n} {k}" for k, n in sorted((r.get("counts") or {}).items()))
+        lines += [f"**{escape(str(r.get('cni', '')))}**: {escape(str(r.get('source', '')))}. {counts}.", "",
+                  agreement_table(found, tuple(r.get("runs") or ("run a", "run b"))), ""]
+    return lines
+
+
 SECTIONS: dict[str, tuple[str, str, Callable[[Sequence[Record]], list[str]]]] = {
     "images.jsonl": ("Image builds", "`make images` (or `python -m cnimatrix.images`) timed by hand, cold and warm; "
                      "cold means empty Go module/build caches and state folder (bench/README.md says how).", images_section),
@@ -174,6 +187,9 @@ SECTIONS: dict[str, tuple[str, str, Callable[[Sequence[Record]], list[str]]]] = 
                    "the CNI divided by the same figure between hostNetwork pods, measured right before it, repetition by "
                    "repetition; shown as median (min–max) over the repetitions. Above 1 is better for throughput, worse "
                    "for latency and jitter. Read the spread and the load before the median.", perf_section),
+    "perf_agreement.jsonl": ("Performance: two runs held against each other", "`bench/perf_agree.py A B --record`: "
+                             "every datapath ratio both runs measured, 95% interval against 95% interval "
+                             "(cnimatrix/perf/agreement.py); they agree when the intervals overlap.", agreement_section),
     "runs.jsonl": ("Whole runs: time per CNI and where it went", "`bench/run_record.py` after a run: wall time, "
                    "each suite's share of metrics.timeline, verdicts, and how many NetworkPolicy cases ran at once.",
                    runs_section),

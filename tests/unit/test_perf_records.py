@@ -82,3 +82,16 @@ def test_perf_record_keeps_a_noisy_quiet_host_run_with_its_marks_and_refuses_one
     with pytest.raises(record.NotQuiet, match="no load samples"):
         record.line(summary, "src", quiet_host=True)
     assert record.line(summary, "src")["datapath_load"] is None   # not claimed quiet: recorded as it is
+
+
+def test_an_agreement_record_shows_both_runs_ratio_by_ratio():
+    from cnimatrix.docgen.measurements import agreement_section
+    near = {"median": 0.9, "ci95": {"low": 0.85, "high": 0.95}, "marks": []}
+    far = {"median": 1.5, "ci95": {"low": 1.4, "high": 1.6}, "marks": [{"kind": "suspect", "reason": "moved"}]}
+    record = {"cni": "calico", "source": "two quiet runs", "runs": ["t1", "t2"], "counts": {"agree": 1, "disagree": 1},
+              "pairs": {"cluster-ip/tcp_1_gbps": [near, near], "node-port/rr_p50_us": [near, far]}}
+    text = "\n".join(agreement_section([record]))
+    assert "**calico**: two quiet runs. 1 agree, 1 disagree." in text
+    assert "| route | ratio | t1 | t2 | verdict | marks |" in text
+    assert "| cluster-ip | tcp_1_gbps | 0.900 [0.850, 0.950] | 0.900 [0.850, 0.950] | agree |  |" in text
+    assert "| node-port | rr_p50_us | 0.900 [0.850, 0.950] | 1.500 [1.400, 1.600] | disagree | b: suspect |" in text
