@@ -22,27 +22,17 @@ done
 wait
 """
 
-# curl exit codes: 6 name not resolved, 7 could not connect, 28 timed out. curl 7.88 hides the
-# errno behind 7; a bare connect names it (refused, no route).
-_HTTP_PROBE = r"""
-  body=$(curl -sS --max-time {timeout} --connect-timeout {timeout} "http://$2" 2>&1); rc=$?
-  if [ "$rc" = 7 ]; then
-    hostport=${{2%%/*}}
-    body="$body; $(timeout {timeout} bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${{hostport%:*}}" "${{hostport##*:}}" 2>&1 | tail -n 1)"
-  fi"""
-
 # One datagram through bash's /dev/udp, one read with dd: a reply is the answer, a read error
 # "Connection refused" is the kernel's ICMP port-unreachable, `timeout` (exit 124) is silence.
 _UDP_PROBE = r"""
   body=$(bash -c 'exec 3<>"/dev/udp/$0/$1" && printf "%s" "$2" >&3 && timeout {timeout} dd bs=2048 count=1 status=none <&3' "${{2%:*}}" "${{2##*:}}" {payload} 2>&1); rc=$?"""
 
-HTTP_LOOP = _LOOP_HEAD + _HTTP_PROBE + _LOOP_TAIL
 UDP_LOOP = _LOOP_HEAD + _UDP_PROBE + _LOOP_TAIL
 
 # Many probes at once from one process: non-blocking TCP connects (then an HTTP/1.0 GET) and UDP
 # datagrams, multiplexed with select. Where hundreds of probes share two cores (a NetworkPolicy
 # matrix), a process per probe would starve itself into false timeouts. Lines use the same codes
-# as the curl and /dev/udp loops, so the same classifiers read them.
+# as curl (exit codes 7 connect, 22 HTTP error, 28 timed out) and the /dev/udp loop, so the same classifiers read them.
 # LIMIT bounds the wait for a connection (TCP) or a reply (UDP), what a policy that drops decides.
 # A TCP connection made in time then waits up to LIMIT for each part of the answer: a slow server
 # process is not a denial. Deadlines are judged after reading what arrived: a prober descheduled past LIMIT on a

@@ -137,3 +137,28 @@ def test_the_watch_loop_reads_an_answer_that_came_while_it_was_stopped(servers):
     out, _ = proc.communicate(timeout=30)
     (samples,) = parse_watch(out, 1).samples
     assert samples and all(s.outcome is Outcome.OK for s in samples), [s.outcome for s in samples]
+
+
+class LocalShell:
+    """An Executor whose scripts run here: `http` exactly as a suite calls it, on loopback."""
+    name = "local"
+
+    def sh(self, script: str, timeout_s: float, on_line=None) -> str:
+        return subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=timeout_s).stdout
+
+
+def test_http_sends_every_request_at_once_and_keeps_them_in_order(servers):
+    """`probes.http` runs MUX in one exec: each target's own outcome, in the order asked, a refused
+    port (nothing listening) apart from a silent one."""
+    from cnimatrix.probe.probes import http
+
+    quick, late, silent = (Server(delay_s=d).serve() for d in (0.0, 0.5, None))
+    servers.extend([quick, late, silent])
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    refused = f"127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    targets = [f"{late.target}/hostname"] * 8 + [f"{quick.target}/hostname", f"{silent.target}/x", f"{refused}/x"]
+    results = http(LocalShell(), targets, timeout_s=LIMIT_S)
+    assert [r.outcome for r in results] == [Outcome.OK] * 9 + [Outcome.TIMEOUT, Outcome.REFUSED]
+    assert [r.target for r in results] == targets and results[8].reply == "pod-a"
