@@ -171,19 +171,25 @@ def pytest_configure(config):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Suites with an `alone` test first (those tests first in them), suites run as jobs last.
+    """Suites with an `alone` test first (those tests first in them), suites run as jobs last; each
+    suite's tests stay together.
     Not under `--break`: a negative control's checks run in the order its breakage was written
     for, right after it is applied (an agent a liveness probe restarts repairs it within minutes)."""
     jobs = config.stash.get(jobs_key, None)
     if not config.getoption("--cni") or jobs is None or config.getoption("breakage"):
         return
     with_alone = {suite_of(item) for item in items if item.get_closest_marker(ALONE)}
+    first_of: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first_of.setdefault(suite_of(item), index)
 
-    def rank(indexed: tuple[int, Any]) -> tuple[int, int, int]:
+    def rank(indexed: tuple[int, Any]) -> tuple[int, int, int, int]:
+        # A suite's tests stay together: its package fixtures and namespaces end with its last test
+        # (two suites with alone tests once ran podnet, day2, podnet: podnet's namespace was gone).
         index, item = indexed
         suite = suite_of(item)
         group = 0 if suite in with_alone else 2 if suite in jobs.suites else 1
-        return group, 0 if item.get_closest_marker(ALONE) else 1, index
+        return group, first_of[suite], 0 if item.get_closest_marker(ALONE) else 1, index
 
     items[:] = [item for _, item in sorted(enumerate(items), key=rank)]
 

@@ -136,6 +136,13 @@ def test_alone_suites_first_their_alone_tests_first_job_suites_last():
     assert ordered(items, {"netpol"}) == ["lifecycle", "addresses", "spread", "names", "route", "case-a", "case-b"]
 
 
+def test_two_suites_with_alone_tests_stay_each_in_one_piece():
+    """Each suite's package fixtures and namespaces end after its last test: suites never interleave."""
+    items = [Item("podnet", "addresses"), Item("podnet", "lifecycle", alone=True), Item("day2", "churn"),
+             Item("day2", "restart", alone=True), Item("service", "spread")]
+    assert ordered(items) == ["lifecycle", "addresses", "restart", "churn", "spread"]
+
+
 def test_without_jobs_or_without_a_cni_the_order_stays():
     names = ["addresses", "lifecycle", "case-a", "spread"]
     make = lambda: [Item("podnet", "addresses"), Item("podnet", "lifecycle", alone=True), Item("netpol", "case-a"), Item("service", "spread")]
