@@ -16,7 +16,9 @@ from cnimatrix.probe.outcomes import Outcome
 # "@@ready\t<epoch>\t<source port>", then per datagram "@@u\t<n>\t<sent>\t<code>\t<micros>\t<reply>"
 # (code 0 answered, 1 refused: an ICMP port unreachable came back, 2 no answer within `wait`,
 # 3 other error), then "@@end". Answers left over from an earlier datagram are drained before
-# each send, so a late answer is never read as the next datagram's. Stops after `max` s or once
+# each send, so a late answer is never read as the next datagram's. The socket is read once more
+# after `wait` has passed: a stream descheduled past it (load 20-40 here) must not call an answer
+# waiting in its socket none (the prober's rule, programs.MUX). Stops after `max` s or once
 # the file `stop` exists.
 _STREAM = r"""
 perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
@@ -30,10 +32,12 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
     while ($sel->can_read(0)) { recv($sock, my $late, 2048, 0) }
     my $sent = time; $n++; my ($code, $reply) = (2, "");
     if (!defined send($sock, "hostname", 0)) { $code = $!{ECONNREFUSED} ? 1 : 3 }
-    else { while ((my $left = $sent + $wait - time) > 0) { next unless $sel->can_read($left);
-        if (defined recv($sock, my $data, 2048, 0)) { ($code, $reply) = length $data ? (0, $data) : (3, "") }
-        else { $code = $!{ECONNREFUSED} ? 1 : 3 }
-        last } }
+    else { while (1) { my $left = $sent + $wait - time; $left = 0 if $left < 0;
+        if ($sel->can_read($left)) {
+          if (defined recv($sock, my $data, 2048, 0)) { ($code, $reply) = length $data ? (0, $data) : (3, "") }
+          else { $code = $!{ECONNREFUSED} ? 1 : 3 }
+          last }
+        last if $left == 0 } }
     $reply =~ s/[\t\n\r]+/ /g;
     printf "\@\@u\t%d\t%.6f\t%d\t%d\t%s\n", $n, $sent, $code, (time - $sent) * 1e6, substr($reply, 0, 100);
     my $pause = $sent + $interval - time; select(undef, undef, undef, $pause) if $pause > 0;

@@ -52,3 +52,38 @@ def test_the_watch_server_takes_one_request_line_of_the_watch_arguments():
 def test_a_watch_request_with_whitespace_is_refused():
     with pytest.raises(ValueError, match="whitespace"):
         timeline.watch_args([WatchTarget("10.0.0.5:8080/a b", "TCP", False)], interval_s=0.1, timeout_s=0.5, hold=1, deadline_s=1)
+
+
+def test_an_answer_that_came_while_the_stream_was_descheduled_is_an_answer(tmp_path):
+    """The stream reads its socket once more after its wait has passed. A perl override of `send`
+    stands for the scheduler: after each datagram the stream sleeps past its wait while the server
+    answers (on a loaded host a sender is often preempted right after it wakes the receiver). The
+    old loop judged the deadline first and called every such answer none."""
+    import socket
+    import subprocess
+    import threading
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+
+    def answer():
+        while True:
+            try:
+                _, peer = server.recvfrom(2048)
+            except OSError:
+                return
+            server.sendto(b"pod-a", peer)
+    threading.Thread(target=answer, daemon=True).start()
+    (tmp_path / "Preempted.pm").write_text(
+        "package Preempted;\nBEGIN { *CORE::GLOBAL::send = sub { my $r = CORE::send($_[0], $_[1], $_[2]); "
+        "select(undef, undef, undef, 0.2); $r } }\n1;\n")
+    script = stream_script(f"127.0.0.1:{server.getsockname()[1]}", interval_s=0.05, wait_s=0.05, max_s=1.0,
+                           stop_file=str(tmp_path / "stop"))
+    try:
+        out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
+                             env={"PATH": "/usr/bin:/bin", "PERL5OPT": f"-I{tmp_path} -MPreempted"}).stdout
+    finally:
+        server.close()
+    stream = parse_stream(out)
+    assert len(stream.datagrams) >= 3, out
+    assert all(d.outcome is Outcome.OK and d.reply == "pod-a" for d in stream.datagrams), out
