@@ -184,6 +184,43 @@ class AgentRestartWorld:
             time.sleep(0.5)
         return None
 
+    def settled(self, enforced: bool, steady_s: float, policy_s: float) -> str:
+        """Wait for the state a restart is observed from: the ClusterIP answering and, where the CNI
+        enforces policy, the deny in force. Why not, or "" once it holds."""
+        service = f"{self.cluster_ip}:8080/hostname"
+        if not wait_for(lambda: self.reach(service), steady_s, interval_s=0.5):
+            return f"the ClusterIP {service} never answered before the restart: nothing to observe"
+        if enforced:   # a CNI that declares no enforcement never gets there
+            wait_for(lambda: not self.reach(f"{self.guarded_ip}:8080/hostname"), policy_s, interval_s=0.5)
+        return ""
+
+    @contextmanager
+    def probing(self, targets: list[WatchTarget], *, limit_s: float, probe_timeout_s: float, stall_mark_s: float):
+        """The two loops from the clients, every 100 ms: the holder's one connection to the backend
+        and the prober's new connections to `targets`. Yields a dict once both probe; on leaving,
+        the loops are told to stop and joined, and `loop_results(box)` reads what they saw."""
+        stop = f"/tmp/cnimatrix-restart-{token()}"
+        held, probing, box = threading.Event(), threading.Event(), {}
+        loops = [
+            threading.Thread(daemon=True, target=keep_result, args=(box, "hold", lambda: timeline.hold_connection(
+                self.ns.executor("holder", "client"), f"{self.backend_ip}:8080", stop, interval_s=0.1,
+                stall_s=stall_mark_s, max_s=limit_s, ready=held))),
+            threading.Thread(daemon=True, target=keep_result, args=(box, "watch", lambda: timeline.watch(
+                self.ns.executor("prober", "client"), targets, interval_s=0.1, timeout_s=probe_timeout_s,
+                hold=10**9, deadline_s=limit_s, ready=probing, stop_file=stop))),   # hold: never ends by itself
+        ]
+        for loop in loops:
+            loop.start()
+        try:
+            held.wait(60)
+            probing.wait(60)
+            yield box
+        finally:
+            for pod in ("holder", "prober"):
+                self.ns.executor(pod).sh(f"touch {stop}", timeout_s=30)
+            for loop in loops:
+                loop.join(60)
+
     def observe_restart(self, rule: ReadinessRule, *, baseline_s: float, settle_s: float, bound_s: float,
                         probe_timeout_s: float, stall_mark_s: float) -> RestartSeen:
         """Start both loops from the clients, let them run `baseline_s`, delete the agent pod on the
@@ -193,24 +230,11 @@ class AgentRestartWorld:
         if len(running) != 1:
             raise ClusterError(f"{len(running)} pods of DaemonSet {rule.namespace}/{rule.name} on {self.far}, expected 1")
         old = running[0]
-        stop = f"/tmp/cnimatrix-restart-{token()}"
-        loop_limit_s = baseline_s + bound_s + 60   # the loops' own end, should the stop file never come
-        held, probing, box = threading.Event(), threading.Event(), {}
         targets = [WatchTarget(f"{self.cluster_ip}:8080/hostname", "TCP", True),
                    WatchTarget(f"{self.guarded_ip}:8080/hostname", "TCP", False)]
-        loops = [
-            threading.Thread(daemon=True, target=keep_result, args=(box, "hold", lambda: timeline.hold_connection(
-                self.ns.executor("holder", "client"), f"{self.backend_ip}:8080", stop, interval_s=0.1,
-                stall_s=stall_mark_s, max_s=loop_limit_s, ready=held))),
-            threading.Thread(daemon=True, target=keep_result, args=(box, "watch", lambda: timeline.watch(
-                self.ns.executor("prober", "client"), targets, interval_s=0.1, timeout_s=probe_timeout_s,
-                hold=10**9, deadline_s=loop_limit_s, ready=probing, stop_file=stop))),   # hold: never ends by itself
-        ]
-        for loop in loops:
-            loop.start()
-        try:
-            held.wait(60)
-            probing.wait(60)
+        # the loops' own end, should the stop file never come
+        with self.probing(targets, limit_s=baseline_s + bound_s + 60, probe_timeout_s=probe_timeout_s,
+                          stall_mark_s=stall_mark_s) as box:
             time.sleep(baseline_s)
             deleted_at = time.time()   # before the call: the kubelet may act before the API call returns
             self.ns.core.delete_namespaced_pod(old.metadata.name, rule.namespace)
@@ -218,16 +242,17 @@ class AgentRestartWorld:
             end = deleted_at + bound_s if ready_at is None else min(ready_at + settle_s, deleted_at + bound_s)
             time.sleep(max(0.0, end - time.time()))
             observed_until = time.time()
-        finally:
-            for pod in ("holder", "prober"):
-                self.ns.executor(pod).sh(f"touch {stop}", timeout_s=30)
-            for loop in loops:
-                loop.join(60)
-        exchanges, connect_error = box.get("hold", ([], box.get("hold_error", "the connection loop gave no output")))
-        watched = box.get("watch")
+        exchanges, connect_error, (to_service, to_guarded), watch_error = loop_results(box, len(targets))
         return RestartSeen(Restart(f"{rule.namespace}/{rule.name}", self.far, deleted_at, ready_at, observed_until),
-                           exchanges, connect_error, watched.samples[0] if watched else [],
-                           watched.samples[1] if watched else [], box.get("watch_error", ""))
+                           exchanges, connect_error, to_service, to_guarded, watch_error)
+
+
+def loop_results(box: dict, targets: int) -> tuple[list[Exchange], str, list[list[Sample]], str]:
+    """What `probing`'s loops saw: the held connection's exchanges, why it never opened (or why its
+    loop gave nothing), the watch's samples per target, and why the watch broke ("" when it did not)."""
+    exchanges, connect_error = box.get("hold", ([], box.get("hold_error", "the connection loop gave no output")))
+    watched = box.get("watch")
+    return exchanges, connect_error, watched.samples if watched else [[] for _ in range(targets)], box.get("watch_error", "")
 
 
 def keep_result(box: dict, key: str, run: Callable[[], object]) -> None:

@@ -9,7 +9,7 @@ the figures go to metrics.day2.agent_restart."""
 from __future__ import annotations
 
 import pytest
-from day2_checks import AgentRestartWorld, RestartSeen, wait_for
+from day2_checks import AgentRestartWorld, RestartSeen
 
 from cnimatrix.day2 import restart
 from cnimatrix.testkit import declared
@@ -34,12 +34,9 @@ def restarted(agent_restart_world: AgentRestartWorld, cni, kernel_features) -> R
     rule = restart.agent_daemonset(cni.readiness)
     if rule is None:
         pytest.skip(f"the {cni.name} catalog entry names no DaemonSet among its readiness rules: no agent to restart")
-    service = f"{env.cluster_ip}:8080/hostname"
-    if not wait_for(lambda: env.reach(service), deadline("steady"), interval_s=0.5):
-        pytest.fail(f"the ClusterIP {service} never answered before the restart: nothing to observe", pytrace=False)
-    # The deny must be in force before the restart; a CNI that declares no enforcement never gets there.
-    if not declared.cni_gaps(cni, kernel_features, ["networkpolicy"]):
-        wait_for(lambda: not env.reach(f"{env.guarded_ip}:8080/hostname"), deadline("policy"), interval_s=0.5)
+    problem = env.settled(not declared.cni_gaps(cni, kernel_features, ["networkpolicy"]), deadline("steady"), deadline("policy"))
+    if problem:
+        pytest.fail(problem, pytrace=False)
     return env.observe_restart(rule, baseline_s=BASELINE_S, settle_s=SETTLE_S, bound_s=OBSERVE_BOUND_S,
                                probe_timeout_s=PROBE_TIMEOUT_S, stall_mark_s=STALL_MARK_S)
 
