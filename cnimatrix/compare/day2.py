@@ -1,6 +1,6 @@
 """The day-2 table of the comparison: per CNI, the startup isolation windows, the time a label
 change took to isolate a running pod, the UDP staleness after each Service change, what an
-agent restart did to traffic to its node, graceful termination, PreferSameNode and
+agent restart and a node restart did to traffic to that node, graceful termination, PreferSameNode and
 loadBalancerSourceRanges (each summary's metrics.day2). One row per figure, one column per CNI; a
 column whose run has no such figure shows a dash, never a zero."""
 from __future__ import annotations
@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cnimatrix.results.metrics import (AgentRestart, Day2Metrics, InFlightRequest, SameNodeRequests, SourceRanges, StartupWindow,
-                                       TerminatingFallback, UdpStaleness)
+from cnimatrix.results.metrics import (AgentRestart, Day2Metrics, InFlightRequest, NodeRestart, SameNodeRequests, SourceRanges,
+                                       StartupWindow, TerminatingFallback, UdpStaleness)
+from cnimatrix.results.metrics.day2 import RestartConnection
 
 DIRECTIONS = ("ingress", "egress")
 CHANGES = ("backend-deleted", "endpoint-replaced", "service-recreated")
@@ -35,18 +36,21 @@ def staleness_text(seen: UdpStaleness | None) -> str:
     return f"{seen.settled_s:.2f} s" + (f" ({seen.stale} stale)" if seen.stale else "")
 
 
+def held_text(held: RestartConnection | None) -> str:
+    """'survived, 0.30 s gap' or 'reset at 4.10 s'."""
+    if held is None or held.fate is None:
+        return MISSING
+    if held.fate == "reset":
+        return f"{held.how or 'reset'} at {held.ended_after_s or 0:.2f} s"
+    return f"{held.fate}, {held.longest_gap_s or 0:.2f} s gap"
+
+
 def restart_texts(seen: AgentRestart | None) -> tuple[str, str, str]:
     """(established connection, new connections, denied ingress) during the agent restart:
     'survived, 0.30 s gap' or 'reset at 4.10 s'; '1.20 s outage (12/300 failed)'; 'denied (0/300)'
     or '2.10 s fail-open (21/300 admitted)'."""
     seen = seen or AgentRestart()
-    held, new, denied = seen.connection, seen.new_connections, seen.denied_ingress
-    if held is None or held.fate is None:
-        held_text = MISSING
-    elif held.fate == "reset":
-        held_text = f"{held.how or 'reset'} at {held.ended_after_s or 0:.2f} s"
-    else:
-        held_text = f"{held.fate}, {held.longest_gap_s or 0:.2f} s gap"
+    new, denied = seen.new_connections, seen.denied_ingress
     new_text = MISSING if new is None or new.outage_s is None else f"{new.outage_s:.2f} s outage ({new.failed}/{new.attempts} failed)"
     if denied is None or denied.attempts is None:
         denied_text = MISSING
@@ -54,7 +58,36 @@ def restart_texts(seen: AgentRestart | None) -> tuple[str, str, str]:
         denied_text = f"denied (0/{denied.attempts})"
     else:
         denied_text = f"{denied.window_s or 0:.2f} s fail-open ({denied.admitted}/{denied.attempts} admitted)"
-    return held_text, new_text, denied_text
+    return held_text(seen.connection), new_text, denied_text
+
+
+def node_restart_texts(seen: NodeRestart | None) -> tuple[str, str, str, str]:
+    """(established connection, the pod at its current address, new connections to the Service,
+    denied ingress) across the node restart: 'reset at 1.20 s'; '41.30 s (node Ready 18.20 s, new
+    IP)' or 'never (bound 180 s, not back)'; 'answering from 43.10 s (420/600 failed)' or 'not
+    recovered (bound 180 s, ...)'; 'denied (0/600 old IP, 0/200 new IP)' or 'fail-open (...)'."""
+    seen = seen or NodeRestart()
+    pod, svc, denied = seen.backend, seen.service, seen.denied_ingress
+    if pod is None or pod.attempts is None:
+        pod_text = MISSING
+    elif pod.answered_again_s is None:
+        pod_text = f"never (bound {pod.bound_s or 0:g} s{', not back' if pod.new_ip is None else ''})"
+    else:
+        pod_text = f"{pod.answered_again_s:.2f} s (node Ready {_seconds(seen.ready_after_s)}, {'new' if pod.ip_changed else 'same'} IP)"
+    if svc is None or svc.attempts is None:
+        svc_text = MISSING
+    elif svc.recovered_after_s is None:
+        svc_text = f"not recovered (bound {svc.bound_s or 0:g} s, {svc.failed}/{svc.attempts} failed)"
+    else:
+        svc_text = f"answering from {svc.recovered_after_s:.2f} s ({svc.failed}/{svc.attempts} failed)"
+    if denied is None or denied.at_old is None or denied.at_old.attempts is None:
+        denied_text = MISSING
+    else:
+        old, new = denied.at_old, denied.at_new
+        at_new = "not back" if new is None else f"{new.admitted or 0}/{new.attempts} {'new' if denied.ip_changed else 'same'} IP"
+        admitted = (old.admitted or 0) + ((new.admitted or 0) if new else 0)
+        denied_text = f"{'fail-open' if admitted else 'denied'} ({old.admitted or 0}/{old.attempts} old IP, {at_new})"
+    return held_text(seen.connection), pod_text, svc_text, denied_text
 
 
 def in_flight_text(seen: InFlightRequest | None) -> str:
@@ -106,6 +139,9 @@ def rows(metrics: Sequence[Day2Metrics | None]) -> list[tuple[str, list[str]]]:
     restarts = [restart_texts(b.agent_restart) for b in blocks]
     out += [(f"agent restart, {what}", [texts[i] for texts in restarts])
             for i, what in enumerate(("established TCP", "new connections", "denied ingress"))]
+    nodes = [node_restart_texts(b.node_restart) for b in blocks]
+    out += [(f"node restart, {what}", [texts[i] for texts in nodes])
+            for i, what in enumerate(("established TCP", "pod answers again", "Service outage", "denied ingress"))]
     out.append(("in-flight request, backend deleted", [in_flight_text(b.inflight_request) for b in blocks]))
     out.append(("eTP Local, only endpoint terminating", [fallback_text(b.terminating_fallback) for b in blocks]))
     out.append(("trafficDistribution PreferSameNode", [same_node_text(b.same_node) for b in blocks]))
@@ -129,8 +165,10 @@ NOTE = ("Startup isolation: probes on a new pod's denied path from its first ins
         "one client socket was answered by live backends alone after the change (nodeport-: from the outside client to a "
         "NodePort on worker, the backends on worker2). Agent restart: the CNI agent pod on "
         "worker2 deleted; an established connection's fate and longest gap, new connections' longest outage, denied "
-        "connections admitted meanwhile. In-flight request: a slow request whose backend was deleted (draining) while it "
-        "worked. eTP Local: new connections through the node whose only endpoint was terminating, answered by it "
+        "connections admitted meanwhile. Node restart: worker2's kind container restarted; the connection's fate, when "
+        "its pod answered again at its current address (and whether its IP changed), when new connections to the "
+        "ClusterIP answered again for good, denied connections admitted at the guarded pod's old or current address. "
+        "In-flight request: a slow request whose backend was deleted (draining) while it worked. eTP Local: new connections through the node whose only endpoint was terminating, answered by it "
         "(KEP-1669). PreferSameNode: requests from each worker answered on its own node. loadBalancerSourceRanges: the "
         "listed outside client's and another's requests to the ranged address. From each summary's metrics.day2; — where "
         "a run has no figure, or the deny never held (the scenario's cell says which).")

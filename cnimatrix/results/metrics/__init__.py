@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnimatrix.results.metrics.common import ConfidenceInterval, FigureMark, LatencySummary, Spread, TestMetrics
-from cnimatrix.results.metrics.day2 import (AgentRestart, Day2Metrics, Day2TestMetrics, InFlightRequest, SameNodeRequests, SourceRanges,
-                                           StartupWindow, TerminatingFallback, UdpStaleness)
+from cnimatrix.results.metrics.day2 import (AgentRestart, Day2Metrics, Day2TestMetrics, InFlightRequest, NodeRestart, SameNodeRequests,
+                                           SourceRanges, StartupWindow, TerminatingFallback, UdpStaleness)
 from cnimatrix.results.metrics.dns import DnsMetrics, DnsTestMetrics
 from cnimatrix.results.metrics.ingress import GatewayMetrics, GatewayTestMetrics, IngressMetrics, IngressTestMetrics
 from cnimatrix.results.metrics.netpol import LiveUpdate, NetpolMetrics, NetpolTestMetrics
@@ -41,7 +41,7 @@ class RunMetrics(Record):
     ingress: IngressMetrics | None = fact("The Ingress suite's time-to-effect figures.")
     gateway: GatewayMetrics | None = fact("The Gateway API suite's figures.")
     podnet: PodnetMetrics | None = fact("The pod network suite's MTUs, IP lifecycle and set-up time.")
-    day2: Day2Metrics | None = fact("The day-2 suite's startup isolation, UDP staleness, agent restart, graceful termination and traffic steering figures.")
+    day2: Day2Metrics | None = fact("The day-2 suite's startup isolation, UDP staleness, agent and node restart, graceful termination and traffic steering figures.")
     perf: PerfMetrics | None = fact("The perf suite's datapath, cost and growth figures.")
     timeline: Timeline | None = fact("Where the run's wall time went, phase by phase and per suite.")
 
@@ -63,7 +63,7 @@ test_metrics.__test__ = False  # not a pytest test despite the name
 __all__ = [
     "TEST_METRICS", "Addons", "AgentRestart", "Breakage", "ImagePulls", "ClusterFootprint", "ConfidenceInterval", "Cost", "CostWindow", "Datapath", "DatapathLoad",
     "Day2Metrics", "Day2TestMetrics", "DnsMetrics", "FigureMark", "GatewayMetrics", "GrowthCurve", "HostLoad", "InFlightRequest", "IngressMetrics",
-    "LatencySummary", "LiveUpdate", "SameNodeRequests", "SourceRanges", "TerminatingFallback",
+    "LatencySummary", "LiveUpdate", "NodeRestart", "SameNodeRequests", "SourceRanges", "TerminatingFallback",
     "NetpolMetrics", "PerfHost", "PerfMetrics", "BackgroundWork", "PodnetMetrics", "RepetitionStop", "RouteFigures", "RunMetrics", "ServiceCount", "ServiceCountPoint",
     "Spread", "StartupWindow", "SuiteTime", "TestMetrics", "Timeline", "TimelinePhase", "UdpStaleness",
     "test_metrics",

@@ -1,6 +1,6 @@
 """The day-2 suite's figures: isolation from a new pod's first packet, time for a label change to
 isolate a running pod, UDP staleness after Service churn, traffic to a node while its CNI agent
-restarts, graceful termination, PreferSameNode and loadBalancerSourceRanges (run level and per test)."""
+restarts and while the node itself restarts, graceful termination, PreferSameNode and loadBalancerSourceRanges (run level and per test)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,41 +40,42 @@ class UdpStaleness(Record):
 
 @dataclass(frozen=True)
 class RestartConnection(Record):
-    """One established TCP connection across the agent restart (cnimatrix.day2.restart.Connection)."""
+    """One established TCP connection across the agent or node restart (cnimatrix.day2.restart.Connection). The
+    restart is the agent pod's delete or the node's restart command, here and in the two records below."""
 
     fate: str | None = fact("survived, stalled (a request waited over 2 s, answered or not), reset (gone: see how), not-open.")
     how: str | None = fact("reset: reset, closed or bad (a wrong answer); not-open: the connect error.", nullable=True)
-    answered_before: int | None = fact("Requests answered before the delete.", minimum=0)
+    answered_before: int | None = fact("Requests answered before the restart.", minimum=0)
     exchanges: int | None = fact("Requests sent in all (one at a time, every 100 ms).", minimum=0)
     longest_gap_s: float | None = fact("Longest time between answered requests, to the end if the last one was unanswered.",
                                        nullable=True, minimum=0)
-    ended_after_s: float | None = fact("Seconds from the delete to the exchange that found the connection gone.", nullable=True)
+    ended_after_s: float | None = fact("Seconds from the restart to the exchange that found the connection gone.", nullable=True)
     answering_at_end: bool | None = fact("Whether its last request was answered.")
-    bound_s: float | None = fact("The bound longest_gap_s is judged against.")
+    bound_s: float | None = fact("The bound longest_gap_s is judged against (none for a node restart: its fate is reported).")
 
 
 @dataclass(frozen=True)
 class RestartNewConnections(Record):
-    """New TCP connections to a ClusterIP whose only backend is on the agent's node (cnimatrix.day2.restart.NewConnections)."""
+    """New TCP connections to a ClusterIP whose only backend is on the restarted node (cnimatrix.day2.restart.NewConnections)."""
 
-    attempts: int | None = fact("Attempts (connect, request, answer; 0.9 s timeout) from the delete on.", minimum=0)
+    attempts: int | None = fact("Attempts (connect, request, answer; 0.9 s timeout) from the restart on.", minimum=0)
     failed: int | None = fact("Of those, not answered.", minimum=0)
-    answered_before: int | None = fact("Attempts answered before the delete.", minimum=0)
+    answered_before: int | None = fact("Attempts answered before the restart.", minimum=0)
     outage_s: float | None = fact("The longest run of failed attempts: its first to the next answered one (or the end).",
                                   nullable=True, minimum=0)
-    outage_from_s: float | None = fact("Seconds from the delete to that run's first attempt.", nullable=True)
+    outage_from_s: float | None = fact("Seconds from the restart to that run's first attempt.", nullable=True)
     answering_at_end: bool | None = fact("Whether the last attempt was answered.")
-    bound_s: float | None = fact("The bound outage_s is judged against.")
+    bound_s: float | None = fact("The bound outage_s is judged against (a node restart's: recovered_after_s).")
 
 
 @dataclass(frozen=True)
 class RestartFailOpen(Record):
-    """Attempts on a pod of the agent's node under a deny-all ingress policy (cnimatrix.day2.restart.FailOpen)."""
+    """Attempts on a pod of the restarted node under a deny-all ingress policy (cnimatrix.day2.restart.FailOpen)."""
 
-    attempts: int | None = fact("Attempts from the delete on.", minimum=0)
+    attempts: int | None = fact("Attempts from the restart on.", minimum=0)
     admitted: int | None = fact("Of those, answered: denied connections that got through.", minimum=0)
-    admitted_before: int | None = fact("Answered before the delete (the deny was not in force).", minimum=0)
-    first_admitted_s: float | None = fact("Seconds from the delete to the first admitted attempt.", nullable=True)
+    admitted_before: int | None = fact("Answered before the restart (the deny was not in force).", minimum=0)
+    first_admitted_s: float | None = fact("Seconds from the restart to the first admitted attempt.", nullable=True)
     window_s: float | None = fact("Seconds from the first admitted attempt to the last (null: none).", nullable=True, minimum=0)
 
 
@@ -90,6 +91,65 @@ class AgentRestart(Record):
     connection: RestartConnection | None = fact("The established connection.")
     new_connections: RestartNewConnections | None = fact("New connections to the ClusterIP.")
     denied_ingress: RestartFailOpen | None = fact("Connections a deny-all ingress policy covers.")
+
+
+@dataclass(frozen=True)
+class NodeRestartAddress(Record):
+    """A pod of the restarted node: its IP before and after (cnimatrix.day2.node_restart.PodReturn)."""
+
+    old_ip: str | None = fact("Its IP before the restart.")
+    new_ip: str | None = fact("Its IP once it was back (null: not back within the bound).", nullable=True)
+    ip_changed: bool | None = fact("Whether the new sandbox brought a new IP.", nullable=True)
+
+
+@dataclass(frozen=True)
+class NodeRestartPod(NodeRestartAddress):
+    """The backend pod on the restarted node, at its current address (cnimatrix.day2.node_restart.PodAnswers)."""
+
+    ready_after_s: float | None = fact("Seconds from the restart command until it was Ready again with every container "
+                                       "started anew (null: not within the bound).", nullable=True)
+    answered_before: int | None = fact("Probes at its old address answered before the restart.", minimum=0)
+    attempts: int | None = fact("Probes at its current address once the command returned.", minimum=0)
+    answered_again_s: float | None = fact("Seconds from the restart command to the first of those answered (null: none).",
+                                          nullable=True)
+    answering_at_end: bool | None = fact("Whether the last of them was answered.")
+    bound_s: float | None = fact("The bound answered_again_s is judged against.")
+
+
+@dataclass(frozen=True)
+class NodeRestartService(RestartNewConnections):
+    """New connections to the ClusterIP across the node restart (cnimatrix.day2.node_restart.ServiceRecovery)."""
+
+    recovered_after_s: float | None = fact("Seconds from the restart command to the first of the final run of answered "
+                                           "attempts (null: the last one failed); judged against bound_s.", nullable=True)
+    steady_s: float | None = fact("How long that run lasted, to the end of the observation.", nullable=True, minimum=0)
+
+
+@dataclass(frozen=True)
+class NodeRestartDenied(NodeRestartAddress):
+    """The pod under a deny-all ingress policy across the node restart (cnimatrix.day2.node_restart.DeniedAcross)."""
+
+    at_old: RestartFailOpen | None = fact("At its old address (when it changed, only until the restart command returned).")
+    at_new: RestartFailOpen | None = fact("At its current address once the API showed it (null: not back).", nullable=True)
+    open_answered: int | None = fact("The backend's current address, answered in the same loop as at_new.", minimum=0)
+
+
+@dataclass(frozen=True)
+class NodeRestart(Record):
+    """worker2's kind container restarted while a client on worker talks to that node (cnimatrix.day2.node_restart)."""
+
+    node: str | None = fact("The node whose container was restarted.")
+    command: str | None = fact("The restart command, run from the test process.")
+    command_s: float | None = fact("Seconds the command took (the container stopped and started again).")
+    not_ready_after_s: float | None = fact("Seconds from the command until the Node was first seen not Ready (null: never).",
+                                           nullable=True)
+    ready_after_s: float | None = fact("Seconds from the command until the Node was Ready again (null: not within the bound).",
+                                       nullable=True)
+    observed_s: float | None = fact("Seconds the probes ran after the command.")
+    connection: RestartConnection | None = fact("The established connection to the backend (its fate reported, not judged).")
+    backend: NodeRestartPod | None = fact("The backend pod answering again at its current address.")
+    service: NodeRestartService | None = fact("New connections to the ClusterIP.")
+    denied_ingress: NodeRestartDenied | None = fact("Connections a deny-all ingress policy covers.")
 
 
 @dataclass(frozen=True)
@@ -154,6 +214,7 @@ class Day2Metrics(Record):
         "Case -> what one UDP client socket saw: the change (backend-deleted, endpoint-replaced, service-recreated) from a "
         "pod to a ClusterIP, or prefixed nodeport- from the outside client to a NodePort on a node without the backends.")
     agent_restart: AgentRestart | None = fact("Traffic to a node while its CNI agent pod restarts.")
+    node_restart: NodeRestart | None = fact("Traffic to a node while its kind container restarts.")
     inflight_request: InFlightRequest | None = fact("A request in flight while its backend terminates.")
     terminating_fallback: TerminatingFallback | None = fact(
         "New connections on a node whose only externalTrafficPolicy Local endpoint terminates.")
@@ -172,6 +233,7 @@ class Day2TestMetrics(TestMetrics):
     conntrack: list[str] | None = fact("The translating node's conntrack entries for the Service's address and port when the "
                                        "check failed (the client's node for a ClusterIP, the node sent to for a NodePort).")
     agent_restart: AgentRestart | None = fact("The agent restart and the part of it this test judges.")
+    node_restart: NodeRestart | None = fact("The node restart and the part of it this test judges.")
     inflight_request: InFlightRequest | None = fact("The in-flight request and its backend's deletion.")
     terminating_fallback: TerminatingFallback | None = fact("New connections while the node's only local endpoint drained.")
     same_node: dict[str, SameNodeRequests] | None = fact("Client node -> its requests to the PreferSameNode ClusterIP.")
