@@ -18,6 +18,11 @@ pod on worker2 is what its scenarios restart (suites/day2/test_agent_restart.py)
 `world: agent-restart` apply here ($guarded_ip, $backend_ip, $holder_ip, $prober_ip, and the agent pod
 on worker2 as $agent_namespace and $agent_pod).
 
+node-restart: the agent restart's world, whose node worker2 the node restart scenarios restart
+(suites/day2/test_node_restart.py). Breakages with `world: node-restart` apply just before the
+restart command, not when the world is made ($agent_namespace, $agent_daemonset, $agent_pod,
+$backend_ip, $guarded_ip).
+
 graceful: one client on worker; each scenario makes its own draining backends and Service
 (suites/day2/test_graceful_termination.py). Breakages with `world: graceful` apply here ($ns,
 $client_ip, $client_node).
@@ -129,6 +134,23 @@ def agent_restart_world(request, cluster, cni, make_namespace) -> AgentRestartWo
                                                         "agent_namespace": agent_namespace, "agent_pod": agent_pod},
                              world="agent-restart")
     return env
+
+
+@pytest.fixture(scope="package")
+def before_node_restart(request, cluster, cni, agent_restart_world):
+    """What the node restart calls just before its restart command: the requested breakage of world
+    node-restart, so that a control acts on the restart itself (the agent restart's scenarios, in
+    the same world, run untouched before it)."""
+    env = agent_restart_world
+
+    def apply() -> None:
+        rule = restart.agent_daemonset(cni.readiness)
+        _, agent_pod = env.agent_pod_named(rule)
+        apply_requested_breakage(request, "day2", cluster, {"ns": env.ns.name, "agent_namespace": rule.namespace if rule else "",
+                                                            "agent_daemonset": rule.name if rule else "", "agent_pod": agent_pod,
+                                                            "backend_ip": env.backend_ip, "guarded_ip": env.guarded_ip},
+                                 world="node-restart")
+    return apply
 
 
 @pytest.fixture(scope="package")

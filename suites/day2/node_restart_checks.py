@@ -1,0 +1,138 @@
+"""What observes the node restart (suites/day2/test_node_restart.py) in the agent restart's world:
+the far node's kind container restarted with the docker CLI from the test process (as breakages and
+evidence reach kind nodes), the Node's Ready condition and the far node's two pods polled through
+the API, and the agent restart's 100 ms loops from the near node's clients, plus a second loop at
+the pods' current addresses once they are back."""
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from day2_checks import AgentRestartWorld, keep_result, loop_results
+from kubernetes import client
+
+from cnimatrix.cluster.kind import ClusterError
+from cnimatrix.day2.node_restart import NodeRestart, PodReturn
+from cnimatrix.probe import timeline
+from cnimatrix.probe.timeline import Exchange, Sample, WatchTarget
+from fixtures.workloads import pod_ready
+
+STOP_GRACE_S = 10   # docker restart -t: the node's init gets this long to stop before it is killed
+POLL_S = 0.5
+BACKEND, GUARDED = "backend", "guarded"     # the world's pods on the far node (suites/day2/conftest.py)
+
+
+@dataclass(frozen=True)
+class NodeRestartSeen:
+    """One node restart and what the clients' loops saw around it."""
+
+    restart: NodeRestart
+    backend: PodReturn
+    guarded: PodReturn
+    exchanges: list[Exchange]       # the held connection to the backend's old address
+    connect_error: str
+    to_service: list[Sample]        # new connections to the ClusterIP
+    to_backend: list[Sample]        # to the backend's old address
+    to_guarded: list[Sample]        # to the guarded pod's old address
+    backend_now: list[Sample]       # the second loop, at the addresses the API showed once both were back
+    guarded_now: list[Sample]
+    watch_error: str = ""
+
+
+def restart_container(node: str) -> None:
+    """`docker restart` of the node's container; returns once it has started again. The container
+    keeps its address on the kind network, so the Node keeps its InternalIP."""
+    proc = subprocess.run(["docker", "restart", "-t", str(STOP_GRACE_S), node], capture_output=True, text=True,
+                          timeout=STOP_GRACE_S + 120)
+    if proc.returncode != 0:
+        raise ClusterError(f"docker restart {node} failed: {proc.stderr.strip()[:300]}")
+
+
+def node_ready(core: client.CoreV1Api, name: str) -> tuple[bool, float | None]:
+    """(the Node's Ready condition is True, its last heartbeat in epoch seconds)."""
+    node = core.read_node(name)
+    ready = next((c for c in (node.status.conditions or []) if c.type == "Ready"), None)
+    if ready is None:
+        return False, None
+    return ready.status == "True", ready.last_heartbeat_time.timestamp() if ready.last_heartbeat_time else None
+
+
+def back_since(pod: client.V1Pod, since: float) -> bool:
+    """Ready with every container started after `since`: the API's times are whole seconds, and an
+    old status stays Ready until the restarted kubelet posts a new one."""
+    statuses = (pod.status.container_statuses if pod.status else None) or []
+    started = [s.state.running.started_at for s in statuses if s.state and s.state.running and s.state.running.started_at]
+    return pod_ready(pod) and bool(statuses) and len(started) == len(statuses) and all(t.timestamp() >= int(since) for t in started)
+
+
+@dataclass
+class Comeback:
+    """The Node and the two pods, polled from the restart command on."""
+
+    restarted_at: float
+    returned_at: float = 0.0
+    not_ready_at: float | None = None
+    ready_at: float | None = None
+    back: dict[str, tuple[str, float]] = field(default_factory=dict)    # pod -> (its IP, when it was seen back)
+
+    def poll(self, core: client.CoreV1Api, env: AgentRestartWorld) -> bool:
+        """One look; whether the node and both pods are back."""
+        now = time.time()
+        try:
+            if self.ready_at is None:
+                ready, beat = node_ready(core, env.far)
+                if not ready and self.not_ready_at is None:
+                    self.not_ready_at = now
+                # Ready from the restarted kubelet: after a NotReady, or a heartbeat posted since the command returned
+                if ready and (self.not_ready_at is not None or (beat is not None and beat >= int(self.returned_at))):
+                    self.ready_at = now
+            for pod in core.list_namespaced_pod(env.ns.name).items:
+                if pod.metadata.name in (BACKEND, GUARDED) and pod.metadata.name not in self.back \
+                        and back_since(pod, self.restarted_at) and pod.status.pod_ip:
+                    self.back[pod.metadata.name] = (pod.status.pod_ip, now)
+        except client.ApiException:
+            pass    # the API server is on another node; one failed look is retried at the next
+        return self.ready_at is not None and len(self.back) == 2
+
+    def pod(self, name: str, old_ip: str) -> PodReturn:
+        ip, at = self.back.get(name, (None, None))
+        return PodReturn(name, old_ip, ip, at)
+
+
+def observe_node_restart(env: AgentRestartWorld, before: Callable[[], None], *, baseline_s: float, settle_s: float,
+                         bound_s: float, probe_timeout_s: float, stall_mark_s: float) -> NodeRestartSeen:
+    """Start the loops, let them run `baseline_s`, call `before` (the requested breakage of world
+    node-restart), restart the far node's container, and poll until the node is Ready again and
+    both pods are back, `bound_s` after the command at the latest; then probe the pods at the
+    addresses the API shows for `settle_s` beside the first loops, and stop them all."""
+    targets = [WatchTarget(f"{env.cluster_ip}:8080/hostname", "TCP", True),
+               WatchTarget(f"{env.backend_ip}:8080/hostname", "TCP", True),
+               WatchTarget(f"{env.guarded_ip}:8080/hostname", "TCP", False)]
+    now_box: dict = {}
+    with env.probing(targets, limit_s=baseline_s + bound_s + settle_s + 120, probe_timeout_s=probe_timeout_s,
+                     stall_mark_s=stall_mark_s) as box:
+        time.sleep(baseline_s)
+        before()
+        seen = Comeback(time.time())
+        restart_container(env.far)
+        seen.returned_at = time.time()
+        while not seen.poll(env.ns.core, env) and time.time() < seen.restarted_at + bound_s:
+            time.sleep(POLL_S)
+        back = seen.back
+        if back:   # the holder's second session: its first runs the held connection
+            current = [WatchTarget(f"{back[name][0]}:8080/hostname", "TCP", want) for name, want in ((BACKEND, True), (GUARDED, False))
+                       if name in back]
+            keep_result(now_box, "now", lambda: timeline.watch(env.ns.executor("holder"), current, interval_s=0.1,
+                                                               timeout_s=probe_timeout_s, hold=10**9, deadline_s=settle_s))
+        observed_until = time.time()
+    exchanges, connect_error, (to_service, to_backend, to_guarded), watch_error = loop_results(box, len(targets))
+    samples = iter(now_box["now"].samples if "now" in now_box else [])
+    backend_now, guarded_now = (next(samples, []) if name in back else [] for name in (BACKEND, GUARDED))
+    command = f"docker restart -t {STOP_GRACE_S} {env.far}"
+    return NodeRestartSeen(NodeRestart(env.far, command, seen.restarted_at, seen.returned_at, seen.not_ready_at, seen.ready_at,
+                                       observed_until),
+                           seen.pod(BACKEND, env.backend_ip), seen.pod(GUARDED, env.guarded_ip), exchanges, connect_error,
+                           to_service, to_backend, to_guarded, backend_now, guarded_now,
+                           "; ".join(e for e in (watch_error, now_box.get("now_error", "")) if e))
