@@ -1,8 +1,19 @@
 """Node restart: the pod answering again at its current address, the Service recovering, no denied
 connection admitted at the old or the current address, and the node coming back (each verdict with
-its failing twin); the figures as metrics.day2.node_restart and the comparison's rows."""
+its failing twin); the figures as metrics.day2.node_restart and the comparison's rows; and the
+negative control `agent-kept-off-restarted-node` as data, its step run against a stand-in kubectl."""
 from __future__ import annotations
 
+import json
+import os
+import re
+import string
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cnimatrix import breakage
 from cnimatrix.compare import day2 as compare_day2
 from cnimatrix.day2 import node_restart as nr
 from cnimatrix.day2.node_restart import NodeRestart, PodReturn
@@ -12,6 +23,7 @@ from cnimatrix.results import validate
 from cnimatrix.results.metrics import RunMetrics, test_metrics
 from tests.unit import realistic_summaries
 
+ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_700_000_000.0
 RESTARTED = T0 + 2.0            # 20 probes at 100 ms before the command
 RETURNED = RESTARTED + 12.0     # the container stopped (10 s grace) and started again
@@ -201,3 +213,69 @@ def test_the_comparison_has_node_restart_rows_and_dashes_where_a_run_has_none():
     assert rows["node restart, Service outage"] == ["answering from 26.00 s (255/450 failed)",
                                                     "not recovered (bound 180 s, 430/430 failed)", "—"]
     assert rows["node restart, denied ingress"] == ["denied (0/120 old IP, not back)", "fail-open (3/120 old IP, 2/200 same IP)", "—"]
+
+
+# --- the negative control --------------------------------------------------------------------------
+
+CONTROL = "agent-kept-off-restarted-node"
+
+
+def test_the_control_fails_the_pod_and_service_scenarios_on_any_cni_just_before_the_restart():
+    item = breakage.load(CONTROL)
+    assert (item.suite, item.world, item.cnis, item.narrow) == ("day2", "node-restart", (), False)
+    assert item.must_fail == ("test_pod_answers_again_after_node_restart", "test_service_recovers_from_node_restart")
+    suite = (ROOT / "suites" / "day2" / "test_node_restart.py").read_text()
+    assert all(f"def {name}(" in suite for name in item.must_fail) and "def test_no_fail_open_during_node_restart(" in suite
+
+
+def test_its_placeholders_are_filled_by_the_hook_the_node_restart_calls():
+    conftest = (ROOT / "suites" / "day2" / "conftest.py").read_text()
+    body = conftest[conftest.index("def before_node_restart("):conftest.index("def graceful_world(")]
+    assert 'world="node-restart"' in body
+    passed = set(re.findall(r'"(\w+)":', body))
+    given = {"control_plane", "worker", "worker2", "control_plane_ip", "worker_ip", "worker2_ip", "kubectl", "breakages"}
+    for item in breakage.load_all().values():
+        if item.world == "node-restart":
+            used = {m.group("named") or m.group("braced") for step in item.steps for text in step.values()
+                    for m in string.Template.pattern.finditer(str(text)) if m.group("named") or m.group("braced")}
+            assert used <= passed | given, f"{item.name}: {sorted(used - passed - given)} not filled"
+
+
+def run_step(tmp_path: Path, agent_pod: str, states: list[str]) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
+    """The control's host step with a stand-in kubectl that logs its arguments (JSON, one call a line)
+    and answers the pod's state from `states` in turn."""
+    (tmp_path / "states").write_text("\n".join(states) + "\n")
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f"""#!/usr/bin/env python3
+import json, sys
+open("{tmp_path}/calls", "a").write(json.dumps(sys.argv[1:]) + "\\n")
+if "get" in sys.argv:
+    lines = open("{tmp_path}/states").read().splitlines()
+    print(lines[0] if lines else "", end="")
+    open("{tmp_path}/states", "w").write("\\n".join(lines[1:]) + "\\n")
+""")
+    kubectl.chmod(0o755)
+    params = {"kubectl": str(kubectl), "agent_namespace": "kube-system", "agent_daemonset": "calico-node", "agent_pod": agent_pod,
+              "worker2": "k-worker2"}
+    script = string.Template(breakage.load(CONTROL).steps[0]["host"]).substitute(params)
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30, env=os.environ)
+    calls = tmp_path / "calls"
+    return proc, [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+
+
+def test_the_step_keeps_the_agent_off_worker2_and_waits_until_its_pod_there_is_going(tmp_path):
+    proc, calls = run_step(tmp_path, "calico-node-x", ["calico-node-x ", "calico-node-x 2026-12-08T10:00:00Z"])
+    assert proc.returncode == 0, proc.stderr
+    patch = calls[0]
+    assert patch[:5] == ["-n", "kube-system", "patch", "daemonset", "calico-node"]
+    spec = json.loads(patch[patch.index("-p") + 1])["spec"]
+    assert spec["updateStrategy"] == {"type": "OnDelete", "rollingUpdate": None}   # the other nodes' agents are not rolled
+    terms = spec["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "NotIn", "values": ["k-worker2"]}]}]
+    assert [c[2] for c in calls[1:]] == ["get", "get"]    # still running, then marked for deletion
+
+
+@pytest.mark.parametrize("agent_pod, said", [("", "no one running pod of kube-system/calico-node on k-worker2")])
+def test_the_step_with_no_agent_pod_to_keep_off_stops_the_control_at_once(tmp_path, agent_pod, said):
+    proc, calls = run_step(tmp_path, agent_pod, [])
+    assert (proc.returncode, said in proc.stderr, calls) == (1, True, [])
