@@ -67,6 +67,19 @@ def back_since(pod: client.V1Pod, since: float) -> bool:
     return pod_ready(pod) and bool(statuses) and len(started) == len(statuses) and all(t.timestamp() >= int(since) for t in started)
 
 
+def pods_not_ready(core: client.CoreV1Api, node: str, timeout_s: float) -> list[str]:
+    """Wait until every pod on `node` is Ready again (ended ones and those being deleted aside):
+    the tests after the restart find the node as they expect. Those still not Ready at `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+        waiting = [f"{p.metadata.namespace}/{p.metadata.name}" for p in pods if p.metadata.deletion_timestamp is None
+                   and (p.status.phase if p.status else "") not in ("Succeeded", "Failed") and not pod_ready(p)]
+        if not waiting or time.monotonic() > deadline:
+            return waiting
+        time.sleep(1)
+
+
 @dataclass
 class Comeback:
     """The Node and the two pods, polled from the restart command on."""

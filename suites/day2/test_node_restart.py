@@ -9,10 +9,13 @@ connection got through. The held connection's fate is reported, not judged (a no
 it). cnimatrix.day2.node_restart holds the judgements; the figures go to metrics.day2.node_restart."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from day2_checks import AgentRestartWorld
-from node_restart_checks import NodeRestartSeen, observe_node_restart
+from node_restart_checks import NodeRestartSeen, observe_node_restart, pods_not_ready
 
+from cnimatrix.cluster import kind
 from cnimatrix.cluster.kind import ClusterError
 from cnimatrix.day2 import node_restart, restart
 from cnimatrix.day2.node_restart import NODE_BOUND_S, STEADY_S
@@ -30,7 +33,8 @@ STALL_MARK_S = 2.0      # a held request unanswered this long is marked stalled 
 
 
 @pytest.fixture(scope="module")
-def node_restarted(agent_restart_world: AgentRestartWorld, cluster, cni, kernel_features, before_node_restart) -> NodeRestartSeen:
+def node_restarted(request, agent_restart_world: AgentRestartWorld, cluster, cni, kernel_features,
+                   before_node_restart) -> Iterator[NodeRestartSeen]:
     """The one restart the three scenarios judge."""
     env = agent_restart_world
     if not cluster.kind_nodes:
@@ -47,7 +51,13 @@ def node_restarted(agent_restart_world: AgentRestartWorld, cluster, cni, kernel_
         pytest.fail(str(exc), pytrace=False)
     # whatever probes this world afterwards aims at the pods' current addresses
     env.backend_ip, env.guarded_ip = seen.backend.new_ip or env.backend_ip, seen.guarded.new_ip or env.guarded_ip
-    return seen
+    yield seen
+    if request.config.getoption("breakage"):
+        return   # a negative control's cluster goes with its run; its pods there may never be Ready
+    # the tests after these (other suites' too, when `alone` tests run first) find worker2's pods running again
+    waiting = pods_not_ready(env.ns.core, env.far, NODE_BOUND_S)
+    if waiting:
+        kind.say(f"day2: after the node restart, pods on {env.far} still not Ready: {', '.join(waiting[:8])}")
 
 
 def report(request, record, seen: NodeRestartSeen, part: str, figures: dict) -> None:
