@@ -64,14 +64,14 @@ def restart_texts(seen: AgentRestart | None) -> tuple[str, str, str]:
 def node_restart_texts(seen: NodeRestart | None) -> tuple[str, str, str, str]:
     """(established connection, the pod at its current address, new connections to the Service,
     denied ingress) across the node restart: 'reset at 1.20 s'; '41.30 s (node Ready 18.20 s, new
-    IP)' or 'never (bound 180 s, not back)'; 'answering from 43.10 s (420/600 failed)' or 'not
+    IP)' or 'never (bound 180 s, no new address)'; 'answering from 43.10 s (420/600 failed)' or 'not
     recovered (bound 180 s, ...)'; 'denied (0/600 old IP, 0/200 new IP)' or 'fail-open (...)'."""
     seen = seen or NodeRestart()
     pod, svc, denied = seen.backend, seen.service, seen.denied_ingress
     if pod is None or pod.attempts is None:
         pod_text = MISSING
     elif pod.answered_again_s is None:
-        pod_text = f"never (bound {pod.bound_s or 0:g} s{', not back' if pod.new_ip is None else ''})"
+        pod_text = f"never (bound {pod.bound_s or 0:g} s{', no new address' if pod.new_ip is None else ''})"
     else:
         pod_text = f"{pod.answered_again_s:.2f} s (node Ready {_seconds(seen.ready_after_s)}, {'new' if pod.ip_changed else 'same'} IP)"
     if svc is None or svc.attempts is None:
@@ -84,7 +84,7 @@ def node_restart_texts(seen: NodeRestart | None) -> tuple[str, str, str, str]:
         denied_text = MISSING
     else:
         old, new = denied.at_old, denied.at_new
-        at_new = "not back" if new is None else f"{new.admitted or 0}/{new.attempts} {'new' if denied.ip_changed else 'same'} IP"
+        at_new = "no new address" if new is None else f"{new.admitted or 0}/{new.attempts} {'new' if denied.ip_changed else 'same'} IP"
         admitted = (old.admitted or 0) + ((new.admitted or 0) if new else 0)
         denied_text = f"{'fail-open' if admitted else 'denied'} ({old.admitted or 0}/{old.attempts} old IP, {at_new})"
     return held_text(seen.connection), pod_text, svc_text, denied_text

@@ -63,7 +63,7 @@ class PodReturn:
 
     name: str
     old_ip: str
-    new_ip: str | None          # its IP once it was back (None: not back within the bound)
+    new_ip: str | None          # its new sandbox's IP as the API showed it, and probed from then (None: none shown)
     back_at: float | None       # first poll where it was Ready with every container started after the restart
 
     @property
@@ -131,7 +131,7 @@ def answers_again(bound_s: float, what: str):
         times = (f"node Ready after {_s(seen.node_ready_after_s)}, pod Ready after {_s(seen.ready_after_s)}, "
                  f"{seen.pod.where()}")
         if seen.pod.new_ip is None:
-            return False, f"{what}: not back within {bound_s:g} s of the restart command ({times})"
+            return False, f"{what}: no new sandbox's address shown within {bound_s:g} s of the restart command ({times})"
         if seen.answered_again_s is None:
             return False, f"{what}: never answered at its current address ({seen.attempts} probes; {times})"
         if seen.answered_again_s > bound_s:
@@ -193,24 +193,27 @@ class DeniedAcross:
 
     pod: PodReturn
     at_old: FailOpen
-    at_new: FailOpen | None     # current address once the API showed it (None: not back)
-    open_answered: int          # the backend's current address answered in the same loop as at_new
+    at_new: FailOpen | None     # current address once the API showed it (None: none shown)
+    open_answered: int          # the open path (the ClusterIP) from the same client, answered meanwhile
 
     def to_dict(self) -> dict:
         return {**self.pod.ips(), "at_old": self.at_old.to_dict(), "at_new": self.at_new.to_dict() if self.at_new else None,
                 "open_answered": self.open_answered}
 
 
-def denied_across(old: list[Sample], new: list[Sample], open_new: list[Sample], pod: PodReturn, node: NodeRestart) -> DeniedAcross:
+def denied_across(old: list[Sample], new: list[Sample], open_path: list[Sample], pod: PodReturn, node: NodeRestart) -> DeniedAcross:
+    """`open_path`: the same client's probes of a path no policy covers; those answered while `new`
+    ran show the silence at the current address is the deny's."""
     mine = old if pod.changed is False else [s for s in old if s.sent < node.returned_at]
+    since = new[0].sent if new else float("inf")
     return DeniedAcross(pod, restart.fail_open(mine, node.as_restart()),
                         restart.fail_open(new, node.as_restart()) if pod.new_ip is not None else None,
-                        sum(1 for s in open_new if s.allowed))
+                        sum(1 for s in open_path if s.sent >= since and s.allowed))
 
 
 def stays_denied(what: str, open_path: NewConnections):
-    """Judge DeniedAcross: the open path from the same client answered (before the restart, and at
-    the backend's current address afterwards), the deny held before the restart, no attempt was
+    """Judge DeniedAcross: the open path from the same client answered (before the restart, and
+    while the current address was probed), the deny held before the restart, no attempt was
     admitted at either address, and its current address was tried for several rounds."""
     def judge(seen: DeniedAcross) -> tuple[bool, str]:
         old, new = seen.at_old, seen.at_new
@@ -223,13 +226,13 @@ def stays_denied(what: str, open_path: NewConnections):
             return False, (f"fail-open during node restart: {what} at its old address {seen.pod.old_ip}: {old.admitted}/{old.attempts} "
                            f"denied attempts answered, from {old.first_admitted_s:.2f} s after the restart command, over {old.window_s:.2f} s")
         if new is None:
-            return False, f"{what}: not back within the bound ({seen.pod.where()}): the deny at its current address is not proven"
+            return False, f"{what}: no new address shown within the bound ({seen.pod.where()}): the deny there is not proven"
         if new.admitted:
             return False, (f"fail-open after node restart: {what} at its current {seen.pod.where()}: {new.admitted}/{new.attempts} "
                            f"denied attempts answered, from {new.first_admitted_s:.2f} s after the restart command")
         if new.attempts < MIN_AFTER or seen.open_answered < MIN_BEFORE:
-            return False, (f"{what}: {new.attempts} attempt(s) at its current address (want {MIN_AFTER}), the backend's current "
-                           f"address answered {seen.open_answered} in the same loop (want {MIN_BEFORE}): nothing proven")
+            return False, (f"{what}: {new.attempts} attempt(s) at its current address (want {MIN_AFTER}), the open path from "
+                           f"the same client answered {seen.open_answered} meanwhile (want {MIN_BEFORE}): nothing proven")
         return True, f"{what}: 0/{old.attempts} answered at its old address, 0/{new.attempts} at its current {seen.pod.where()}"
     return judge
 

@@ -197,10 +197,11 @@ class AgentRestartWorld:
     @contextmanager
     def probing(self, targets: list[WatchTarget], *, limit_s: float, probe_timeout_s: float, stall_mark_s: float):
         """The two loops from the clients, every 100 ms: the holder's one connection to the backend
-        and the prober's new connections to `targets`. Yields a dict once both probe; on leaving,
-        the loops are told to stop and joined, and `loop_results(box)` reads what they saw."""
+        and the prober's new connections to `targets`. Yields a dict once both probe (its "stop":
+        the file that ends them, for further loops in those pods to end with them); on leaving, the
+        file is made in both pods, the two loops are joined, and `loop_results(box)` reads them."""
         stop = f"/tmp/cnimatrix-restart-{token()}"
-        held, probing, box = threading.Event(), threading.Event(), {}
+        held, probing, box = threading.Event(), threading.Event(), {"stop": stop}
         loops = [
             threading.Thread(daemon=True, target=keep_result, args=(box, "hold", lambda: timeline.hold_connection(
                 self.ns.executor("holder", "client"), f"{self.backend_ip}:8080", stop, interval_s=0.1,
@@ -216,8 +217,8 @@ class AgentRestartWorld:
             probing.wait(60)
             yield box
         finally:
-            for pod in ("holder", "prober"):
-                self.ns.executor(pod).sh(f"touch {stop}", timeout_s=30)
+            for pod in ("holder", "prober"):   # an exec of its own: the pods' other sessions may all be running loops
+                PodExecutor(self.ns.cluster.api(), self.ns.name, pod).sh(f"touch {stop}", timeout_s=30)
             for loop in loops:
                 loop.join(60)
 

@@ -1,11 +1,12 @@
 """What observes the node restart (suites/day2/test_node_restart.py) in the agent restart's world:
 the far node's kind container restarted with the docker CLI from the test process (as breakages and
 evidence reach kind nodes), the Node's Ready condition and the far node's two pods polled through
-the API, and the agent restart's 100 ms loops from the near node's clients, plus a second loop at
-the pods' current addresses once they are back."""
+the API, and the agent restart's 100 ms loops from the near node's clients, plus a loop at each
+pod's new address from the moment the API shows it."""
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,8 +37,8 @@ class NodeRestartSeen:
     to_service: list[Sample]        # new connections to the ClusterIP
     to_backend: list[Sample]        # to the backend's old address
     to_guarded: list[Sample]        # to the guarded pod's old address
-    backend_now: list[Sample]       # the second loop, at the addresses the API showed once both were back
-    guarded_now: list[Sample]
+    backend_now: list[Sample]       # at the backend's new address, from when the API showed it
+    guarded_now: list[Sample]       # at the guarded pod's, the same
     watch_error: str = ""
 
 
@@ -85,10 +86,12 @@ class Comeback:
     """The Node and the two pods, polled from the restart command on."""
 
     restarted_at: float
+    old_ips: dict[str, str]
     returned_at: float = 0.0
     not_ready_at: float | None = None
     ready_at: float | None = None
-    back: dict[str, tuple[str, float]] = field(default_factory=dict)    # pod -> (its IP, when it was seen back)
+    shown: dict[str, tuple[str, float]] = field(default_factory=dict)   # pod -> (its new sandbox's IP, when the API showed it)
+    back: dict[str, float] = field(default_factory=dict)                # pod -> when it was Ready again
 
     def poll(self, core: client.CoreV1Api, env: AgentRestartWorld) -> bool:
         """One look; whether the node and both pods are back."""
@@ -102,50 +105,70 @@ class Comeback:
                 if ready and (self.not_ready_at is not None or (beat is not None and beat >= int(self.returned_at))):
                     self.ready_at = now
             for pod in core.list_namespaced_pod(env.ns.name).items:
-                if pod.metadata.name in (BACKEND, GUARDED) and pod.metadata.name not in self.back \
-                        and back_since(pod, self.restarted_at) and pod.status.pod_ip:
-                    self.back[pod.metadata.name] = (pod.status.pod_ip, now)
+                name, ip = pod.metadata.name, pod.status.pod_ip if pod.status else None
+                if name not in self.old_ips or not ip:
+                    continue
+                again = back_since(pod, self.restarted_at)
+                # another IP is the new sandbox's at once; the same one only once the pod is back (the old status shows it too)
+                if name not in self.shown and (ip != self.old_ips[name] or again):
+                    self.shown[name] = (ip, now)
+                if again and name not in self.back:
+                    self.back[name] = now
         except client.ApiException:
             pass    # the API server is on another node; one failed look is retried at the next
-        return self.ready_at is not None and len(self.back) == 2
+        return self.ready_at is not None and len(self.back) == len(self.old_ips)
 
-    def pod(self, name: str, old_ip: str) -> PodReturn:
-        ip, at = self.back.get(name, (None, None))
-        return PodReturn(name, old_ip, ip, at)
+    def pod(self, name: str) -> PodReturn:
+        ip, _ = self.shown.get(name, (None, None))
+        return PodReturn(name, self.old_ips[name], ip, self.back.get(name))
 
 
 def observe_node_restart(env: AgentRestartWorld, before: Callable[[], None], *, baseline_s: float, settle_s: float,
                          bound_s: float, probe_timeout_s: float, stall_mark_s: float) -> NodeRestartSeen:
     """Start the loops, let them run `baseline_s`, call `before` (the requested breakage of world
     node-restart), restart the far node's container, and poll until the node is Ready again and
-    both pods are back, `bound_s` after the command at the latest; then probe the pods at the
-    addresses the API shows for `settle_s` beside the first loops, and stop them all."""
+    both pods are back, `bound_s` after the command at the latest. Each pod is probed at its new
+    address from the moment the API shows it (the backend from the holder's second session, the
+    guarded pod from the prober's), until `settle_s` after the last came back; then all stop."""
     targets = [WatchTarget(f"{env.cluster_ip}:8080/hostname", "TCP", True),
                WatchTarget(f"{env.backend_ip}:8080/hostname", "TCP", True),
                WatchTarget(f"{env.guarded_ip}:8080/hostname", "TCP", False)]
+    limit_s = baseline_s + bound_s + settle_s + 120     # the loops' own end, should the stop file never come
+    seen = Comeback(0.0, {BACKEND: env.backend_ip, GUARDED: env.guarded_ip})
+    aimed: dict[str, threading.Thread] = {}
     now_box: dict = {}
-    with env.probing(targets, limit_s=baseline_s + bound_s + settle_s + 120, probe_timeout_s=probe_timeout_s,
-                     stall_mark_s=stall_mark_s) as box:
+
+    def aim(name: str, ip: str, stop: str) -> None:
+        executor = env.ns.executor("holder" if name == BACKEND else "prober")
+        target = [WatchTarget(f"{ip}:8080/hostname", "TCP", name == BACKEND)]
+        aimed[name] = threading.Thread(daemon=True, target=keep_result, args=(now_box, name, lambda: timeline.watch(
+            executor, target, interval_s=0.1, timeout_s=probe_timeout_s, hold=10**9, deadline_s=limit_s, stop_file=stop)))
+        aimed[name].start()
+
+    with env.probing(targets, limit_s=limit_s, probe_timeout_s=probe_timeout_s, stall_mark_s=stall_mark_s) as box:
         time.sleep(baseline_s)
         before()
-        seen = Comeback(time.time())
+        seen.restarted_at = time.time()
         restart_container(env.far)
         seen.returned_at = time.time()
-        while not seen.poll(env.ns.core, env) and time.time() < seen.restarted_at + bound_s:
+        while True:
+            done = seen.poll(env.ns.core, env)
+            for name, (ip, _) in seen.shown.items():
+                if name not in aimed:
+                    aim(name, ip, box["stop"])
+            if done or time.time() >= seen.restarted_at + bound_s:
+                break
             time.sleep(POLL_S)
-        back = seen.back
-        if back:   # the holder's second session: its first runs the held connection
-            current = [WatchTarget(f"{back[name][0]}:8080/hostname", "TCP", want) for name, want in ((BACKEND, True), (GUARDED, False))
-                       if name in back]
-            keep_result(now_box, "now", lambda: timeline.watch(env.ns.executor("holder"), current, interval_s=0.1,
-                                                               timeout_s=probe_timeout_s, hold=10**9, deadline_s=settle_s))
+        if aimed:
+            time.sleep(settle_s)
         observed_until = time.time()
+    for thread in aimed.values():
+        thread.join(60)
     exchanges, connect_error, (to_service, to_backend, to_guarded), watch_error = loop_results(box, len(targets))
-    samples = iter(now_box["now"].samples if "now" in now_box else [])
-    backend_now, guarded_now = (next(samples, []) if name in back else [] for name in (BACKEND, GUARDED))
+    now = {name: now_box[name].samples[0] if name in now_box else [] for name in (BACKEND, GUARDED)}
+    errors = [watch_error] + [f"{name}'s second loop: {now_box[f'{name}_error']}" for name in aimed if f"{name}_error" in now_box]
     command = f"docker restart -t {STOP_GRACE_S} {env.far}"
     return NodeRestartSeen(NodeRestart(env.far, command, seen.restarted_at, seen.returned_at, seen.not_ready_at, seen.ready_at,
                                        observed_until),
-                           seen.pod(BACKEND, env.backend_ip), seen.pod(GUARDED, env.guarded_ip), exchanges, connect_error,
-                           to_service, to_backend, to_guarded, backend_now, guarded_now,
-                           "; ".join(e for e in (watch_error, now_box.get("now_error", "")) if e))
+                           seen.pod(BACKEND), seen.pod(GUARDED), exchanges, connect_error, to_service, to_backend, to_guarded,
+                           now[BACKEND], now[GUARDED], "; ".join(e for e in errors if e))

@@ -89,7 +89,7 @@ def test_a_pod_with_a_new_ip_is_judged_at_the_new_one_only():
 def test_a_pod_not_back_late_or_not_answering_at_the_end_fails():
     gone = nr.pod_answers(probes(T0, END, down(0.5, 999)), [], PodReturn("backend", "10.244.2.7", None, None), NODE)
     ok, reason = nr.answers_again(180, "b")(gone)
-    assert not ok and "not back within 180 s" in reason and "pod Ready after —, old IP 10.244.2.7, no new one shown" in reason
+    assert not ok and "no new sandbox's address shown within 180 s" in reason and "pod Ready after —, old IP 10.244.2.7, no new one shown" in reason
     late = nr.pod_answers(probes(T0, END, down(0.5, 30.0)), [], SAME, NODE)
     ok, reason = nr.answers_again(20, "b")(late)
     assert not ok and "answered again only 30.00 s after the restart command (bound 20 s" in reason
@@ -163,11 +163,12 @@ def test_an_answer_at_the_current_address_fails_open():
 
 def test_a_pod_not_back_a_short_second_loop_or_a_deny_not_in_force_proves_nothing():
     gone = nr.denied_across(probes(T0, END, DENIED), [], [], PodReturn("guarded", "10.244.2.8", None, None), NODE)
-    assert "not back within the bound" in nr.stays_denied("g", OPEN)(gone)[1]
+    assert "no new address shown within the bound" in nr.stays_denied("g", OPEN)(gone)[1]
     short = nr.denied_across(probes(T0, END, DENIED), probes(BACK, BACK + 1, DENIED), probes(BACK, BACK + 1), GUARDED, NODE)
     assert "10 attempt(s) at its current address (want 20)" in nr.stays_denied("g", OPEN)(short)[1]
-    dead_open = nr.denied_across(probes(T0, END, DENIED), probes(BACK, END, DENIED), probes(BACK, END, DENIED), GUARDED, NODE)
-    assert "answered 0 in the same loop (want 5): nothing proven" in nr.stays_denied("g", OPEN)(dead_open)[1]
+    before_only = probes(T0, END, lambda s: s < 20)     # the open path answered, but not while the current address was probed
+    dead_open = nr.denied_across(probes(T0, END, DENIED), probes(BACK, END, DENIED), before_only, GUARDED, NODE)
+    assert "the open path from the same client answered 0 meanwhile (want 5): nothing proven" in nr.stays_denied("g", OPEN)(dead_open)[1]
     leaky = nr.denied_across(probes(T0, END, lambda s: s < -1), [], [], GUARDED, NODE)
     assert "the deny was not in force" in nr.stays_denied("g", OPEN)(leaky)[1]
 
@@ -209,10 +210,10 @@ def test_the_comparison_has_node_restart_rows_and_dashes_where_a_run_has_none():
                                   "ip_changed": False})
     rows = dict(compare_day2.rows([read, RunMetrics.from_dict({"day2": {"node_restart": broken}}).day2, None]))
     assert rows["node restart, established TCP"] == ["reset at 1.00 s", "reset at 1.00 s", "—"]
-    assert rows["node restart, pod answers again"] == ["25.00 s (node Ready 20.00 s, new IP)", "never (bound 180 s, not back)", "—"]
+    assert rows["node restart, pod answers again"] == ["25.00 s (node Ready 20.00 s, new IP)", "never (bound 180 s, no new address)", "—"]
     assert rows["node restart, Service outage"] == ["answering from 26.00 s (255/450 failed)",
                                                     "not recovered (bound 180 s, 430/430 failed)", "—"]
-    assert rows["node restart, denied ingress"] == ["denied (0/120 old IP, not back)", "fail-open (3/120 old IP, 2/200 same IP)", "—"]
+    assert rows["node restart, denied ingress"] == ["denied (0/120 old IP, no new address)", "fail-open (3/120 old IP, 2/200 same IP)", "—"]
 
 
 # --- the negative control --------------------------------------------------------------------------

@@ -98,7 +98,8 @@ class NodeRestartAddress(Record):
     """A pod of the restarted node: its IP before and after (cnimatrix.day2.node_restart.PodReturn)."""
 
     old_ip: str | None = fact("Its IP before the restart.")
-    new_ip: str | None = fact("Its IP once it was back (null: not back within the bound).", nullable=True)
+    new_ip: str | None = fact("Its new sandbox's IP as the API showed it, probed from then (null: none shown within the bound).",
+                               nullable=True)
     ip_changed: bool | None = fact("Whether the new sandbox brought a new IP.", nullable=True)
 
 
@@ -130,8 +131,8 @@ class NodeRestartDenied(NodeRestartAddress):
     """The pod under a deny-all ingress policy across the node restart (cnimatrix.day2.node_restart.DeniedAcross)."""
 
     at_old: RestartFailOpen | None = fact("At its old address (when it changed, only until the restart command returned).")
-    at_new: RestartFailOpen | None = fact("At its current address once the API showed it (null: not back).", nullable=True)
-    open_answered: int | None = fact("The backend's current address, answered in the same loop as at_new.", minimum=0)
+    at_new: RestartFailOpen | None = fact("At its current address from when the API showed it (null: none shown).", nullable=True)
+    open_answered: int | None = fact("New connections to the ClusterIP from the same client answered while at_new was probed.", minimum=0)
 
 
 @dataclass(frozen=True)
