@@ -27,6 +27,10 @@ from cnimatrix.testkit.plugin import suite_of
 from cnimatrix.testkit.run import run_state
 
 ALONE = "alone"
+# A `disruptive` test (also `alone`) leaves the cluster changed for whatever follows: a node
+# restart gives every pod on that node a new sandbox and maybe a new address. It runs last in its
+# suite, and that suite last, so no other suite's world lives through it.
+DISRUPTIVE = "disruptive"
 QUIET_TIMEOUT_S = 600   # a job's set-up, or its scenarios under way, finishing before an `alone` test
 
 
@@ -167,18 +171,20 @@ def job(request, name: str, prepare: Callable[[], Any], **kwargs) -> Job:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", f"{ALONE}: needs the nodes to itself; nothing runs in the background meanwhile")
+    config.addinivalue_line("markers", f"{DISRUPTIVE}: changes the cluster for what follows (a node restart): last in its suite, its suite last")
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Suites with an `alone` test first (those tests first in them), suites run as jobs last; each
-    suite's tests stay together.
+    """Suites with an `alone` test first (those tests first in them), suites run as jobs after the
+    others, a suite with a `disruptive` test last (that test last in it); each suite's tests stay together.
     Not under `--break`: a negative control's checks run in the order its breakage was written
     for, right after it is applied (an agent a liveness probe restarts repairs it within minutes)."""
     jobs = config.stash.get(jobs_key, None)
     if not config.getoption("--cni") or jobs is None or config.getoption("breakage"):
         return
     with_alone = {suite_of(item) for item in items if item.get_closest_marker(ALONE)}
+    with_disruptive = {suite_of(item) for item in items if item.get_closest_marker(DISRUPTIVE)}
     first_of: dict[str, int] = {}
     for index, item in enumerate(items):
         first_of.setdefault(suite_of(item), index)
@@ -188,8 +194,9 @@ def pytest_collection_modifyitems(session, config, items):
         # (two suites with alone tests once ran podnet, day2, podnet: podnet's namespace was gone).
         index, item = indexed
         suite = suite_of(item)
-        group = 0 if suite in with_alone else 2 if suite in jobs.suites else 1
-        return group, first_of[suite], 0 if item.get_closest_marker(ALONE) else 1, index
+        group = (3 if suite in with_disruptive else 0 if suite in with_alone else 2 if suite in jobs.suites else 1)
+        within = 2 if item.get_closest_marker(DISRUPTIVE) else 0 if item.get_closest_marker(ALONE) else 1
+        return group, first_of[suite], within, index
 
     items[:] = [item for _, item in sorted(enumerate(items), key=rank)]
 

@@ -23,8 +23,9 @@ from cnimatrix.testkit import declared
 from cnimatrix.testkit.run import run_metrics
 from cnimatrix.testkit.timeouts import deadline
 
-# A node restart disturbs everything on worker2: nothing runs beside it.
-pytestmark = [pytest.mark.suite("day2"), pytest.mark.alone]
+# A node restart disturbs everything on worker2: nothing runs beside it, and it runs last (disruptive):
+# no other suite's world lives through it.
+pytestmark = [pytest.mark.suite("day2"), pytest.mark.alone, pytest.mark.disruptive]
 
 BASELINE_S = 2.0        # probes before the command: the paths worked (and the deny held) beforehand
 SETTLE_S = 20.0         # after the node and both pods are back: the Service must stay answering (STEADY_S of it)
@@ -54,7 +55,7 @@ def node_restarted(request, agent_restart_world: AgentRestartWorld, cluster, cni
     yield seen
     if request.config.getoption("breakage"):
         return   # a negative control's cluster goes with its run; its pods there may never be Ready
-    # the tests after these (other suites' too, when `alone` tests run first) find worker2's pods running again
+    # the session's clean-up and evidence find worker2's pods running again
     waiting = pods_not_ready(env.ns.core, env.far, NODE_BOUND_S)
     if waiting:
         kind.say(f"day2: after the node restart, pods on {env.far} still not Ready: {', '.join(waiting[:8])}")

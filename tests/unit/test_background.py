@@ -111,11 +111,13 @@ def test_an_ahead_pool_started_in_the_background_runs_without_being_asked():
 # --- the run order -----------------------------------------------------------------------------
 
 class Item:
-    def __init__(self, suite: str, name: str, alone: bool = False):
+    def __init__(self, suite: str, name: str, alone: bool = False, disruptive: bool = False):
         self.name, self.fspath = name, f"/repo/suites/{suite}/test_{suite}.py"
         self.marks = {"suite": SimpleNamespace(args=(suite,))}
-        if alone:
+        if alone or disruptive:
             self.marks[background.ALONE] = SimpleNamespace(args=())
+        if disruptive:
+            self.marks[background.DISRUPTIVE] = SimpleNamespace(args=())
 
     def get_closest_marker(self, name):
         return self.marks.get(name)
@@ -141,6 +143,16 @@ def test_two_suites_with_alone_tests_stay_each_in_one_piece():
     items = [Item("podnet", "addresses"), Item("podnet", "lifecycle", alone=True), Item("day2", "churn"),
              Item("day2", "restart", alone=True), Item("service", "spread")]
     assert ordered(items) == ["lifecycle", "addresses", "restart", "churn", "spread"]
+
+
+def test_a_disruptive_test_runs_last_in_its_suite_and_its_suite_last():
+    """A node restart changes every pod on the node: no other suite's world may live through it."""
+    items = [Item("podnet", "addresses"), Item("day2", "churn"), Item("day2", "node-restart", disruptive=True),
+             Item("day2", "agent-restart", alone=True), Item("netpol", "case-a"), Item("service", "spread")]
+    assert ordered(items, {"netpol"}) == ["addresses", "spread", "case-a", "agent-restart", "churn", "node-restart"]
+    without = [Item("podnet", "addresses"), Item("day2", "churn"), Item("day2", "agent-restart", alone=True),
+               Item("netpol", "case-a"), Item("service", "spread")]   # the twin: without it, day2 comes first
+    assert ordered(without, {"netpol"}) == ["agent-restart", "churn", "addresses", "spread", "case-a"]
 
 
 def test_without_jobs_or_without_a_cni_the_order_stays():
