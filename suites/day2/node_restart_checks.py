@@ -123,13 +123,29 @@ class Comeback:
         return PodReturn(name, self.old_ips[name], ip, self.back.get(name))
 
 
+def steady_for(answers: Callable[[], bool], hold_s: float, until: float) -> None:
+    """Return once `answers()` has held true for `hold_s` in a row (a miss starts over), or at `until`."""
+    since = None
+    while time.time() < until:
+        now = time.time()
+        if answers():
+            since = now if since is None else since
+            if now - since >= hold_s:
+                return
+        else:
+            since = None
+        time.sleep(POLL_S)
+
+
 def observe_node_restart(env: AgentRestartWorld, before: Callable[[], None], *, baseline_s: float, settle_s: float,
                          bound_s: float, probe_timeout_s: float, stall_mark_s: float) -> NodeRestartSeen:
     """Start the loops, let them run `baseline_s`, call `before` (the requested breakage of world
     node-restart), restart the far node's container, and poll until the node is Ready again and
     both pods are back, `bound_s` after the command at the latest. Each pod is probed at its new
     address from the moment the API shows it (the backend from the holder's second session, the
-    guarded pod from the prober's), until `settle_s` after the last came back; then all stop."""
+    guarded pod from the prober's), until the ClusterIP has answered `settle_s` without a miss after
+    the last came back (`bound_s` after the command at the latest); then all stop. The Service may
+    lag its pods: kube-router's routes to the node's new pod addresses came 19 s after them."""
     targets = [WatchTarget(f"{env.cluster_ip}:8080/hostname", "TCP", True),
                WatchTarget(f"{env.backend_ip}:8080/hostname", "TCP", True),
                WatchTarget(f"{env.guarded_ip}:8080/hostname", "TCP", False)]
@@ -160,7 +176,7 @@ def observe_node_restart(env: AgentRestartWorld, before: Callable[[], None], *, 
                 break
             time.sleep(POLL_S)
         if aimed:
-            time.sleep(settle_s)
+            steady_for(lambda: env.reach(f"{env.cluster_ip}:8080/hostname"), settle_s, seen.restarted_at + bound_s)
         observed_until = time.time()
     for thread in aimed.values():
         thread.join(60)

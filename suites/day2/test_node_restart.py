@@ -28,7 +28,7 @@ from cnimatrix.testkit.timeouts import deadline
 pytestmark = [pytest.mark.suite("day2"), pytest.mark.alone, pytest.mark.disruptive]
 
 BASELINE_S = 2.0        # probes before the command: the paths worked (and the deny held) beforehand
-SETTLE_S = 20.0         # after the node and both pods are back: the Service must stay answering (STEADY_S of it)
+SETTLE_S = 20.0         # after the node and both pods are back, the Service answering this long in a row ends the observation (STEADY_S of it judged)
 PROBE_TIMEOUT_S = 0.9   # a new connection's connect + answer; under 1 s (see timeline.watch)
 STALL_MARK_S = 2.0      # a held request unanswered this long is marked stalled (the fate)
 
