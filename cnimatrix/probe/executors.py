@@ -33,6 +33,12 @@ def one_shot(server: str, request: str) -> str:
     return f"printf '%s\\n' {shlex.quote(request)} | {{\n{server}\n}}"
 
 
+def ask_once(executor: Executor, server: str, request: str, timeout_s: float) -> str:
+    """`server`'s answer to one request from a new exec of its own (no kept session to wait on)."""
+    answer, _, _ = executor.sh(one_shot(server, request), timeout_s=timeout_s).partition(END + "\n")
+    return answer
+
+
 @dataclass
 class PodExecutor:
     """Runs shell scripts in a pod's container through the API server's exec endpoint."""
@@ -144,8 +150,7 @@ class ContainerExecutor:
 
     def ask(self, server: str, request: str, timeout_s: float) -> str:
         """One request, one `docker exec` (cheap here: no API server or kubelet in the way)."""
-        answer, _, _ = self.sh(one_shot(server, request), timeout_s=timeout_s).partition(END + "\n")
-        return answer
+        return ask_once(self, server, request, timeout_s)
 
     def sh(self, script: str, timeout_s: float, on_line: Callable[[str], None] | None = None) -> str:
         if on_line is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from cnimatrix.probe.executors import END, Executor, one_shot
+from cnimatrix.probe.executors import Executor, ask_once
 from cnimatrix.probe.outcomes import (DnsResult, ProbeResult, classify_http, classify_ping, classify_udp, parse_dig,
                                       parse_lines)
 from cnimatrix.probe.programs import (DATAGRAM, DIG_LOOP, DOWNLOAD_LOOP, MUX_SERVER, PARALLEL, PING_LOOP,
@@ -18,8 +18,7 @@ def http(executor: Executor, targets: list[str], timeout_s: float = 2.0) -> list
     which a curl per request did (CI: 2 of 53 ClusterIP requests 'timed out after 3167 ms' at 2 s)."""
     if not targets:
         return []
-    output = executor.sh(one_shot(MUX_SERVER, _mux_request(timeout_s, [f"t|{t}" for t in targets])), timeout_s=timeout_s + 60)
-    answer, _, _ = output.partition(END + "\n")
+    answer = ask_once(executor, MUX_SERVER, _mux_request(timeout_s, [f"t|{t}" for t in targets]), timeout_s + 60)
     return parse_lines(answer, targets, classify_http)
 
 
