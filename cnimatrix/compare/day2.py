@@ -63,8 +63,8 @@ def restart_texts(seen: AgentRestart | None) -> tuple[str, str, str]:
 
 def node_restart_texts(seen: NodeRestart | None) -> tuple[str, str, str, str]:
     """(established connection, the pod at its current address, new connections to the Service,
-    denied ingress) across the node restart: 'reset at 1.20 s'; '41.30 s (node Ready 18.20 s, new
-    IP)' or 'never (bound 180 s, no new address)'; 'answering from 43.10 s (420/600 failed)' or 'not
+    denied ingress) across the node restart: 'reset at 1.20 s'; '41.30 s (node Ready 18.20 s, agent
+    Ready 30.10 s, new IP)' or 'never (bound 180 s, no new address)'; 'answering from 43.10 s (420/600 failed)' or 'not
     recovered (bound 180 s, ...)'; 'denied (0/600 old IP, 0/200 new IP)' or 'fail-open (...)'."""
     seen = seen or NodeRestart()
     pod, svc, denied = seen.backend, seen.service, seen.denied_ingress
@@ -73,7 +73,9 @@ def node_restart_texts(seen: NodeRestart | None) -> tuple[str, str, str, str]:
     elif pod.answered_again_s is None:
         pod_text = f"never (bound {pod.bound_s or 0:g} s{', no new address' if pod.new_ip is None else ''})"
     else:
-        pod_text = f"{pod.answered_again_s:.2f} s (node Ready {_seconds(seen.ready_after_s)}, {'new' if pod.ip_changed else 'same'} IP)"
+        agent = f", agent Ready {_seconds(seen.agent_ready_after_s)}" if seen.agent_ready_after_s is not None else ""
+        pod_text = (f"{pod.answered_again_s:.2f} s (node Ready {_seconds(seen.ready_after_s)}{agent}, "
+                    f"{'new' if pod.ip_changed else 'same'} IP)")
     if svc is None or svc.attempts is None:
         svc_text = MISSING
     elif svc.recovered_after_s is None:

@@ -43,6 +43,8 @@ class NodeRestart:
     not_ready_at: float | None  # first poll that showed the node not Ready (None: none did)
     ready_at: float | None      # Ready again, a status the restarted kubelet posted (None: not within the bound)
     observed_until: float       # the probe loops were told to stop here
+    agent: str = ""             # the node's CNI agent pod (the catalog's first readiness DaemonSet), "" when none
+    agent_ready_at: float | None = None     # Ready again with every container restarted (None: not seen while observed)
 
     def as_restart(self) -> restart.Restart:
         """The agent restart's figures (connection, new_connections, fail_open) read from the command on."""
@@ -54,7 +56,16 @@ class NodeRestart:
     def to_dict(self) -> dict:
         return {"node": self.node, "command": self.command, "command_s": self.after(self.returned_at),
                 "not_ready_after_s": self.after(self.not_ready_at), "ready_after_s": self.after(self.ready_at),
-                "observed_s": self.after(self.observed_until)}
+                "observed_s": self.after(self.observed_until), "agent": self.agent,
+                "agent_ready_after_s": self.after(self.agent_ready_at)}
+
+    def agent_note(self) -> str:
+        """When the node's CNI agent was Ready again: a fail-open before it points at the agent's start."""
+        if not self.agent:
+            return ""
+        if self.agent_ready_at is None:
+            return f"its CNI agent {self.agent} not seen Ready again while observed"
+        return f"its CNI agent {self.agent} Ready again {self.after(self.agent_ready_at):.2f} s after the command"
 
 
 @dataclass(frozen=True)
@@ -195,10 +206,14 @@ class DeniedAcross:
     at_old: FailOpen
     at_new: FailOpen | None     # current address once the API showed it (None: none shown)
     open_answered: int          # the open path (the ClusterIP) from the same client, answered meanwhile
+    agent_note: str = ""        # when the node's CNI agent was Ready again (NodeRestart.agent_note)
 
     def to_dict(self) -> dict:
         return {**self.pod.ips(), "at_old": self.at_old.to_dict(), "at_new": self.at_new.to_dict() if self.at_new else None,
                 "open_answered": self.open_answered}
+
+    def when_agent(self) -> str:
+        return f" ({self.agent_note})" if self.agent_note else ""
 
 
 def denied_across(old: list[Sample], new: list[Sample], open_path: list[Sample], pod: PodReturn, node: NodeRestart) -> DeniedAcross:
@@ -208,7 +223,7 @@ def denied_across(old: list[Sample], new: list[Sample], open_path: list[Sample],
     since = new[0].sent if new else float("inf")
     return DeniedAcross(pod, restart.fail_open(mine, node.as_restart()),
                         restart.fail_open(new, node.as_restart()) if pod.new_ip is not None else None,
-                        sum(1 for s in open_path if s.sent >= since and s.allowed))
+                        sum(1 for s in open_path if s.sent >= since and s.allowed), node.agent_note())
 
 
 def stays_denied(what: str, open_path: NewConnections):
@@ -224,12 +239,14 @@ def stays_denied(what: str, open_path: NewConnections):
             return False, f"{what}: {old.admitted_before} attempt(s) admitted before the restart: the deny was not in force"
         if old.admitted:
             return False, (f"fail-open during node restart: {what} at its old address {seen.pod.old_ip}: {old.admitted}/{old.attempts} "
-                           f"denied attempts answered, from {old.first_admitted_s:.2f} s after the restart command, over {old.window_s:.2f} s")
+                           f"denied attempts answered, from {old.first_admitted_s:.2f} s after the restart command, over {old.window_s:.2f} s"
+                           f"{seen.when_agent()}")
         if new is None:
             return False, f"{what}: no new address shown within the bound ({seen.pod.where()}): the deny there is not proven"
         if new.admitted:
             return False, (f"fail-open after node restart: {what} at its current {seen.pod.where()}: {new.admitted}/{new.attempts} "
-                           f"denied attempts answered, from {new.first_admitted_s:.2f} s after the restart command")
+                           f"denied attempts answered, from {new.first_admitted_s:.2f} s after the restart command, over {new.window_s:.2f} s"
+                           f"{seen.when_agent()}")
         if new.attempts < MIN_AFTER or seen.open_answered < MIN_BEFORE:
             return False, (f"{what}: {new.attempts} attempt(s) at its current address (want {MIN_AFTER}), the open path from "
                            f"the same client answered {seen.open_answered} meanwhile (want {MIN_BEFORE}): nothing proven")

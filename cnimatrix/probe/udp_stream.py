@@ -13,21 +13,28 @@ from typing import Callable
 from cnimatrix.probe.executors import Executor
 from cnimatrix.probe.outcomes import Outcome
 
-# "@@ready\t<epoch>\t<source port>", then per datagram "@@u\t<n>\t<sent>\t<code>\t<micros>\t<reply>"
+# "@@ready\t<epoch>\t<source port>\t<failed connects>", then per datagram "@@u\t<n>\t<sent>\t<code>\t<micros>\t<reply>"
 # (code 0 answered, 1 refused: an ICMP port unreachable came back, 2 no answer within `wait`,
 # 3 other error), then "@@end". Answers left over from an earlier datagram are drained before
 # each send, so a late answer is never read as the next datagram's. The socket is read once more
 # after `wait` has passed: a stream descheduled past it (load 20-40 here) must not call an answer
 # waiting in its socket none (the prober's rule, programs.MUX). Stops after `max` s or once
-# the file `stop` exists.
+# the file `stop` exists. A connect() that fails is tried again every interval until then: Cilium's
+# socket-LB refuses to connect a UDP socket to a Service it has no backend for yet ("No route to
+# host"), which says the Service is not programmed yet, as an unanswered datagram would ("@@retry"
+# once, with the first error; "@@fail" if it never connected).
 _STREAM = r"""
 perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
   $| = 1;
   my ($host, $port, $interval, $wait, $max, $stop) = @ARGV;
-  my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => "udp")
-    or do { printf "\@\@fail\t%.6f\t%s\n", time, "socket: $!"; exit 0 };
-  my $sel = IO::Select->new($sock); my $start = time; my $n = 0;
-  printf "\@\@ready\t%.6f\t%d\n", $start, $sock->sockport;
+  my ($sock, $tries, $start, $n) = (undef, 0, time, 0);
+  until ($sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => "udp")) {
+    my $err = "socket: $!"; $tries++;
+    printf "\@\@retry\t%.6f\t%s\n", time, $err if $tries == 1;
+    if (time - $start >= $max || -e $stop) { printf "\@\@fail\t%.6f\t%s (%d attempts)\n", time, $err, $tries; exit 0 }
+    select(undef, undef, undef, $interval) }
+  my $sel = IO::Select->new($sock);
+  printf "\@\@ready\t%.6f\t%d\t%d\n", time, $sock->sockport, $tries;
   while (time - $start < $max && !-e $stop) {
     while ($sel->can_read(0)) { recv($sock, my $late, 2048, 0) }
     my $sent = time; $n++; my ($code, $reply) = (2, "");
@@ -63,7 +70,19 @@ class Datagram:
 class Stream:
     datagrams: list[Datagram]
     source_port: int | None     # the client's one source port (for reading conntrack entries)
-    error: str = ""             # the socket could not be opened
+    error: str = ""             # the socket could not be opened, within the stream's time
+    connect_failures: int = 0   # connect() attempts that failed before the socket opened
+    connect_error: str = ""     # the first of those failures
+
+    def socket_note(self) -> str:
+        """What the socket went through before its first datagram ("" when it connected at once)."""
+        if self.error:
+            return self.error
+        if self.connect_error and self.source_port is None:
+            return f"its socket has not connected yet (first failure: {self.connect_error})"
+        if self.connect_failures:
+            return f"its socket connected after {self.connect_failures} failed attempt(s) (first: {self.connect_error})"
+        return ""
 
 
 def stream_script(address: str, *, interval_s: float, wait_s: float, max_s: float, stop_file: str) -> str:
@@ -78,6 +97,9 @@ def parse_line(line: str, into: Stream) -> None:
     try:
         if parts[:1] == ["ready"]:
             into.source_port = int(parts[2])
+            into.connect_failures = int(parts[3]) if len(parts) > 3 else 0
+        elif parts[:1] == ["retry"]:
+            into.connect_error = parts[2] if len(parts) > 2 else "connect failed"
         elif parts[:1] == ["fail"]:
             into.error = parts[2] if len(parts) > 2 else "socket failed"
         elif parts[:1] == ["u"] and len(parts) >= 5:

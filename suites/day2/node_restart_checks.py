@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from day2_checks import AgentRestartWorld, keep_result, loop_results
 from kubernetes import client
 
+from cnimatrix.datafiles import ReadinessRule
 from cnimatrix.cluster.kind import ClusterError
 from cnimatrix.day2.node_restart import NodeRestart, PodReturn
 from cnimatrix.probe import timeline
@@ -92,6 +93,23 @@ class Comeback:
     ready_at: float | None = None
     shown: dict[str, tuple[str, float]] = field(default_factory=dict)   # pod -> (its new sandbox's IP, when the API showed it)
     back: dict[str, float] = field(default_factory=dict)                # pod -> when it was Ready again
+    agent: ReadinessRule | None = None      # the CNI agent's DaemonSet, whose pod on the node is watched too
+    agent_pod: str = ""
+    agent_ready_at: float | None = None
+
+    def poll_agent(self, env: AgentRestartWorld) -> None:
+        """When the node's CNI agent pod was Ready again with every container restarted: its
+        readiness says its datapath and policy are programmed (Felix: in sync), so a fail-open
+        before it is the agent's start."""
+        if self.agent is None or self.agent_ready_at is not None:
+            return
+        try:
+            for pod in env.agent_pods(self.agent):
+                self.agent_pod = f"{pod.metadata.namespace}/{pod.metadata.name}"
+                if pod.metadata.deletion_timestamp is None and back_since(pod, self.restarted_at):
+                    self.agent_ready_at = time.time()
+        except (client.ApiException, ClusterError):
+            pass    # as poll: retried at the next look
 
     def poll(self, core: client.CoreV1Api, env: AgentRestartWorld) -> bool:
         """One look; whether the node and both pods are back."""
@@ -116,6 +134,7 @@ class Comeback:
                     self.back[name] = now
         except client.ApiException:
             pass    # the API server is on another node; one failed look is retried at the next
+        self.poll_agent(env)
         return self.ready_at is not None and len(self.back) == len(self.old_ips)
 
     def pod(self, name: str) -> PodReturn:
@@ -138,19 +157,21 @@ def steady_for(answers: Callable[[], bool], hold_s: float, until: float) -> None
 
 
 def observe_node_restart(env: AgentRestartWorld, before: Callable[[], None], *, baseline_s: float, settle_s: float,
-                         bound_s: float, probe_timeout_s: float, stall_mark_s: float) -> NodeRestartSeen:
+                         bound_s: float, probe_timeout_s: float, stall_mark_s: float,
+                         agent: ReadinessRule | None = None) -> NodeRestartSeen:
     """Start the loops, let them run `baseline_s`, call `before` (the requested breakage of world
     node-restart), restart the far node's container, and poll until the node is Ready again and
     both pods are back, `bound_s` after the command at the latest. Each pod is probed at its new
     address from the moment the API shows it (the backend from the holder's second session, the
     guarded pod from the prober's), until the ClusterIP has answered `settle_s` without a miss after
     the last came back (`bound_s` after the command at the latest); then all stop. The Service may
-    lag its pods: kube-router's routes to the node's new pod addresses came 19 s after them."""
+    lag its pods: kube-router's routes to the node's new pod addresses came 19 s after them.
+    `agent`: the CNI agent's DaemonSet, whose pod on the node is watched until Ready again."""
     targets = [WatchTarget(f"{env.cluster_ip}:8080/hostname", "TCP", True),
                WatchTarget(f"{env.backend_ip}:8080/hostname", "TCP", True),
                WatchTarget(f"{env.guarded_ip}:8080/hostname", "TCP", False)]
     limit_s = baseline_s + bound_s + settle_s + 120     # the loops' own end, should the stop file never come
-    seen = Comeback(0.0, {BACKEND: env.backend_ip, GUARDED: env.guarded_ip})
+    seen = Comeback(0.0, {BACKEND: env.backend_ip, GUARDED: env.guarded_ip}, agent=agent)
     aimed: dict[str, threading.Thread] = {}
     now_box: dict = {}
 
@@ -176,7 +197,8 @@ def observe_node_restart(env: AgentRestartWorld, before: Callable[[], None], *, 
                 break
             time.sleep(POLL_S)
         if aimed:
-            steady_for(lambda: env.reach(f"{env.cluster_ip}:8080/hostname"), settle_s, seen.restarted_at + bound_s)
+            steady_for(lambda: seen.poll_agent(env) or env.reach(f"{env.cluster_ip}:8080/hostname"), settle_s,
+                       seen.restarted_at + bound_s)
         observed_until = time.time()
     for thread in aimed.values():
         thread.join(60)
@@ -185,6 +207,6 @@ def observe_node_restart(env: AgentRestartWorld, before: Callable[[], None], *, 
     errors = [watch_error] + [f"{name}'s second loop: {now_box[f'{name}_error']}" for name in aimed if f"{name}_error" in now_box]
     command = f"docker restart -t {STOP_GRACE_S} {env.far}"
     return NodeRestartSeen(NodeRestart(env.far, command, seen.restarted_at, seen.returned_at, seen.not_ready_at, seen.ready_at,
-                                       observed_until),
+                                       observed_until, seen.agent_pod, seen.agent_ready_at),
                            seen.pod(BACKEND), seen.pod(GUARDED), exchanges, connect_error, to_service, to_backend, to_guarded,
                            now[BACKEND], now[GUARDED], "; ".join(e for e in errors if e))

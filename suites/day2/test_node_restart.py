@@ -47,7 +47,8 @@ def node_restarted(request, agent_restart_world: AgentRestartWorld, cluster, cni
         pytest.fail(problem, pytrace=False)
     try:
         seen = observe_node_restart(env, before_node_restart, baseline_s=BASELINE_S, settle_s=SETTLE_S, bound_s=NODE_BOUND_S,
-                                    probe_timeout_s=PROBE_TIMEOUT_S, stall_mark_s=STALL_MARK_S)
+                                    probe_timeout_s=PROBE_TIMEOUT_S, stall_mark_s=STALL_MARK_S,
+                                    agent=restart.agent_daemonset(cni.readiness))
     except ClusterError as exc:
         pytest.fail(str(exc), pytrace=False)
     # whatever probes this world afterwards aims at the pods' current addresses

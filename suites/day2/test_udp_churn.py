@@ -56,7 +56,8 @@ def churn_case(request, record, via: UdpVia, change_name: str, path: UdpPath, ch
     with via.streaming(path, STREAM_MAX_S) as box:
         if not wait_for(lambda: answered(box) >= BASELINE, deadline("steady")):
             pytest.fail(f"the UDP Service ({path.what}) answered {answered(box)}/{len(box.datagrams)} datagrams before any "
-                        f"change{': ' + box.error if box.error else ''}", pytrace=False)
+                        f"change{': ' + box.socket_note() if box.socket_note() else ''}", pytrace=False)
+        record.metrics["connect_failures"] = box.connect_failures
         live, changed_at = change(current_backend(box))
         wait_for(lambda: churn.settled(list(box.datagrams), live, changed_at),
                  max(0.0, changed_at + churn.STALENESS_BOUND_S + 2 - time.time()))

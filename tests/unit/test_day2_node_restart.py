@@ -29,7 +29,8 @@ RESTARTED = T0 + 2.0            # 20 probes at 100 ms before the command
 RETURNED = RESTARTED + 12.0     # the container stopped (10 s grace) and started again
 BACK = RESTARTED + 25.0         # both pods Ready again: the second loop starts
 END = RESTARTED + 45.0
-NODE = NodeRestart("k-worker2", "docker restart -t 10 k-worker2", RESTARTED, RETURNED, RESTARTED + 13.0, RESTARTED + 20.0, END)
+NODE = NodeRestart("k-worker2", "docker restart -t 10 k-worker2", RESTARTED, RETURNED, RESTARTED + 13.0, RESTARTED + 20.0, END,
+                   "kube-system/agent-x", RESTARTED + 30.0)
 SAME = PodReturn("backend", "10.244.2.7", "10.244.2.7", BACK)
 MOVED = PodReturn("backend", "10.244.2.7", "10.244.2.9", BACK)
 
@@ -54,7 +55,11 @@ def test_a_node_ready_again_within_the_bound_came_back_and_one_that_was_not_did_
     ok, reason = nr.node_back(never, 180)
     assert not ok and reason == "node k-worker2 not Ready again within 180 s of `docker restart -t 10 k-worker2` (NotReady never seen)"
     assert NODE.to_dict() == {"node": "k-worker2", "command": "docker restart -t 10 k-worker2", "command_s": 12.0,
-                              "not_ready_after_s": 13.0, "ready_after_s": 20.0, "observed_s": 45.0}
+                              "not_ready_after_s": 13.0, "ready_after_s": 20.0, "observed_s": 45.0,
+                              "agent": "kube-system/agent-x", "agent_ready_after_s": 30.0}
+    assert NODE.agent_note() == "its CNI agent kube-system/agent-x Ready again 30.00 s after the command"
+    assert never.agent_note() == "" and "not seen Ready again" in NodeRestart(
+        "k-worker2", "c", RESTARTED, RETURNED, None, None, END, "kube-system/agent-x").agent_note()
 
 
 def test_the_held_connection_is_reported_without_a_bound():
@@ -158,7 +163,8 @@ def test_an_answer_at_the_current_address_fails_open():
     seen = nr.denied_across(probes(T0, END, DENIED), probes(BACK, END, lambda s: s < 27), probes(BACK, END), GUARDED_MOVED, NODE)
     ok, reason = nr.stays_denied("g", OPEN)(seen)
     assert not ok and reason == ("fail-open after node restart: g at its current IP 10.244.2.3 (was 10.244.2.8): 20/200 denied "
-                                 "attempts answered, from 25.00 s after the restart command")
+                                 "attempts answered, from 25.00 s after the restart command, over 1.90 s (its CNI agent "
+                                 "kube-system/agent-x Ready again 30.00 s after the command)")
 
 
 def test_a_pod_not_back_a_short_second_loop_or_a_deny_not_in_force_proves_nothing():
@@ -210,7 +216,7 @@ def test_the_comparison_has_node_restart_rows_and_dashes_where_a_run_has_none():
                                   "ip_changed": False})
     rows = dict(compare_day2.rows([read, RunMetrics.from_dict({"day2": {"node_restart": broken}}).day2, None]))
     assert rows["node restart, established TCP"] == ["reset at 1.00 s", "reset at 1.00 s", "—"]
-    assert rows["node restart, pod answers again"] == ["25.00 s (node Ready 20.00 s, new IP)", "never (bound 180 s, no new address)", "—"]
+    assert rows["node restart, pod answers again"] == ["25.00 s (node Ready 20.00 s, agent Ready 30.00 s, new IP)", "never (bound 180 s, no new address)", "—"]
     assert rows["node restart, Service outage"] == ["answering from 26.00 s (255/450 failed)",
                                                     "not recovered (bound 180 s, 430/430 failed)", "—"]
     assert rows["node restart, denied ingress"] == ["denied (0/120 old IP, no new address)", "fail-open (3/120 old IP, 2/200 same IP)", "—"]

@@ -59,21 +59,9 @@ def test_an_answer_that_came_while_the_stream_was_descheduled_is_an_answer(tmp_p
     stands for the scheduler: after each datagram the stream sleeps past its wait while the server
     answers (on a loaded host a sender is often preempted right after it wakes the receiver). The
     old loop judged the deadline first and called every such answer none."""
-    import socket
     import subprocess
-    import threading
 
-    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    server.bind(("127.0.0.1", 0))
-
-    def answer():
-        while True:
-            try:
-                _, peer = server.recvfrom(2048)
-            except OSError:
-                return
-            server.sendto(b"pod-a", peer)
-    threading.Thread(target=answer, daemon=True).start()
+    server = _answering_server()
     (tmp_path / "Preempted.pm").write_text(
         "package Preempted;\nBEGIN { *CORE::GLOBAL::send = sub { my $r = CORE::send($_[0], $_[1], $_[2]); "
         "select(undef, undef, undef, 0.2); $r } }\n1;\n")
@@ -87,3 +75,74 @@ def test_an_answer_that_came_while_the_stream_was_descheduled_is_an_answer(tmp_p
     stream = parse_stream(out)
     assert len(stream.datagrams) >= 3, out
     assert all(d.outcome is Outcome.OK and d.reply == "pod-a" for d in stream.datagrams), out
+
+
+def test_a_socket_that_connected_after_refusals_says_so():
+    seen = Stream([], None)
+    parse_line("@@retry\t1700000000.0\tsocket: No route to host", seen)
+    assert seen.source_port is None and "not connected yet" in seen.socket_note() and "No route to host" in seen.socket_note()
+    parse_line("@@ready\t1700000001.0\t43512\t7", seen)
+    assert seen.source_port == 43512 and seen.connect_failures == 7 and not seen.error
+    assert seen.socket_note() == "its socket connected after 7 failed attempt(s) (first: socket: No route to host)"
+
+
+def test_a_socket_that_connected_at_once_has_nothing_to_say():
+    seen = parse_stream("@@ready\t1700000000.0\t43512\t0\n")
+    assert seen.source_port == 43512 and seen.connect_failures == 0 and seen.socket_note() == ""
+
+
+def _refusing_connects(tmp_path, refusals: int) -> dict:
+    """A perl module that makes the stream's first `refusals` connect() calls fail with "No route to
+    host", as Cilium's socket-LB does for a Service it has no backend for yet."""
+    (tmp_path / "Unrouted.pm").write_text(
+        "package Unrouted;\nuse IO::Socket::INET; use Errno;\nmy $left = " + str(refusals) + ";\nmy $real = \\&IO::Socket::INET::connect;\n"
+        "no warnings 'redefine';\n*IO::Socket::INET::connect = sub { if ($left-- > 0) { $! = Errno::EHOSTUNREACH(); return undef } "
+        "goto &$real };\n1;\n")
+    return {"PATH": "/usr/bin:/bin", "PERL5OPT": f"-I{tmp_path} -MUnrouted"}
+
+
+def _answering_server():
+    import socket
+    import threading
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+
+    def answer():
+        while True:
+            try:
+                _, peer = server.recvfrom(2048)
+            except OSError:
+                return
+            server.sendto(b"pod-a", peer)
+    threading.Thread(target=answer, daemon=True).start()
+    return server
+
+
+def test_a_refused_connect_is_tried_again_until_the_socket_opens(tmp_path):
+    """The old stream gave up at the first failed connect(), so a Service not yet programmed for
+    socket-LB failed its case before any change."""
+    import subprocess
+
+    server = _answering_server()
+    script = stream_script(f"127.0.0.1:{server.getsockname()[1]}", interval_s=0.05, wait_s=0.05, max_s=1.0,
+                           stop_file=str(tmp_path / "stop"))
+    try:
+        out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
+                             env=_refusing_connects(tmp_path, 3)).stdout
+    finally:
+        server.close()
+    stream = parse_stream(out)
+    assert stream.connect_failures == 3 and "No route to host" in stream.connect_error and not stream.error, out
+    assert stream.datagrams and all(d.reply == "pod-a" for d in stream.datagrams), out
+
+
+def test_a_socket_that_never_connects_fails_at_the_stream_end(tmp_path):
+    import subprocess
+
+    script = stream_script("127.0.0.1:9", interval_s=0.05, wait_s=0.05, max_s=0.4, stop_file=str(tmp_path / "stop"))
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
+                         env=_refusing_connects(tmp_path, 10**6)).stdout
+    stream = parse_stream(out)
+    assert stream.source_port is None and stream.datagrams == [], out
+    assert stream.error.startswith("socket: No route to host (") and "attempts)" in stream.error, out

@@ -147,6 +147,9 @@ class NodeRestart(Record):
     ready_after_s: float | None = fact("Seconds from the command until the Node was Ready again (null: not within the bound).",
                                        nullable=True)
     observed_s: float | None = fact("Seconds the probes ran after the command.")
+    agent: str | None = fact("The node's CNI agent pod, namespace/name (the catalog's first readiness DaemonSet; empty: none).")
+    agent_ready_after_s: float | None = fact("Seconds from the command until that pod was Ready again with every container "
+                                             "restarted (null: not seen while the probes ran).", nullable=True)
     connection: RestartConnection | None = fact("The established connection to the backend (its fate reported, not judged).")
     backend: NodeRestartPod | None = fact("The backend pod answering again at its current address.")
     service: NodeRestartService | None = fact("New connections to the ClusterIP.")
