@@ -208,7 +208,7 @@ def push_images(images: list[str]) -> dict:
 def install_cni(cluster: Cluster, cni: Cni) -> None:
     try:   # before the CNI: one that implements cluster-wide policy watches them from its start
         policy_crds.install(cluster, say=say)
-    except UpstreamError as exc:
+    except (UpstreamError, policy_crds.NotEstablished) as exc:
         raise ClusterError(f"cluster-wide policy CRDs: {exc}") from exc
     if cni.install.source == "builtin":
         return  # kind applied it from the node image during create
