@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from day2_checks import AgentRestartWorld, keep_result, loop_results
 from kubernetes import client
@@ -50,6 +51,26 @@ def restart_container(node: str) -> None:
                           timeout=STOP_GRACE_S + 120)
     if proc.returncode != 0:
         raise ClusterError(f"docker restart {node} failed: {proc.stderr.strip()[:300]}")
+
+
+AGENT_LOG_BYTES = 4_000_000   # Felix logs about 170 kB from its start to its first dataplane update
+
+
+def save_agent_log(cluster, agent: str, folder: Path) -> str:
+    """The restarted node's CNI agent pod's log since its containers restarted, every container with
+    timestamps, into `folder`: a fail-open or a slow return is read against what the agent did when
+    (Canal's flanneld routes before Felix's first update, docs/known-limits.md). Returns the file's
+    name under the run's results, or why there is none."""
+    if not agent:
+        return "no agent pod named"
+    namespace, _, pod = agent.partition("/")
+    text = cluster.kubectl("logs", "-n", namespace, pod, "--all-containers", "--prefix", "--timestamps", check=False)
+    if not text.strip():
+        return f"no log from {agent}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"node-restart-agent-{pod}.log"
+    path.write_text(text[:AGENT_LOG_BYTES])
+    return f"{folder.name}/{path.name}"
 
 
 def node_ready(core: client.CoreV1Api, name: str) -> tuple[bool, float | None]:

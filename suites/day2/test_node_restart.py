@@ -13,14 +13,14 @@ from collections.abc import Iterator
 
 import pytest
 from day2_checks import AgentRestartWorld
-from node_restart_checks import NodeRestartSeen, observe_node_restart, pods_not_ready
+from node_restart_checks import NodeRestartSeen, observe_node_restart, pods_not_ready, save_agent_log
 
 from cnimatrix.cluster import kind
 from cnimatrix.cluster.kind import ClusterError
 from cnimatrix.day2 import node_restart, restart
 from cnimatrix.day2.node_restart import NODE_BOUND_S, STEADY_S
 from cnimatrix.testkit import declared
-from cnimatrix.testkit.run import run_metrics
+from cnimatrix.testkit.run import results_dir, run_metrics
 from cnimatrix.testkit.timeouts import deadline
 
 # A node restart disturbs everything on worker2: nothing runs beside it, and it runs last (disruptive):
@@ -51,6 +51,8 @@ def node_restarted(request, agent_restart_world: AgentRestartWorld, cluster, cni
                                     agent=restart.agent_daemonset(cni.readiness))
     except ClusterError as exc:
         pytest.fail(str(exc), pytrace=False)
+    seen_log = save_agent_log(cluster, seen.restart.agent, results_dir(request) / "evidence")
+    run_metrics(request, "day2").setdefault("node_restart", {})["agent_log"] = seen_log
     # whatever probes this world afterwards aims at the pods' current addresses
     env.backend_ip, env.guarded_ip = seen.backend.new_ip or env.backend_ip, seen.guarded.new_ip or env.guarded_ip
     yield seen

@@ -286,3 +286,23 @@ def test_the_step_keeps_the_agent_off_worker2_and_waits_until_its_pod_there_is_g
 def test_the_step_with_no_agent_pod_to_keep_off_stops_the_control_at_once(tmp_path, agent_pod, said):
     proc, calls = run_step(tmp_path, agent_pod, [])
     assert (proc.returncode, said in proc.stderr, calls) == (1, True, [])
+
+
+def test_the_restarted_nodes_agent_log_is_kept_as_evidence_or_the_reason_why_not(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "suites" / "day2"))
+    from node_restart_checks import save_agent_log
+
+    class Cluster:
+        def __init__(self, text: str):
+            self.text, self.asked = text, []
+
+        def kubectl(self, *args, check=True):
+            self.asked.append(args)
+            return self.text
+
+    talking = Cluster("[pod/canal-x/calico-node] 2026-12-07T22:24:53.748Z Completed first update to dataplane\n")
+    assert save_agent_log(talking, "kube-system/canal-x", tmp_path / "evidence") == "evidence/node-restart-agent-canal-x.log"
+    assert "Completed first update" in (tmp_path / "evidence" / "node-restart-agent-canal-x.log").read_text()
+    assert talking.asked == [("logs", "-n", "kube-system", "canal-x", "--all-containers", "--prefix", "--timestamps")]
+    assert save_agent_log(Cluster(""), "kube-system/canal-x", tmp_path / "other") == "no log from kube-system/canal-x"
+    assert save_agent_log(Cluster("x"), "", tmp_path / "other") == "no agent pod named" and not (tmp_path / "other").exists()

@@ -150,6 +150,8 @@ class NodeRestart(Record):
     agent: str | None = fact("The node's CNI agent pod, namespace/name (the catalog's first readiness DaemonSet; empty: none).")
     agent_ready_after_s: float | None = fact("Seconds from the command until that pod was Ready again with every container "
                                              "restarted (null: not seen while the probes ran).", nullable=True)
+    agent_log: str | None = fact("That pod's log since the restart, every container with timestamps: a file under the run's "
+                                 "results (evidence/...), or why there is none.")
     connection: RestartConnection | None = fact("The established connection to the backend (its fate reported, not judged).")
     backend: NodeRestartPod | None = fact("The backend pod answering again at its current address.")
     service: NodeRestartService | None = fact("New connections to the ClusterIP.")
