@@ -38,6 +38,7 @@ class Lifecycle:
     samples: list[SetupSample] = field(default_factory=list)
     address_problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    broken: str = ""         # why the rounds stopped short of an observation (e.g. the IPAM count unreadable)
 
 
 def ipam_counter(cluster, cni, node: str) -> tuple[Callable[[], int], str]:

@@ -135,6 +135,8 @@ def lifecycle(podnet) -> Lifecycle:
         refresh_s = podnet.cni.ipam_count.refresh_s if podnet.cni.ipam_count else 0
         run_rounds(podnet.ns, core, {n: c for n, (c, _) in counters.items()}, place, podnet.cluster_cidrs, result,
                    refresh_s=refresh_s)
+    except ValueError as exc:   # the CNI's own accounting gave no count (its agent on the node not answering): both scenarios fail on it
+        result.broken = f"round {len(result.rounds) + 1}: the IPAM count could not be read ({result.accounting}): {exc}"
     finally:
         podnet.ns.scale("churn", 0)   # a round that broke off leaves no batch behind
     podnet.metrics["ip_lifecycle"] = {"nodes": nodes, "batch": BATCH, "accounting": result.accounting,

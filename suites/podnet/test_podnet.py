@@ -131,6 +131,7 @@ def test_packets_at_pod_mtu_across_nodes(podnet, record, payload):
 @pytest.mark.title("Pods created and deleted in batches, a round on each node, all get an address, and the IPAM gets every one back")
 def test_ip_lifecycle_no_leak(podnet, lifecycle, record):
     record.metrics.update(podnet.metrics["ip_lifecycle"])
+    assert not lifecycle.broken, f"not observed: {lifecycle.broken}"
     problems = [f"round {i + 1} on {node_id(r.node)}: {p}" for i, r in enumerate(lifecycle.rounds) for p in r.problems()]
     problems += lifecycle.address_problems
     assert not problems, "; ".join(problems[:6])
@@ -141,6 +142,7 @@ def test_ip_lifecycle_no_leak(podnet, lifecycle, record):
 def test_pod_network_setup_time(podnet, lifecycle, record):
     setup = podnet.metrics["setup"]
     record.metrics.update({k: setup.get(k) for k in ("count", "scheduled_to_answer_s")})
+    assert not lifecycle.broken, f"not observed: {lifecycle.broken}"
     unanswered = [f"round {i + 1} on {node_id(r.node)}: {r.created - r.answered} of {r.created} ({r.running} running)"
                   for i, r in enumerate(lifecycle.rounds) if r.answered != r.created]
     assert not unanswered, (f"pods whose first packet was not answered ({ANSWER_WAIT_S}s after they ran, "
