@@ -35,8 +35,9 @@ UDP_LOOP = _LOOP_HEAD + _UDP_PROBE + _LOOP_TAIL
 # as curl (exit codes 7 connect, 22 HTTP error, 28 timed out) and the /dev/udp loop, so the same classifiers read them.
 # LIMIT bounds the wait for a connection (TCP) or a reply (UDP), what a policy that drops decides.
 # A TCP connection made in time then waits up to LIMIT for each part of the answer: a slow server
-# process is not a denial. Deadlines are judged after reading what arrived: a prober descheduled past LIMIT on a
-# loaded host (seen at load 24-36 on 2 cores) must not call an answer waiting in its socket a timeout.
+# process is not a denial. Deadlines are judged as of the moment before a round's reads: a prober descheduled
+# past LIMIT on a loaded host (seen at load 24-36 on 2 cores), before or after its reads, must not call an
+# answer waiting in its socket a timeout.
 MUX = r"""
 perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
   my ($limit, @specs) = @ARGV; my (%live, @done);
@@ -53,6 +54,8 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
   while (%live) {
     my ($r, $w) = (IO::Select->new, IO::Select->new);
     for my $p (values %live) { ($p->{kind} eq "t" && !$p->{sent} ? $w : $r)->add($p->{sock}) }
+    my $now = time;   # deadlines are judged at this moment, before the reads below: a prober descheduled
+                      # after them must not call an answer that came meanwhile a timeout (the next round reads it)
     my ($readable, $writable) = IO::Select->select($r, $w, undef, 0.05);
     my %by = map { (fileno($live{$_}{sock}) => $_) } keys %live;
     for my $sock (@{$writable || []}) { my $i = $by{fileno $sock}; my $p = $live{$i};
@@ -67,7 +70,6 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
       if ($n) { $p->{buf} .= $chunk; $p->{heard} = time; next }
       my ($status) = $p->{buf} =~ m{^HTTP/\S+ (\d+)}; my (undef, $body) = split /\r\n\r\n/, $p->{buf}, 2;
       defined $status && $status < 400 ? finish($i, 0, $body // "") : finish($i, 22, "HTTP " . ($status // "no status") . " " . ($body // "")) }
-    my $now = time;
     for my $i (keys %live) { my $p = $live{$i};
       if ($p->{kind} eq "u") { finish($i, 124, "") if $now - $p->{t} > $limit; next }
       if (!$p->{sent}) { finish($i, 28, "timed out after $limit s") if $now - $p->{t} > $limit; next }

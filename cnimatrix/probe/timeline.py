@@ -44,6 +44,7 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
     my ($r, $w) = (IO::Select->new, IO::Select->new);
     for my $p (values %live) { ($p->{kind} eq "t" && !$p->{sent} ? $w : $r)->add($p->{sock}) }
     my $wait = $next - time; $wait = 0 if $wait < 0; $wait = 0.02 if $wait > 0.02;
+    my $late = time;   # deadlines as of before the reads: see the judgement below
     my ($readable, $writable) = IO::Select->select($r, $w, undef, $wait);
     my %by = map { (fileno($live{$_}{sock}) => $_) } keys %live;
     for my $sock (@{$writable || []}) { my $k = $by{fileno $sock}; my $p = $live{$k} or next;
@@ -57,10 +58,10 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
       if (!defined $n) { next if $!{EAGAIN}; finish($k, $!{ECONNREFUSED} ? 1 : 3); next }
       if ($n) { $p->{buf} .= $chunk; $p->{heard} = time; next }
       finish($k, $p->{buf} =~ m{^HTTP/\S+ [23]\d\d} ? 0 : 3) }
-    # judged after the reads: a watcher descheduled past LIMIT must not call an answer waiting in
-    # its socket a timeout (that would hide an admitted packet from an isolation check); a TCP
-    # connection made (admitted) waits up to LIMIT for each part of its answer
-    my $late = time;
+    # judged as of before the reads of this round ($late): a watcher descheduled past LIMIT, before or
+    # after its reads, must not call an answer waiting in its socket a timeout (that would hide an
+    # admitted packet from an isolation check); a TCP connection made (admitted) waits up to LIMIT
+    # for each part of its answer
     for my $k (keys %live) { finish($k, 2) if $late - ($live{$k}{heard} // $live{$k}{t}) > $limit }
   }
   printf "\@\@end\t%.6f\n", time;' ARGS

@@ -162,3 +162,23 @@ def test_http_sends_every_request_at_once_and_keeps_them_in_order(servers):
     results = http(LocalShell(), targets, timeout_s=LIMIT_S)
     assert [r.outcome for r in results] == [Outcome.OK] * 9 + [Outcome.TIMEOUT, Outcome.REFUSED]
     assert [r.target for r in results] == targets and results[8].reply == "pod-a"
+
+
+def test_an_answer_that_came_while_the_prober_was_stopped_right_after_a_read_is_an_answer(tmp_path):
+    """The deterministic twin of the SIGSTOP test above, for the order that made it flaky: the prober
+    is descheduled just after a round's select found nothing (a perl override of IO::Select::select
+    sleeps past LIMIT after its second call), and the answer comes meanwhile. The old loop took its
+    judging time after that pause and called the answer a timeout; it is judged as of before the
+    reads now, and the next round reads the answer."""
+    server = Server(delay_s=0.2).serve()
+    try:
+        (tmp_path / "Preempted.pm").write_text(
+            "package Preempted;\nuse IO::Select;\nmy $n = 0; my $real = \\&IO::Select::select;\nno warnings 'redefine';\n"
+            "*IO::Select::select = sub { my @r = $real->(@_); select(undef, undef, undef, " + f"{LIMIT_S + 0.5}" + ") if ++$n == 2; @r };\n1;\n")
+        script = MUX.replace("LIMIT SPECS", f"{LIMIT_S:g} 't|{server.target}/hostname'")
+        out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
+                             env={"PATH": "/usr/bin:/bin", "PERL5OPT": f"-I{tmp_path} -MPreempted"}).stdout
+    finally:
+        server.close()
+    (result,) = parse_lines(out, [f"{server.target}/hostname"], classify_http)
+    assert (result.outcome, result.reply) == (Outcome.OK, "pod-a"), out
