@@ -21,7 +21,7 @@ from kubernetes import client
 
 from cnimatrix import upstream
 from cnimatrix.addons.catalog import REPO_ROOT, Addon, InstallStep, ServiceRef
-from cnimatrix.cluster import kind
+from cnimatrix.cluster import crds, kind
 from cnimatrix.cni import catalog as cni_catalog
 from cnimatrix.cni.shapes import DEFAULT as DEFAULT_SHAPE
 
@@ -140,11 +140,10 @@ def apply_documents(cluster: kind.Cluster, docs: list[dict], what: str) -> int:
 
 def wait_crds(cluster: kind.Cluster, docs: list[dict], timeout_s: float) -> None:
     names = [d["metadata"]["name"] for d in docs if d.get("kind") == "CustomResourceDefinition"]
-    if names:
-        proc = subprocess.run([str(kind.tool("kubectl")), "--kubeconfig", str(cluster.kubeconfig), "wait", "--for=condition=Established",
-                               f"--timeout={int(timeout_s)}s", *(f"crd/{n}" for n in names)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise AddonError(f"CRDs not established within {timeout_s:.0f}s: {proc.stderr.strip()[:300]}")
+    try:
+        crds.wait_established(cluster, names, timeout_s)
+    except crds.NotEstablished as exc:
+        raise AddonError(str(exc)[:400]) from exc
 
 
 def wait_address(cluster: kind.Cluster, ref: ServiceRef, deadline_s: float = LB_DEADLINE_S) -> tuple[str, dict[str, int]]:

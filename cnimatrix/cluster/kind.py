@@ -19,7 +19,7 @@ from pytest_kind import KindCluster
 
 from cnimatrix import hostload
 from cnimatrix import versions as V
-from cnimatrix.cluster import guard, node_images, policy_crds
+from cnimatrix.cluster import crds, guard, node_images, policy_crds
 from cnimatrix.cni import Cni, merge_kind_config, patches
 from cnimatrix.images.build import output_dir
 from cnimatrix.registry import local as local_registry, pulls
@@ -208,7 +208,7 @@ def push_images(images: list[str]) -> dict:
 def install_cni(cluster: Cluster, cni: Cni) -> None:
     try:   # before the CNI: one that implements cluster-wide policy watches them from its start
         policy_crds.install(cluster, say=say)
-    except (UpstreamError, policy_crds.NotEstablished) as exc:
+    except (UpstreamError, crds.NotEstablished) as exc:
         raise ClusterError(f"cluster-wide policy CRDs: {exc}") from exc
     if cni.install.source == "builtin":
         return  # kind applied it from the node image during create

@@ -5,10 +5,9 @@ watches them from its first start; on the others the API accepts the policies an
 them, which the cluster-wide policy cases report as each CNI's declaration says."""
 from __future__ import annotations
 
-import time
-
 from cnimatrix import upstream
 from cnimatrix import versions as V
+from cnimatrix.cluster import crds
 
 MODULE = "sigs.k8s.io/network-policy-api"
 FILES = ("config/crd/standard/policy.networking.k8s.io_clusternetworkpolicies.yaml",)
@@ -22,23 +21,4 @@ def install(cluster, say=print) -> None:
     say(f"applying {MODULE}@{V.NETWORK_POLICY_API}: {', '.join(p.name for p in paths)}")
     for path in paths:
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
-    wait_established(cluster, CRD)
-
-
-class NotEstablished(RuntimeError):
-    """The API did not serve the CRD in time."""
-
-
-def wait_established(cluster, name: str, timeout_s: float = 60.0, poll_s: float = 0.5) -> None:
-    """Poll the CRD's Established condition. `kubectl wait --for=condition=Established` fails at
-    once, rather than waiting, while a just-applied CRD has no status conditions yet (seen here:
-    ".status.conditions accessor error: <nil>"), which failed a cluster's creation."""
-    deadline, state = time.monotonic() + timeout_s, ""
-    while True:
-        state = cluster.kubectl("get", f"crd/{name}", "-o", 'jsonpath={.status.conditions[?(@.type=="Established")].status}',
-                                check=False).strip()
-        if state == "True":
-            return
-        if time.monotonic() >= deadline:
-            raise NotEstablished(f"CRD {name} not Established within {timeout_s:g} s (condition: {state or 'none yet'})")
-        time.sleep(poll_s)
+    crds.wait_established(cluster, [CRD])
