@@ -41,6 +41,10 @@ class Lifecycle:
     broken: str = ""         # why the rounds stopped short of an observation (e.g. the IPAM count unreadable)
 
 
+class CountUnread(RuntimeError):
+    """The CNI's own IPAM accounting gave no count (e.g. its agent on the node not answering)."""
+
+
 def ipam_counter(cluster, cni, node: str) -> tuple[Callable[[], int], str]:
     """How many addresses the IPAM holds on `node`: by the CNI's own accounting (catalog
     ipam_count) where it declares one, else the distinct pod IPs the API shows on the node."""
@@ -52,7 +56,10 @@ def ipam_counter(cluster, cni, node: str) -> tuple[Callable[[], int], str]:
             else:
                 kubectl = f"{tool('kubectl')} --kubeconfig {cluster.kubeconfig}"
                 args = ["sh", "-c", string.Template(spec.command).substitute(kubectl=kubectl, node=node)]
-            return parse_count(subprocess.run(args, capture_output=True, text=True, timeout=60).stdout)
+            try:
+                return parse_count(subprocess.run(args, capture_output=True, text=True, timeout=60).stdout)
+            except ValueError as exc:
+                raise CountUnread(f"on {node}: {exc}") from exc
         return count, f"{cni.name}'s own ({spec.where}: {' '.join(spec.command.split())})"
     core = client.CoreV1Api(cluster.api())
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 from kubernetes import client
 
-from cnimatrix.podnet.lifecycle import BATCH, Lifecycle, ipam_counter, run_rounds
+from cnimatrix.podnet.lifecycle import BATCH, CountUnread, Lifecycle, ipam_counter, run_rounds
 from cnimatrix.podnet.scenarios import (BLOB_BYTES, HOST_HTTP, HOST_PORT, HOST_UDP, OUTSIDE_HTTP, OUTSIDE_UDP, pod_subnets, route_mtu,
                                         setup_summary)
 from cnimatrix.probe.executors import ContainerExecutor, PodExecutor
@@ -135,7 +135,7 @@ def lifecycle(podnet) -> Lifecycle:
         refresh_s = podnet.cni.ipam_count.refresh_s if podnet.cni.ipam_count else 0
         run_rounds(podnet.ns, core, {n: c for n, (c, _) in counters.items()}, place, podnet.cluster_cidrs, result,
                    refresh_s=refresh_s)
-    except ValueError as exc:   # the CNI's own accounting gave no count (its agent on the node not answering): both scenarios fail on it
+    except CountUnread as exc:   # both lifecycle scenarios fail on it
         result.broken = f"round {len(result.rounds) + 1}: the IPAM count could not be read ({result.accounting}): {exc}"
     finally:
         podnet.ns.scale("churn", 0)   # a round that broke off leaves no batch behind
