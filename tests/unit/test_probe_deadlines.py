@@ -15,6 +15,7 @@ import pytest
 
 from cnimatrix.probe.outcomes import Outcome, classify_http, parse_lines
 from cnimatrix.probe.programs import MUX
+from tests.unit.perl_override import run_with
 
 LIMIT_S = 1.0
 
@@ -172,12 +173,9 @@ def test_an_answer_that_came_while_the_prober_was_stopped_right_after_a_read_is_
     reads now, and the next round reads the answer."""
     server = Server(delay_s=0.2).serve()
     try:
-        (tmp_path / "Preempted.pm").write_text(
-            "package Preempted;\nuse IO::Select;\nmy $n = 0; my $real = \\&IO::Select::select;\nno warnings 'redefine';\n"
-            "*IO::Select::select = sub { my @r = $real->(@_); select(undef, undef, undef, " + f"{LIMIT_S + 0.5}" + ") if ++$n == 2; @r };\n1;\n")
-        script = MUX.replace("LIMIT SPECS", f"{LIMIT_S:g} 't|{server.target}/hostname'")
-        out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
-                             env={"PATH": "/usr/bin:/bin", "PERL5OPT": f"-I{tmp_path} -MPreempted"}).stdout
+        out = run_with(MUX.replace("LIMIT SPECS", f"{LIMIT_S:g} 't|{server.target}/hostname'"), tmp_path, "Preempted",
+                       "use IO::Select;\nmy $n = 0; my $real = \\&IO::Select::select;\nno warnings 'redefine';\n"
+                       "*IO::Select::select = sub { my @r = $real->(@_); select(undef, undef, undef, " + f"{LIMIT_S + 0.5}" + ") if ++$n == 2; @r };")
     finally:
         server.close()
     (result,) = parse_lines(out, [f"{server.target}/hostname"], classify_http)

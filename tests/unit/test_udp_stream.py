@@ -7,6 +7,7 @@ from cnimatrix.probe import timeline
 from cnimatrix.probe.outcomes import Outcome
 from cnimatrix.probe.timeline import WatchTarget
 from cnimatrix.probe.udp_stream import Stream, parse_line, parse_stream, stream_script
+from tests.unit.perl_override import run_with
 
 OUTPUT = """\
 @@ready\t1700000000.000000\t43512
@@ -59,17 +60,12 @@ def test_an_answer_that_came_while_the_stream_was_descheduled_is_an_answer(tmp_p
     stands for the scheduler: after each datagram the stream sleeps past its wait while the server
     answers (on a loaded host a sender is often preempted right after it wakes the receiver). The
     old loop judged the deadline first and called every such answer none."""
-    import subprocess
-
     server = _answering_server()
-    (tmp_path / "Preempted.pm").write_text(
-        "package Preempted;\nBEGIN { *CORE::GLOBAL::send = sub { my $r = CORE::send($_[0], $_[1], $_[2]); "
-        "select(undef, undef, undef, 0.2); $r } }\n1;\n")
     script = stream_script(f"127.0.0.1:{server.getsockname()[1]}", interval_s=0.05, wait_s=0.05, max_s=1.0,
                            stop_file=str(tmp_path / "stop"))
     try:
-        out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
-                             env={"PATH": "/usr/bin:/bin", "PERL5OPT": f"-I{tmp_path} -MPreempted"}).stdout
+        out = run_with(script, tmp_path, "Preempted", "BEGIN { *CORE::GLOBAL::send = sub { my $r = CORE::send($_[0], $_[1], $_[2]); "
+                                                      "select(undef, undef, undef, 0.2); $r } }")
     finally:
         server.close()
     stream = parse_stream(out)
@@ -91,14 +87,13 @@ def test_a_socket_that_connected_at_once_has_nothing_to_say():
     assert seen.source_port == 43512 and seen.connect_failures == 0 and seen.socket_note() == ""
 
 
-def _refusing_connects(tmp_path, refusals: int) -> dict:
-    """A perl module that makes the stream's first `refusals` connect() calls fail with "No route to
-    host", as Cilium's socket-LB does for a Service it has no backend for yet."""
-    (tmp_path / "Unrouted.pm").write_text(
-        "package Unrouted;\nuse IO::Socket::INET; use Errno;\nmy $left = " + str(refusals) + ";\nmy $real = \\&IO::Socket::INET::connect;\n"
-        "no warnings 'redefine';\n*IO::Socket::INET::connect = sub { if ($left-- > 0) { $! = Errno::EHOSTUNREACH(); return undef } "
-        "goto &$real };\n1;\n")
-    return {"PATH": "/usr/bin:/bin", "PERL5OPT": f"-I{tmp_path} -MUnrouted"}
+def _refusing_connects(script: str, tmp_path, refusals: int) -> str:
+    """`script`'s output with its first `refusals` connect() calls failing with "No route to host",
+    as Cilium's socket-LB does for a Service it has no backend for yet."""
+    return run_with(script, tmp_path, "Unrouted",
+                    "use IO::Socket::INET; use Errno;\nmy $left = " + str(refusals) + ";\nmy $real = \\&IO::Socket::INET::connect;\n"
+                    "no warnings 'redefine';\n*IO::Socket::INET::connect = sub { if ($left-- > 0) { $! = Errno::EHOSTUNREACH(); "
+                    "return undef } goto &$real };")
 
 
 def _answering_server():
@@ -122,14 +117,11 @@ def _answering_server():
 def test_a_refused_connect_is_tried_again_until_the_socket_opens(tmp_path):
     """The old stream gave up at the first failed connect(), so a Service not yet programmed for
     socket-LB failed its case before any change."""
-    import subprocess
-
     server = _answering_server()
     script = stream_script(f"127.0.0.1:{server.getsockname()[1]}", interval_s=0.05, wait_s=0.05, max_s=1.0,
                            stop_file=str(tmp_path / "stop"))
     try:
-        out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
-                             env=_refusing_connects(tmp_path, 3)).stdout
+        out = _refusing_connects(script, tmp_path, 3)
     finally:
         server.close()
     stream = parse_stream(out)
@@ -138,11 +130,8 @@ def test_a_refused_connect_is_tried_again_until_the_socket_opens(tmp_path):
 
 
 def test_a_socket_that_never_connects_fails_at_the_stream_end(tmp_path):
-    import subprocess
-
     script = stream_script("127.0.0.1:9", interval_s=0.05, wait_s=0.05, max_s=0.4, stop_file=str(tmp_path / "stop"))
-    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
-                         env=_refusing_connects(tmp_path, 10**6)).stdout
+    out = _refusing_connects(script, tmp_path, 10**6)
     stream = parse_stream(out)
     assert stream.source_port is None and stream.datagrams == [], out
     assert stream.error.startswith("socket: No route to host (") and "attempts)" in stream.error, out
