@@ -56,7 +56,10 @@ def classify_udp(rc: int, text: str) -> Outcome:
 def parse_lines(output: str, targets: list[str], classify: Callable[[int, str], Outcome]) -> list[ProbeResult]:
     """Parse the loop's '@@index rc micros reply' lines; a probe with no line counts as an error."""
     seen: dict[int, ProbeResult] = {}
+    missing = "no result line (exec cut short)"
     for line in output.splitlines():
+        if line.startswith("@@ERR "):   # the MUX server's batch died (programs.MUX_SERVER)
+            missing = f"no result line: the prober died: {line[6:].strip()}"
         if not line.startswith("@@"):
             continue
         parts = line[2:].split("\t", 3)
@@ -67,7 +70,7 @@ def parse_lines(output: str, targets: list[str], classify: Callable[[int, str], 
         if 1 <= index <= len(targets):
             ms = int(micros) / 1000 if micros.isdigit() else 0.0
             seen[index] = ProbeResult(targets[index - 1], classify(rc, reply), round(ms, 3), reply)
-    return [seen.get(i + 1, ProbeResult(t, Outcome.ERROR, 0.0, "no result line (exec cut short)")) for i, t in enumerate(targets)]
+    return [seen.get(i + 1, ProbeResult(t, Outcome.ERROR, 0.0, missing)) for i, t in enumerate(targets)]
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,11 @@ UDP_LOOP = _LOOP_HEAD + _UDP_PROBE + _LOOP_TAIL
 # process is not a denial. Deadlines are judged as of the moment before a round's reads: a prober descheduled
 # past LIMIT on a loaded host (seen at load 24-36 on 2 cores), before or after its reads, must not call an
 # answer waiting in its socket a timeout.
-MUX = r"""
-perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
-  my ($limit, @specs) = @ARGV; my (%live, @done);
-  my $start = time;
+_MUX_BATCH = r"""
+  my %live;   # file scope: a named sub (finish) would keep only the first call of batch its lexical
   sub finish { my ($i, $rc, $text) = @_; my $p = delete $live{$i} or return; close $p->{sock} if $p->{sock};
     $text =~ s/[\t\n\r]+/ /g; printf "@@%d\t%d\t%d\t%s\n", $i, $rc, (time - $p->{t}) * 1e6, substr($text, 0, 300); }
+  sub batch { my ($limit, @specs) = @_; %live = ();
   for my $i (1 .. @specs) {
     my ($kind, $host, $port, $path) = $specs[$i - 1] =~ m{^(t|u)\|([^:/]+):(\d+)(/.*)?$} or do { printf "@@%d\t2\t0\tbad target\n", $i; next };
     my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Proto => ($kind eq "t" ? "tcp" : "udp"), Blocking => 0);
@@ -74,12 +73,16 @@ perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '
       if ($p->{kind} eq "u") { finish($i, 124, "") if $now - $p->{t} > $limit; next }
       if (!$p->{sent}) { finish($i, 28, "timed out after $limit s") if $now - $p->{t} > $limit; next }
       finish($i, 28, "connected, then no answer within $limit s") if $now - $p->{heard} > $limit }
-  }' LIMIT SPECS
-"""
+  } }"""
+_MUX_PERL = "perl -MIO::Socket::INET -MIO::Select -MTime::HiRes=time -MErrno -e '"
+MUX = _MUX_PERL + _MUX_BATCH + "\n  batch(@ARGV);' LIMIT SPECS\n"
 
 # MUX as a server (executors: `ask`): one batch per stdin line ("LIMIT SPEC..."), each answer ended
-# by @@END. A probe round then costs a perl start in the pod instead of a new exec.
-MUX_SERVER = "set -f\nwhile IFS= read -r request; do\n" + MUX.strip().replace("LIMIT SPECS", "$request") + "\necho @@END\ndone"
+# by @@END, all in one perl kept running. A round then costs neither an exec nor a perl start (a
+# perl with these modules costs ~30 ms of CPU to start: a NetworkPolicy round starts 9 per set,
+# which was a fifth of this 2-core host while the cases ran). A batch that dies says so and ends.
+MUX_SERVER = (_MUX_PERL + _MUX_BATCH + "\n  $| = 1;\n  while (my $request = <STDIN>) {\n"
+              "    eval { batch(split q( ), $request); 1 } or print \"\\@\\@ERR $@\";\n    print \"\\@\\@END\\n\" }'")
 
 DIG_LOOP = r"""
 i=0

@@ -58,6 +58,48 @@ def test_the_server_answers_request_after_request_each_ended_by_its_marker(web):
     assert [r.outcome for r in second] == [Outcome.REFUSED, Outcome.OK]
 
 
+def ask_lines(proc, request: str) -> str:
+    proc.stdin.write(request + "\n")
+    proc.stdin.flush()
+    lines = []
+    while (line := proc.stdout.readline()) not in (END + "\n", ""):
+        lines.append(line)
+    return "".join(lines)
+
+
+def test_the_server_is_one_perl_for_every_request(web, tmp_path):
+    """A round costs no perl start: every perl started appends a line to `starts` as it loads."""
+    starts = tmp_path / "starts"
+    (tmp_path / "CountStart.pm").write_text(f"package CountStart;\nopen(my $f, '>>', '{starts}'); print $f \"$$\\n\"; close $f;\n1;\n")
+    proc = subprocess.Popen(["sh", "-c", MUX_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env={"PATH": "/usr/bin:/bin", "PERL5OPT": f"-I{tmp_path} -MCountStart"})
+    try:
+        answers = [ask_lines(proc, f"2 t|{web}/hostname") for _ in range(3)]
+    finally:
+        proc.stdin.close()
+        proc.wait(5)
+    assert all(parse_lines(a, [f"{web}/hostname"], classify_http)[0].reply == "pod-a" for a in answers)
+    assert len(starts.read_text().split()) == 1
+
+
+def test_a_batch_that_dies_is_reported_and_the_server_answers_the_next(web, tmp_path):
+    """A batch's perl error ends its answer with an @@ERR line instead of ending the server."""
+    (tmp_path / "DieOnce.pm").write_text("package DieOnce;\nmy $n = 0;\n*CORE::GLOBAL::send = sub { die \"boom\\n\" if !$n++; "
+                                         "CORE::send($_[0], $_[1], $_[2]) };\n1;\n")
+    proc = subprocess.Popen(["sh", "-c", MUX_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env={"PATH": "/usr/bin:/bin", "PERL5OPT": f"-I{tmp_path} -MDieOnce"})
+    try:
+        first = ask_lines(proc, "1 u|127.0.0.1:9")
+        second = ask_lines(proc, f"2 t|{web}/hostname")
+    finally:
+        proc.stdin.close()
+        proc.wait(5)
+    assert "@@ERR boom" in first
+    died = parse_lines(first, ["127.0.0.1:9"], classify_http)[0]
+    assert died.outcome is Outcome.ERROR and died.reply == "no result line: the prober died: boom"
+    assert parse_lines(second, [f"{web}/hostname"], classify_http)[0].reply == "pod-a"
+
+
 def test_one_shot_runs_the_server_for_a_single_request(web):
     out = subprocess.run(["sh", "-c", one_shot(MUX_SERVER, f"2 t|{web}/hostname")], capture_output=True, text=True, timeout=30).stdout
     answer, marker, rest = out.partition(END + "\n")
