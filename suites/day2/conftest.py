@@ -1,4 +1,5 @@
-"""The day-2 suite's worlds, one namespace each, made when a scenario first asks for it:
+"""The day-2 suite's worlds, one namespace each, made ahead in the background (testkit.worlds) or
+when a scenario first asks for it:
 
 isolation: a prober and an open server on worker, two pods already guarded by deny-all policies
 (manifests/workloads/day2/policies.yaml) on worker2, the prober's watch kept open so it can aim at a
@@ -46,7 +47,7 @@ from cnimatrix.addons.install import wait_address
 from cnimatrix.cluster.roles import by_role
 from cnimatrix.day2 import restart
 from cnimatrix.probe import timeline
-from cnimatrix.testkit import outside
+from cnimatrix.testkit import outside, worlds
 from cnimatrix.testkit.cells import node_id
 from fixtures.cluster import apply_requested_breakage
 from fixtures.outside import address_of
@@ -64,10 +65,24 @@ def placement(cluster) -> tuple[str, str]:
     return roles["worker"], roles["worker2"]
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The worlds without add-ons are made ahead, in the background (testkit.worlds)."""
+    for name, fixture, build in (("day2 isolation", "isolation", make_isolation), ("day2 udp-churn", "udp_churn", make_udp_churn),
+                                 ("day2 graceful", "graceful_world", make_graceful_world),
+                                 ("day2 same-node", "same_node_world", make_same_node_world)):
+        worlds.offer(config, items, name, fixture, build, ("cluster", "make_namespace"))
+    worlds.offer(config, items, "day2 agent-restart", "agent_restart_world", make_agent_restart_world,
+                 ("cluster", "cni", "make_namespace"))
+
+
 @pytest.fixture(scope="package")
 def isolation(request, cluster, make_namespace) -> Isolation:
+    return worlds.world(request, "day2 isolation", make_isolation, cluster, make_namespace)
+
+
+def make_isolation(request, cluster, make_namespace) -> Isolation:
     near, far = placement(cluster)
-    ns = make_namespace("day2-iso")
+    ns = make_namespace("day2-iso", suite="day2")
     ns.wait_default_service_account()
     ns.apply("common/client", name="prober", node=near)
     ns.apply("day2/netexec", name="server", node=near, labels=SERVER_LABELS)
@@ -89,7 +104,7 @@ def one_client_world(request, cluster, make_namespace, purpose: str, client: str
     """A namespace with one client pod on worker, then the requested breakage of `world` ($ns,
     $client_ip, $client_node): (namespace, worker, worker2)."""
     near, far = placement(cluster)
-    ns = make_namespace(purpose)
+    ns = make_namespace(purpose, suite="day2")
     ns.wait_default_service_account()
     ns.apply("common/client", name=client, node=near)
     client_ip = ns.wait_pods_ready("app=client", 1, timeout_s=180)[0].ip
@@ -99,6 +114,10 @@ def one_client_world(request, cluster, make_namespace, purpose: str, client: str
 
 @pytest.fixture(scope="package")
 def udp_churn(request, cluster, make_namespace) -> UdpChurn:
+    return worlds.world(request, "day2 udp-churn", make_udp_churn, cluster, make_namespace)
+
+
+def make_udp_churn(request, cluster, make_namespace) -> UdpChurn:
     ns, near, far = one_client_world(request, cluster, make_namespace, "day2-udp", "udp-client", world="udp-churn")
     return UdpChurn(ns, cluster, near, far)
 
@@ -114,8 +133,12 @@ def udp_nodeport(request, cluster, udp_churn, outside_client) -> UdpVia:
 
 @pytest.fixture(scope="package")
 def agent_restart_world(request, cluster, cni, make_namespace) -> AgentRestartWorld:
+    return worlds.world(request, "day2 agent-restart", make_agent_restart_world, cluster, cni, make_namespace)
+
+
+def make_agent_restart_world(request, cluster, cni, make_namespace) -> AgentRestartWorld:
     near, far = placement(cluster)
-    ns = make_namespace("day2-restart")
+    ns = make_namespace("day2-restart", suite="day2")
     ns.wait_default_service_account()
     for name in ("holder", "prober"):
         ns.apply("common/client", name=name, node=near)
@@ -155,14 +178,22 @@ def before_node_restart(request, cluster, cni, agent_restart_world):
 
 @pytest.fixture(scope="package")
 def graceful_world(request, cluster, make_namespace) -> GracefulWorld:
+    return worlds.world(request, "day2 graceful", make_graceful_world, cluster, make_namespace)
+
+
+def make_graceful_world(request, cluster, make_namespace) -> GracefulWorld:
     ns, near, far = one_client_world(request, cluster, make_namespace, "day2-graceful", "client", world="graceful")
     return GracefulWorld(ns, near, far, far_ip=cluster.node_roles()[0][far])
 
 
 @pytest.fixture(scope="package")
 def same_node_world(request, cluster, make_namespace) -> SameNodeWorld:
+    return worlds.world(request, "day2 same-node", make_same_node_world, cluster, make_namespace)
+
+
+def make_same_node_world(request, cluster, make_namespace) -> SameNodeWorld:
     workers = placement(cluster)
-    ns = make_namespace("day2-same-node")
+    ns = make_namespace("day2-same-node", suite="day2")
     ns.wait_default_service_account()
     for node in workers:
         ns.apply("common/client", name=f"client-{node_id(node)}", node=node)

@@ -7,6 +7,7 @@ import pytest
 from kubernetes import client
 
 from cnimatrix.probe.executors import PodExecutor
+from cnimatrix.testkit import worlds
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace, PodInfo, pod_ready
 
@@ -53,11 +54,20 @@ def cluster_domain(executor: PodExecutor, namespace: str) -> str:
     raise AssertionError(f"no '{namespace}.svc.<domain>' search entry in the client's resolv.conf")
 
 
+def pytest_collection_modifyitems(session, config, items):
+    worlds.offer(config, items, "dns world", "dnsenv", make_dnsenv, ("cluster", "make_namespace"))
+
+
 @pytest.fixture(scope="package")
 def dnsenv(request, cluster, make_namespace) -> DnsEnv:
+    """Made in the background while earlier suites run (testkit.worlds), or now."""
+    return worlds.world(request, "dns world", make_dnsenv, cluster, make_namespace)
+
+
+def make_dnsenv(request, cluster, make_namespace) -> DnsEnv:
     core = client.CoreV1Api(cluster.api())
     nodes, workers, _ = cluster.node_roles()
-    ns, other = make_namespace("dns"), make_namespace("dns-other")
+    ns, other = make_namespace("dns", suite="dns"), make_namespace("dns-other", suite="dns")
     clients = {}
     for node in sorted(nodes):
         clients[node] = f"client-{node}"

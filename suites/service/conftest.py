@@ -8,6 +8,7 @@ import pytest
 from cnimatrix.probe.converge import converge
 from cnimatrix.probe.executors import PodExecutor
 from cnimatrix.probe.probes import http
+from cnimatrix.testkit import worlds
 from cnimatrix.testkit.run import run_state
 from fixtures.cluster import apply_requested_breakage
 from fixtures.workloads import Namespace, PodInfo
@@ -57,9 +58,18 @@ def wait_programmed(env: ServiceEnv, deadline_s: float = 60) -> dict:
     return settled
 
 
+def pytest_collection_modifyitems(session, config, items):
+    worlds.offer(config, items, "service world", "svc", make_svc, ("cluster", "make_namespace"))
+
+
 @pytest.fixture(scope="package")
 def svc(request, cluster, make_namespace) -> ServiceEnv:
-    ns = make_namespace("svc")
+    """Made in the background while earlier suites run (testkit.worlds), or now."""
+    return worlds.world(request, "service world", make_svc, cluster, make_namespace)
+
+
+def make_svc(request, cluster, make_namespace) -> ServiceEnv:
+    ns = make_namespace("svc", suite="service")
     nodes, workers, control = cluster.node_roles()
     if len(workers) < 2:
         pytest.skip(f"the Service suite needs 2 worker nodes, the cluster has {len(workers)}")
