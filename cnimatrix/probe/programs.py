@@ -39,7 +39,7 @@ UDP_LOOP = _LOOP_HEAD + _UDP_PROBE + _LOOP_TAIL
 # past LIMIT on a loaded host (seen at load 24-36 on 2 cores), before or after its reads, must not call an
 # answer waiting in its socket a timeout.
 _MUX_BATCH = r"""
-  my %live;   # file scope: a named sub (finish) would keep only the first call of batch its lexical
+  my %live;   # file scope: finish, a named sub, would see only the copy from the first call of batch
   sub finish { my ($i, $rc, $text) = @_; my $p = delete $live{$i} or return; close $p->{sock} if $p->{sock};
     $text =~ s/[\t\n\r]+/ /g; printf "@@%d\t%d\t%d\t%s\n", $i, $rc, (time - $p->{t}) * 1e6, substr($text, 0, 300); }
   sub batch { my ($limit, @specs) = @_; %live = ();
@@ -80,7 +80,8 @@ MUX = _MUX_PERL + _MUX_BATCH + "\n  batch(@ARGV);' LIMIT SPECS\n"
 # MUX as a server (executors: `ask`): one batch per stdin line ("LIMIT SPEC..."), each answer ended
 # by @@END, all in one perl kept running. A round then costs neither an exec nor a perl start (a
 # perl with these modules costs ~30 ms of CPU to start: a NetworkPolicy round starts 9 per set,
-# which was a fifth of this 2-core host while the cases ran). A batch that dies says so and ends.
+# which was a fifth of this 2-core host while the cases ran). A batch that dies answers @@ERR and
+# the server goes on.
 MUX_SERVER = (_MUX_PERL + _MUX_BATCH + "\n  $| = 1;\n  while (my $request = <STDIN>) {\n"
               "    eval { batch(split q( ), $request); 1 } or print \"\\@\\@ERR $@\";\n    print \"\\@\\@END\\n\" }'")
 
