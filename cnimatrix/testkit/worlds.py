@@ -81,15 +81,15 @@ def offer(config, items, name: str, fixture: str, build: Callable[..., Any], nee
 def start(request) -> background.Job | None:
     """Start the job: the planned worlds still used, in the order their first test runs."""
     worlds = request.config.stash[worlds_key]
-    items = request.session.items
-    order = sorted(((min(uses(items, p.fixture)), p) for p in worlds.planned.values() if uses(items, p.fixture)), key=lambda o: o[0])
+    first_use = {p.name: uses(request.session.items, p.fixture) for p in worlds.planned.values()}
+    order = sorted((p for p in worlds.planned.values() if first_use[p.name]), key=lambda p: first_use[p.name][0])
     if not order:
         return None
-    values = {n: request.getfixturevalue(n) for _, p in order for n in p.needs}
+    values = {n: request.getfixturevalue(n) for p in order for n in p.needs}
     since = run_state(request).started
 
     def prepare() -> None:
-        for _, plan in order:
+        for plan in order:
             future = worlds.take(plan.name)
             if future is None:
                 continue
@@ -105,7 +105,8 @@ def start(request) -> background.Job | None:
 def world(request, name: str, build: Callable[..., Any], *values) -> Any:
     """The world made ahead (waiting for it), else `build(request, *values)` now."""
     worlds = request.config.stash.get(worlds_key, None)
-    future = worlds.claim(name) if worlds is not None and background.started(request, JOB) else None
+    # claimed even before the job starts (an `alone` test first): the job must then skip it, not make it twice
+    future = worlds.claim(name) if worlds is not None else None
     if future is None:
         return build(request, *values)
     return future.result()

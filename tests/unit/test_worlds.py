@@ -68,6 +68,19 @@ def test_a_world_its_fixture_asked_for_first_is_made_there_and_skipped_by_the_jo
     assert made == ["day2 in turn", "service by job"]
 
 
+def test_a_world_its_fixture_made_before_the_job_started_is_not_made_again():
+    """An `alone` test asks for its world before any test that starts the background jobs."""
+    config, made = config_with(), []
+    items = [Item("iso"), Item("svc")]
+    worlds.offer(config, items, "day2", "iso", lambda r: made.append("day2 by job"), ())
+    worlds.offer(config, items, "service", "svc", lambda r: made.append("service by job"), ())
+    request = Request(config, items)
+    assert worlds.world(request, "day2", lambda r: made.append("day2 in turn") or "mine") == "mine"
+    config.stash[background.jobs_key].start_all(request)
+    background.started(config, worlds.JOB).value(10)
+    assert made == ["day2 in turn", "service by job"]
+
+
 def test_a_world_that_failed_ahead_fails_its_fixture_with_the_same_error():
     config = config_with()
     items = [Item("svc")]
